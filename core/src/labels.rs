@@ -1,0 +1,132 @@
+//! Well-known node labels (Kubernetes, Karpenter and Karpenter's AWS provider) and the beta
+//! aliases Karpenter normalises.
+
+pub const INSTANCE_TYPE: &str = "node.kubernetes.io/instance-type";
+pub const ARCH: &str = "kubernetes.io/arch";
+pub const OS: &str = "kubernetes.io/os";
+pub const HOSTNAME: &str = "kubernetes.io/hostname";
+pub const ZONE: &str = "topology.kubernetes.io/zone";
+pub const REGION: &str = "topology.kubernetes.io/region";
+pub const WINDOWS_BUILD: &str = "node.kubernetes.io/windows-build";
+pub const CAPACITY_TYPE: &str = "karpenter.sh/capacity-type";
+pub const NODEPOOL: &str = "karpenter.sh/nodepool";
+pub const ZONE_ID: &str = "topology.k8s.aws/zone-id";
+pub const EC2_NODECLASS: &str = "karpenter.k8s.aws/ec2nodeclass";
+
+pub const INSTANCE_CATEGORY: &str = "karpenter.k8s.aws/instance-category";
+pub const INSTANCE_FAMILY: &str = "karpenter.k8s.aws/instance-family";
+pub const INSTANCE_GENERATION: &str = "karpenter.k8s.aws/instance-generation";
+pub const INSTANCE_SIZE: &str = "karpenter.k8s.aws/instance-size";
+pub const INSTANCE_CPU: &str = "karpenter.k8s.aws/instance-cpu";
+pub const INSTANCE_CPU_MANUFACTURER: &str = "karpenter.k8s.aws/instance-cpu-manufacturer";
+pub const INSTANCE_CPU_SUSTAINED_CLOCK_SPEED_MHZ: &str = "karpenter.k8s.aws/instance-cpu-sustained-clock-speed-mhz";
+pub const INSTANCE_MEMORY: &str = "karpenter.k8s.aws/instance-memory";
+pub const INSTANCE_EBS_BANDWIDTH: &str = "karpenter.k8s.aws/instance-ebs-bandwidth";
+pub const INSTANCE_NETWORK_BANDWIDTH: &str = "karpenter.k8s.aws/instance-network-bandwidth";
+pub const INSTANCE_GPU_NAME: &str = "karpenter.k8s.aws/instance-gpu-name";
+pub const INSTANCE_GPU_MANUFACTURER: &str = "karpenter.k8s.aws/instance-gpu-manufacturer";
+pub const INSTANCE_GPU_COUNT: &str = "karpenter.k8s.aws/instance-gpu-count";
+pub const INSTANCE_GPU_MEMORY: &str = "karpenter.k8s.aws/instance-gpu-memory";
+pub const INSTANCE_ACCELERATOR_NAME: &str = "karpenter.k8s.aws/instance-accelerator-name";
+pub const INSTANCE_ACCELERATOR_MANUFACTURER: &str = "karpenter.k8s.aws/instance-accelerator-manufacturer";
+pub const INSTANCE_ACCELERATOR_COUNT: &str = "karpenter.k8s.aws/instance-accelerator-count";
+pub const INSTANCE_LOCAL_NVME: &str = "karpenter.k8s.aws/instance-local-nvme";
+pub const INSTANCE_HYPERVISOR: &str = "karpenter.k8s.aws/instance-hypervisor";
+pub const INSTANCE_ENCRYPTION_IN_TRANSIT_SUPPORTED: &str = "karpenter.k8s.aws/instance-encryption-in-transit-supported";
+pub const INSTANCE_CAPABILITY_FLEX: &str = "karpenter.k8s.aws/instance-capability-flex";
+
+/// Node labels and taints Karpenter manages itself.
+pub const DO_NOT_DISRUPT: &str = "karpenter.sh/do-not-disrupt";
+pub const DISRUPTED_TAINT: &str = "karpenter.sh/disrupted";
+pub const UNREGISTERED_TAINT: &str = "karpenter.sh/unregistered";
+
+/// Labels a NodePool or instance type may leave undefined while a pod still constrains them
+/// (Karpenter's `WellKnownLabels`, core and AWS provider).
+pub const WELL_KNOWN: &[&str] = &[
+    NODEPOOL,
+    ZONE,
+    REGION,
+    INSTANCE_TYPE,
+    ARCH,
+    OS,
+    WINDOWS_BUILD,
+    CAPACITY_TYPE,
+    ZONE_ID,
+    EC2_NODECLASS,
+    INSTANCE_CATEGORY,
+    INSTANCE_FAMILY,
+    INSTANCE_GENERATION,
+    INSTANCE_SIZE,
+    INSTANCE_CPU,
+    INSTANCE_CPU_MANUFACTURER,
+    INSTANCE_CPU_SUSTAINED_CLOCK_SPEED_MHZ,
+    INSTANCE_MEMORY,
+    INSTANCE_EBS_BANDWIDTH,
+    INSTANCE_NETWORK_BANDWIDTH,
+    INSTANCE_GPU_NAME,
+    INSTANCE_GPU_MANUFACTURER,
+    INSTANCE_GPU_COUNT,
+    INSTANCE_GPU_MEMORY,
+    INSTANCE_ACCELERATOR_NAME,
+    INSTANCE_ACCELERATOR_MANUFACTURER,
+    INSTANCE_ACCELERATOR_COUNT,
+    INSTANCE_LOCAL_NVME,
+    INSTANCE_HYPERVISOR,
+    INSTANCE_ENCRYPTION_IN_TRANSIT_SUPPORTED,
+    INSTANCE_CAPABILITY_FLEX,
+];
+
+/// Beta and provider aliases, rewritten to the stable key wherever a requirement is built
+/// (Karpenter's `NormalizedLabels`).
+pub const ALIASES: &[(&str, &str)] = &[
+    ("failure-domain.beta.kubernetes.io/zone", ZONE),
+    ("failure-domain.beta.kubernetes.io/region", REGION),
+    ("beta.kubernetes.io/arch", ARCH),
+    ("beta.kubernetes.io/os", OS),
+    ("beta.kubernetes.io/instance-type", INSTANCE_TYPE),
+    ("topology.ebs.csi.aws.com/zone", ZONE),
+];
+
+/// The stable key for a label (itself when it has no alias).
+pub fn normalize(key: &str) -> &str {
+    ALIASES.iter().find(|(alias, _)| *alias == key).map(|(_, stable)| *stable).unwrap_or(key)
+}
+
+pub fn is_well_known(key: &str) -> bool {
+    WELL_KNOWN.contains(&key)
+}
+
+/// Labels that may not appear in a NodePool's template labels or requirements because
+/// Karpenter or the kubelet owns them.
+pub fn is_restricted(key: &str) -> bool {
+    key == HOSTNAME
+        || key == EC2_NODECLASS
+        || key.starts_with("karpenter.sh/") && key != CAPACITY_TYPE && key != NODEPOOL
+        || (key.starts_with("kubernetes.io/") || key.contains(".kubernetes.io/"))
+            && !is_well_known(key)
+            && !key.starts_with("node-restriction.kubernetes.io/")
+            && !key.starts_with("node.kubernetes.io/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_map_to_stable_keys() {
+        assert_eq!(normalize("beta.kubernetes.io/instance-type"), INSTANCE_TYPE);
+        assert_eq!(normalize("team"), "team");
+        for (_, stable) in ALIASES {
+            assert!(is_well_known(stable));
+        }
+    }
+
+    #[test]
+    fn restricted_labels() {
+        assert!(is_restricted(HOSTNAME));
+        assert!(is_restricted("karpenter.sh/initialized"));
+        assert!(!is_restricted(CAPACITY_TYPE));
+        assert!(!is_restricted("team"));
+        assert!(!is_restricted(INSTANCE_FAMILY));
+    }
+}
