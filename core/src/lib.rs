@@ -9,8 +9,10 @@
 //! - [`filter`]: which NodePool × instance type × offering can host each shape of pod, and
 //!   why every other cannot.
 
+pub mod catalog;
 pub mod error;
 pub mod labels;
+pub mod manifest;
 pub mod model;
 pub mod quantity;
 pub mod requirements;
