@@ -11,6 +11,8 @@
 
 pub mod catalog;
 pub mod error;
+pub mod explain;
+pub mod filter;
 pub mod labels;
 pub mod manifest;
 pub mod model;
@@ -19,6 +21,7 @@ pub mod requirements;
 pub mod resources;
 pub mod taints;
 pub mod time;
+pub mod volumes;
 
 pub use error::{Error, Result};
 pub use model::{Inventory, NodeClass, NodePool, Pod};

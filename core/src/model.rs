@@ -2,12 +2,12 @@
 //! PodDisruptionBudgets and volume topology. [`crate::manifest`] builds it from Kubernetes
 //! objects; it serialises to the same JSON everywhere.
 
+use crate::labels;
 use crate::quantity::Quantity;
-use crate::requirements::{Requirement, Requirements, RequirementSpec};
+use crate::requirements::{Requirement, RequirementSpec, Requirements};
 use crate::resources::{Bytes, Resources};
 use crate::taints::{Taint, Toleration};
 use crate::time::{Duration, NillableDuration, Timestamp};
-use crate::labels;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,7 +54,9 @@ impl LabelSelector {
         self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
             && self.match_expressions.iter().all(|r| match labels.get(r.key()) {
                 Some(v) => r.has(v),
-                None => !matches!(r.operator(), crate::requirements::Operator::In | crate::requirements::Operator::Exists),
+                None => {
+                    !matches!(r.operator(), crate::requirements::Operator::In | crate::requirements::Operator::Exists)
+                }
             })
     }
 }

@@ -341,7 +341,10 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_quantity() {
-        for bad in ["", "1.5x", "abc", "1Gb", "1.2.3", "--1", "1 Gi", "Gi", "e3", "1e", "1e99999", "8Ei", "1e19", "1ki", "0x10", "1,5"] {
+        for bad in [
+            "", "1.5x", "abc", "1Gb", "1.2.3", "--1", "1 Gi", "Gi", "e3", "1e", "1e99999", "8Ei", "1e19", "1ki",
+            "0x10", "1,5",
+        ] {
             let err = bad.parse::<Quantity>().expect_err(bad);
             assert_eq!(err.input, bad);
         }

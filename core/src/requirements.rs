@@ -113,7 +113,8 @@ impl Requirement {
                 _ => Err(RequirementError::NotAnInteger(operator, values.to_vec())),
             }
         };
-        let mut r = Requirement { key, complement: true, values: BTreeSet::new(), gte: None, lte: None, min_values: None };
+        let mut r =
+            Requirement { key, complement: true, values: BTreeSet::new(), gte: None, lte: None, min_values: None };
         match operator {
             Operator::In => {
                 if values.is_empty() {
@@ -270,12 +271,8 @@ impl Requirement {
         match (self.gte, self.lte) {
             (Some(lo), Some(hi)) => {
                 let span = (hi as i128 - lo as i128 + 1).max(0) as usize;
-                let excluded = self
-                    .values
-                    .iter()
-                    .filter_map(|v| v.parse::<i64>().ok())
-                    .filter(|n| *n >= lo && *n <= hi)
-                    .count();
+                let excluded =
+                    self.values.iter().filter_map(|v| v.parse::<i64>().ok()).filter(|n| *n >= lo && *n <= hi).count();
                 Some(span - excluded)
             }
             _ => None,
@@ -612,7 +609,8 @@ mod tests {
         assert!(matches!(e(Operator::Gt, &["-1"]), RequirementError::NotAnInteger(..)));
         assert!(matches!(e(Operator::Gt, &["1", "2"]), RequirementError::NotAnInteger(..)));
         assert!(matches!(e(Operator::Exists, &["a"]), RequirementError::UnexpectedValues(..)));
-        let spec = RequirementSpec { key: "k".into(), operator: Operator::In, values: vec!["a".into()], min_values: Some(2) };
+        let spec =
+            RequirementSpec { key: "k".into(), operator: Operator::In, values: vec!["a".into()], min_values: Some(2) };
         assert_eq!(Requirement::from_spec(&spec).unwrap_err(), RequirementError::MinValuesAboveValues(2, 1));
     }
 
@@ -650,7 +648,8 @@ mod tests {
     fn compatibility_follows_karpenter() {
         let node: Requirements = [req("kubernetes.io/arch", Operator::In, &["amd64"])].into_iter().collect();
         // Well-known label undefined on the node side: allowed.
-        let pod: Requirements = [req("topology.kubernetes.io/zone", Operator::In, &["us-east-1a"])].into_iter().collect();
+        let pod: Requirements =
+            [req("topology.kubernetes.io/zone", Operator::In, &["us-east-1a"])].into_iter().collect();
         assert!(node.compatible(&pod).is_ok());
         // Custom label undefined: denied unless negative.
         let pod: Requirements = [req("team", Operator::In, &["a"])].into_iter().collect();

@@ -94,14 +94,21 @@ impl Shortfall {
     }
 }
 
-/// An amount of a resource as a person reads it: `3.92 CPU`, `6903Mi memory`, `29 pods`.
+/// An amount of a resource as a person reads it: `3.92 CPU`, `6.74Gi memory`, `29 pods`.
 pub fn describe_amount(resource: &str, amount: i64) -> String {
     match resource {
-        CPU => format!("{} CPU", trim_float(amount as f64 / 1000.0)),
-        MEMORY | EPHEMERAL_STORAGE => format!("{} {resource}", human_bytes(amount)),
-        r if r.starts_with("hugepages-") => format!("{} {resource}", human_bytes(amount)),
-        PODS => format!("{amount} pods"),
-        _ => format!("{amount} {resource}"),
+        CPU => format!("{} CPU", format_amount(resource, amount)),
+        _ => format!("{} {resource}", format_amount(resource, amount)),
+    }
+}
+
+/// The number alone, in the resource's natural unit: `3.92` (cores), `6.74Gi`, `29`.
+pub fn format_amount(resource: &str, amount: i64) -> String {
+    match resource {
+        CPU => trim_float(amount as f64 / 1000.0),
+        MEMORY | EPHEMERAL_STORAGE => human_bytes(amount),
+        r if r.starts_with("hugepages-") => human_bytes(amount),
+        _ => amount.to_string(),
     }
 }
 

@@ -1,1 +1,91 @@
-fn main() {}
+//! `fleetfit`: the command line. Human tables by default, `-o json` for machines.
+
+mod input;
+mod table;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fleetfit::explain::{explain, ExplainOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "fleetfit", version, about = "Which nodes should this Kubernetes cluster run, and at what cost?")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// For each workload: the NodePool × instance type candidates that can host its pods,
+    /// the cheapest few, and why every other one cannot.
+    Explain(ExplainArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Manifests: files, directories (searched for .yaml/.yml/.json) or - for stdin.
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// Files with karpenter.sh/v1 NodePools (and EC2NodeClasses). Without any NodePool,
+    /// Karpenter's default NodePool is used and printed.
+    #[arg(long, num_args = 1..)]
+    nodepools: Vec<PathBuf>,
+    /// AWS region of the embedded catalog.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// A catalog of your own instead of the embedded AWS one (.json or .csv).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    /// Price adjustments: Savings Plans discounts, per-type or per-family prices (JSON/YAML).
+    #[arg(long)]
+    prices: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// How many of the cheapest candidates to show per workload.
+    #[arg(long, default_value_t = 3)]
+    top: usize,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
+    match cli.command {
+        Command::Explain(args) => {
+            let c = &args.common;
+            let inventory = input::load_inventory(&c.files, &c.nodepools)?;
+            let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+            let explanation = explain(&inventory, &catalog, &ExplainOptions { top: args.top })?;
+            match c.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&explanation).map_err(|e| fleetfit::Error::Usage(e.to_string()))?
+                ),
+                Output::Table => print!("{}", table::explanation(&explanation, &inventory)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! `explain`: for each workload with pending pods, how many (NodePool, instance type)
+//! candidates can host it, the cheapest few, and every rejection grouped by reason.
+
+use crate::catalog::Catalog;
+use crate::filter::{default_nodepool, shape_classes, FilterContext, RejectionGroup};
+use crate::model::{Inventory, NodePool, ObjectRef, Pod};
+use crate::resources::Resources;
+use crate::Result;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Options of [`explain`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExplainOptions {
+    /// How many of the cheapest candidates to list per workload.
+    pub top: usize,
+}
+
+impl Default for ExplainOptions {
+    fn default() -> Self {
+        ExplainOptions { top: 3 }
+    }
+}
+
+/// The answer of [`explain`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub region: String,
+    pub currency: String,
+    /// Facts about the data used (price fallbacks, assumed node classes, ...).
+    pub notes: Vec<String>,
+    /// True when the input had no NodePool and [`default_nodepool`] was used.
+    pub default_nodepool: bool,
+    /// The NodePools considered, in the order Karpenter tries them.
+    pub nodepools: Vec<NodePoolSummary>,
+    pub pending_pods: usize,
+    pub workloads: Vec<WorkloadExplanation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodePoolSummary {
+    pub name: String,
+    pub weight: i32,
+    /// The NodePool's requirements, one `key Operator [values]` string each.
+    pub requirements: Vec<String>,
+    pub taints: Vec<String>,
+    /// DaemonSet requests counted on each of its nodes.
+    pub daemon_overhead: Resources,
+    /// Instance types its own requirements and limits allow, of all in the catalog.
+    pub instance_types_allowed: usize,
+    pub instance_types_total: usize,
+}
+
+/// Where one workload's pending pods (of one shape) can go, and where not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkloadExplanation {
+    pub workload: ObjectRef,
+    /// `Deployment shop/web`.
+    pub name: String,
+    pub pods: usize,
+    /// Requests of one pod.
+    pub requests: Resources,
+    pub schedulable: bool,
+    /// (NodePool, instance type) pairs that can host a pod.
+    pub candidates: usize,
+    /// Distinct instance types among them.
+    pub instance_types: usize,
+    /// NodePools with at least one candidate.
+    pub nodepools: Vec<String>,
+    pub cheapest: Vec<CheapOption>,
+    pub rejections: Vec<RejectionGroup>,
+}
+
+/// One of the cheapest places for a workload's pods.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheapOption {
+    pub nodepool: String,
+    pub instance_type: String,
+    pub capacity_type: String,
+    /// Zones offering this price.
+    pub zones: Vec<String>,
+    pub price_per_hour: f64,
+    /// Pods of this shape an empty node holds, after DaemonSets.
+    pub pods_per_node: u64,
+    pub price_per_pod_hour: f64,
+}
+
+/// Explains every pending pod of the inventory against its NodePools (or the default one)
+/// and the catalog.
+pub fn explain(inventory: &Inventory, catalog: &Catalog, options: &ExplainOptions) -> Result<Explanation> {
+    let default_used = inventory.nodepools.is_empty();
+    let pools: Vec<NodePool> = if default_used { vec![default_nodepool()] } else { inventory.nodepools.clone() };
+    let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
+    let context = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
+    let pending: Vec<&Pod> = inventory.pending_pods().collect();
+    let classes = shape_classes(&pending, inventory);
+
+    let mut workloads = Vec::new();
+    for class in &classes {
+        let result = context.filter(class);
+        let mut ranked: Vec<&crate::filter::Candidate> = result.candidates.iter().collect();
+        ranked.sort_by(|a, b| {
+            a.price.total_cmp(&b.price).then_with(|| {
+                let ta = &context.pools[a.pool].instance_types[a.instance_type].name;
+                let tb = &context.pools[b.pool].instance_types[b.instance_type].name;
+                ta.cmp(tb).then(a.pool.cmp(&b.pool))
+            })
+        });
+        let cheapest: Vec<CheapOption> = ranked
+            .iter()
+            .take(options.top)
+            .map(|c| {
+                let pool = &context.pools[c.pool];
+                let t = &pool.instance_types[c.instance_type];
+                let offers: Vec<&crate::catalog::Offering> = t
+                    .offerings
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, o)| c.offerings & (1 << i) != 0 && o.price == c.price)
+                    .map(|(_, o)| o)
+                    .collect();
+                let capacity_type = offers.first().map(|o| o.capacity_type.to_string()).unwrap_or_default();
+                let zones: BTreeSet<String> = offers
+                    .iter()
+                    .filter(|o| o.capacity_type.to_string() == capacity_type)
+                    .map(|o| o.zone.clone())
+                    .collect();
+                CheapOption {
+                    nodepool: pool.nodepool.name.clone(),
+                    instance_type: t.name.clone(),
+                    capacity_type,
+                    zones: zones.into_iter().collect(),
+                    price_per_hour: c.price,
+                    pods_per_node: c.pods_per_node,
+                    price_per_pod_hour: if c.pods_per_node > 0 { c.price / c.pods_per_node as f64 } else { c.price },
+                }
+            })
+            .collect();
+        let types: BTreeSet<&str> = result
+            .candidates
+            .iter()
+            .map(|c| context.pools[c.pool].instance_types[c.instance_type].name.as_str())
+            .collect();
+        let pools_with: BTreeSet<usize> = result.candidates.iter().map(|c| c.pool).collect();
+        for workload in &class.workloads {
+            let pods = class.pods.iter().filter(|&&i| &pending[i].workload() == workload).count();
+            workloads.push(WorkloadExplanation {
+                workload: workload.clone(),
+                name: workload.to_string(),
+                pods,
+                requests: class.requests.clone(),
+                schedulable: !result.candidates.is_empty(),
+                candidates: result.candidates.len(),
+                instance_types: types.len(),
+                nodepools: pools_with.iter().map(|&p| context.pools[p].nodepool.name.clone()).collect(),
+                cheapest: cheapest.clone(),
+                rejections: result.rejections.clone(),
+            });
+        }
+    }
+    workloads.sort_by(|a, b| a.name.cmp(&b.name).then(b.pods.cmp(&a.pods)));
+
+    Ok(Explanation {
+        region: context.region.clone(),
+        currency: context.currency.clone(),
+        notes: context.notes.clone(),
+        default_nodepool: default_used,
+        nodepools: context
+            .pools
+            .iter()
+            .map(|p| NodePoolSummary {
+                name: p.nodepool.name.clone(),
+                weight: p.nodepool.weight(),
+                requirements: p.requirements.iter().map(|r| format!("{} {}", r.key(), r)).collect(),
+                taints: p.nodepool.taints.iter().map(|t| t.to_string()).collect(),
+                daemon_overhead: p.daemon_overhead.clone(),
+                instance_types_allowed: p.allowed_instance_types(),
+                instance_types_total: p.instance_types.len(),
+            })
+            .collect(),
+        pending_pods: pending.len(),
+        workloads,
+    })
+}

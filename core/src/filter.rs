@@ -1,0 +1,675 @@
+//! Constraint filtering: for each shape class of pending pods, the (NodePool, instance type,
+//! offerings) candidates that can host it — and for every rejected NodePool or instance type,
+//! the reason in words a user can act on.
+//!
+//! The checks follow Karpenter's order when it adds a pod to a new NodeClaim: NodePool taints,
+//! requirement compatibility (pod ∩ NodePool), then per instance type its requirements, its
+//! allocatable against the pod's requests plus DaemonSet overhead, a compatible offering, the
+//! NodePool's limits, and finally minValues over the surviving types.
+
+use crate::catalog::{Catalog, InstanceType, Offering};
+use crate::labels;
+use crate::model::{Inventory, NodeClass, NodePool, ObjectRef, Pod};
+use crate::requirements::{Conflict, Operator, Requirement, RequirementSpec, Requirements};
+use crate::resources::{describe_amount, format_amount, Resources, CPU};
+use crate::taints::{Taint, TaintEffect, Toleration};
+use crate::volumes::volume_requirements;
+use crate::{Error, Result};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Pods that are identical for scheduling purposes, filtered once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeClass {
+    /// Requests of one pod (including `pods: 1`).
+    pub requests: Resources,
+    /// Alternative node requirements (required node-affinity terms, each combined with the
+    /// nodeSelector and the volumes' topology); the pod fits if any one is satisfied.
+    pub terms: Vec<Requirements>,
+    pub tolerations: Vec<Toleration>,
+    /// Indices of the pods (in the slice given to [`shape_classes`]).
+    pub pods: Vec<usize>,
+    /// The workloads the pods belong to, in first-seen order.
+    pub workloads: Vec<ObjectRef>,
+    /// Set when the pods' volumes cannot be resolved; the class has no candidate.
+    pub volume_error: Option<String>,
+}
+
+/// Groups pods into shape classes, in order of first appearance.
+pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
+    type Key<'a> = (
+        &'a Resources,
+        &'a BTreeMap<String, String>,
+        &'a crate::model::NodeAffinity,
+        &'a [Toleration],
+        Option<std::result::Result<Option<Requirements>, String>>,
+    );
+    let mut index: HashMap<Key<'_>, usize> = HashMap::new();
+    let mut classes: Vec<ShapeClass> = Vec::new();
+    for (i, pod) in pods.iter().enumerate() {
+        let volumes = (!pod.volume_claims.is_empty()).then(|| volume_requirements(pod, inventory));
+        let key: Key<'_> = (&pod.requests, &pod.node_selector, &pod.node_affinity, &pod.tolerations, volumes.clone());
+        let class = *index.entry(key).or_insert_with(|| {
+            let (extra, volume_error) = match volumes {
+                Some(Ok(reqs)) => (reqs, None),
+                Some(Err(e)) => (None, Some(e)),
+                None => (None, None),
+            };
+            classes.push(ShapeClass {
+                requests: pod.requests.clone(),
+                terms: node_terms(pod, extra.as_ref()),
+                tolerations: pod.tolerations.clone(),
+                pods: Vec::new(),
+                workloads: Vec::new(),
+                volume_error,
+            });
+            classes.len() - 1
+        });
+        let c = &mut classes[class];
+        c.pods.push(i);
+        let w = pod.workload();
+        if !c.workloads.contains(&w) {
+            c.workloads.push(w);
+        }
+    }
+    classes
+}
+
+/// The pod's alternative node requirements: nodeSelector ∩ each required term ∩ volumes.
+fn node_terms(pod: &Pod, volumes: Option<&Requirements>) -> Vec<Requirements> {
+    let mut base = Requirements::from_labels(&pod.node_selector);
+    if let Some(v) = volumes {
+        base = base.intersection(v);
+    }
+    if pod.node_affinity.required.is_empty() {
+        vec![base]
+    } else {
+        pod.node_affinity.required.iter().map(|term| base.intersection(term)).collect()
+    }
+}
+
+/// Karpenter's getting-started NodePool, used when the input has none: linux, amd64 and
+/// arm64, on-demand and spot, families c/m/r of generation 3 and later.
+pub fn default_nodepool() -> NodePool {
+    let spec = |key: &str, operator, values: &[&str]| RequirementSpec {
+        key: key.into(),
+        operator,
+        values: values.iter().map(|s| s.to_string()).collect(),
+        min_values: None,
+    };
+    NodePool {
+        name: "default".into(),
+        weight: None,
+        labels: Default::default(),
+        annotations: Default::default(),
+        requirement_specs: vec![
+            spec(labels::OS, Operator::In, &["linux"]),
+            spec(labels::ARCH, Operator::In, &["amd64", "arm64"]),
+            spec(labels::CAPACITY_TYPE, Operator::In, &["on-demand", "spot"]),
+            spec(labels::INSTANCE_CATEGORY, Operator::In, &["c", "m", "r"]),
+            spec(labels::INSTANCE_GENERATION, Operator::Gt, &["2"]),
+        ],
+        taints: vec![],
+        startup_taints: vec![],
+        expire_after: crate::time::NillableDuration::After(crate::time::Duration::from_secs(720 * 3600)),
+        termination_grace_period: None,
+        node_class_ref: None,
+        limits: Default::default(),
+        disruption: Default::default(),
+    }
+}
+
+/// What filtering works against: each NodePool with its requirements, its instance types
+/// (allocatable under its EC2NodeClass) and its DaemonSet overhead, prepared once.
+pub struct FilterContext {
+    pub region: String,
+    pub currency: String,
+    pub notes: Vec<String>,
+    pub pools: Vec<PoolContext>,
+}
+
+pub struct PoolContext {
+    pub nodepool: NodePool,
+    pub requirements: Requirements,
+    pub instance_types: Arc<Vec<InstanceType>>,
+    /// Requests of the DaemonSet pods that would run on a node of this pool.
+    pub daemon_overhead: Resources,
+    /// Per instance type: the pool-level verdict (its own requirements and limits).
+    type_verdicts: Vec<TypeVerdict>,
+}
+
+impl PoolContext {
+    /// How many instance types the NodePool's own requirements and limits allow.
+    pub fn allowed_instance_types(&self) -> usize {
+        self.type_verdicts.iter().filter(|v| matches!(v, TypeVerdict::Ok)).count()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TypeVerdict {
+    Ok,
+    /// The type's label on this key is outside the pool's requirement.
+    Requirement(usize),
+    /// Capacity of this resource exceeds the pool's limit.
+    Limit(usize),
+    /// No available offering in the pool's zones and capacity types.
+    Offering,
+}
+
+impl FilterContext {
+    /// Prepares NodePools (sorted by weight, as Karpenter tries them) against a catalog.
+    /// NodePools whose EC2NodeClass is not given use the AL2023 defaults, with a note.
+    pub fn new(
+        nodepools: &[NodePool],
+        nodeclasses: &[NodeClass],
+        daemonsets: &[&Pod],
+        catalog: &Catalog,
+    ) -> Result<Self> {
+        let mut pools_sorted = nodepools.to_vec();
+        NodePool::sort_by_weight(&mut pools_sorted);
+        let mut notes: Vec<String> = catalog.notes().to_vec();
+        let mut by_class: BTreeMap<String, Arc<Vec<InstanceType>>> = BTreeMap::new();
+        let mut pools = Vec::with_capacity(pools_sorted.len());
+        for pool in pools_sorted {
+            let class_name = pool.node_class_ref.as_ref().map(|r| r.name.clone());
+            let nodeclass = match &class_name {
+                Some(name) => match nodeclasses.iter().find(|c| &c.name == name) {
+                    Some(c) => c.clone(),
+                    None => {
+                        notes.push(format!(
+                            "NodePool {} uses EC2NodeClass {name}, which is not in the input; assuming AL2023 defaults",
+                            pool.name
+                        ));
+                        NodeClass { name: name.clone(), ..NodeClass::default() }
+                    }
+                },
+                None => NodeClass::default(),
+            };
+            let types = by_class
+                .entry(nodeclass.name.clone())
+                .or_insert_with(|| Arc::new(catalog.instance_types(&nodeclass)))
+                .clone();
+            if let Some(t) = types.iter().find(|t| t.offerings.len() > 64) {
+                return Err(Error::Usage(format!(
+                    "instance type {} has {} offerings; at most 64 per type are supported",
+                    t.name,
+                    t.offerings.len()
+                )));
+            }
+            let requirements = pool.requirements();
+            let daemon_overhead = daemon_overhead(&pool, &requirements, daemonsets);
+            let keys: Vec<&Requirement> = requirements.iter().collect();
+            let limits: Vec<(&String, i64)> =
+                pool.limits.keys().filter_map(|k| pool.limit(k).map(|v| (k, v))).collect();
+            let (zone, capacity_type) = (requirements.get(labels::ZONE), requirements.get(labels::CAPACITY_TYPE));
+            let type_verdicts = types
+                .iter()
+                .map(|t| {
+                    for (i, r) in keys.iter().enumerate() {
+                        if is_offering_key(r.key()) {
+                            continue;
+                        }
+                        if let Some(tr) = t.requirements.get(r.key()) {
+                            if !tr.compatible_with(r) {
+                                return TypeVerdict::Requirement(i);
+                            }
+                        }
+                    }
+                    for (i, (res, limit)) in limits.iter().enumerate() {
+                        if t.capacity.get(res) > *limit {
+                            return TypeVerdict::Limit(i);
+                        }
+                    }
+                    if !t.offerings.iter().any(|o| offering_matches(o, zone, capacity_type)) {
+                        return TypeVerdict::Offering;
+                    }
+                    TypeVerdict::Ok
+                })
+                .collect();
+            pools.push(PoolContext {
+                nodepool: pool,
+                requirements,
+                instance_types: types,
+                daemon_overhead,
+                type_verdicts,
+            });
+        }
+        Ok(FilterContext {
+            region: catalog.region().to_string(),
+            currency: catalog.currency().to_string(),
+            notes,
+            pools,
+        })
+    }
+}
+
+/// Requests of DaemonSet pods that tolerate the pool's taints and whose node requirements are
+/// compatible with the pool's (Karpenter's daemon overhead per NodeClaim template).
+fn daemon_overhead(pool: &NodePool, requirements: &Requirements, daemonsets: &[&Pod]) -> Resources {
+    let mut total = Resources::default();
+    for ds in daemonsets {
+        if crate::taints::first_untolerated(&pool.taints, &ds.tolerations).is_some() {
+            continue;
+        }
+        if node_terms(ds, None).iter().any(|t| requirements.compatible(t).is_ok()) {
+            total.add_assign(&ds.requests);
+        }
+    }
+    total
+}
+
+/// A place a shape class can go: a NodePool, an instance type, and its compatible offerings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Index into [`FilterContext::pools`].
+    pub pool: usize,
+    /// Index into that pool's instance types.
+    pub instance_type: usize,
+    /// Bit `i` set when offering `i` of the type is compatible.
+    pub offerings: u64,
+    /// The cheapest compatible offering's price per hour.
+    pub price: f64,
+    /// How many pods of the class fit on an empty node of this type (after DaemonSets).
+    pub pods_per_node: u64,
+}
+
+/// Why a NodePool or instance type cannot host a shape class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// The pods' volumes cannot be resolved.
+    Volume { message: String },
+    /// A NodePool taint the pods do not tolerate.
+    Taint { taint: Taint },
+    /// The pods and the NodePool require disjoint values of a label.
+    Requirement { key: String, pod: String, nodepool: String },
+    /// The pods require a custom label the NodePool neither sets nor requires.
+    UndefinedLabel { key: String, pod: String },
+    /// The instance type's label is outside what the pods and NodePool allow.
+    InstanceTypeLabel { key: String, allowed: String },
+    /// The type's allocatable, less DaemonSet overhead, is too small.
+    /// With `some_fit`, larger types of the pool have enough of this resource and `largest`
+    /// is the most these types have; otherwise `largest` is the most any allowed type has.
+    Resources { resource: String, needed: i64, daemon_overhead: i64, largest: i64, some_fit: bool },
+    /// No available offering matches the capacity types and zones allowed.
+    Offering { capacity_types: Option<String>, zones: Option<String>, region: String },
+    /// The type alone exceeds the NodePool's limits (`capacity`: the smallest such type's).
+    Limit { resource: String, limit: i64, capacity: i64 },
+    /// Fewer distinct values of a key remain than the NodePool's minValues.
+    MinValues { key: String, required: u32, available: usize },
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Volume { message } => write!(f, "volume: {message}"),
+            Reason::Taint { taint } => write!(f, "taint {taint} not tolerated"),
+            Reason::Requirement { key, pod, nodepool } => {
+                write!(f, "{key}: pod requires {pod}, NodePool allows {nodepool}")
+            }
+            Reason::UndefinedLabel { key, pod } => {
+                write!(f, "{key}: pod requires {pod}, but the NodePool neither sets this label nor requires it")
+            }
+            Reason::InstanceTypeLabel { key, allowed } => write!(f, "{key}: type's value is not in {allowed}"),
+            Reason::Resources { resource, needed, daemon_overhead, largest, some_fit } => {
+                write!(f, "needs {}", describe_amount(resource, *needed))?;
+                if *daemon_overhead > 0 {
+                    write!(f, " (incl. {} for DaemonSets)", format_amount(resource, *daemon_overhead))?;
+                }
+                if *some_fit {
+                    write!(f, "; these smaller types have at most {} allocatable", format_amount(resource, *largest))
+                } else {
+                    write!(f, "; the largest allowed type has {} allocatable", format_amount(resource, *largest))
+                }
+            }
+            Reason::Offering { capacity_types, zones, region } => {
+                let ct = capacity_types.as_deref().map(|c| format!("{c} ")).unwrap_or_default();
+                if capacity_types.as_deref() == Some("") {
+                    return write!(f, "no offering: the {} requirements leave no capacity type", labels::CAPACITY_TYPE);
+                }
+                match zones {
+                    Some(z) if z.is_empty() => write!(
+                        f,
+                        "no offering: the {} requirements (of the pod, its volumes and the NodePool) leave no zone",
+                        labels::ZONE
+                    ),
+                    Some(z) => write!(f, "no {ct}offering in {z}"),
+                    None => write!(f, "no {ct}offering in {region}"),
+                }
+            }
+            Reason::Limit { resource, limit, capacity } => write!(
+                f,
+                "exceeds the NodePool's limits: {} or more per node > limit {}",
+                describe_amount(resource, *capacity),
+                describe_amount(resource, *limit)
+            ),
+            Reason::MinValues { key, required, available } => {
+                write!(f, "minValues: the NodePool needs {required} distinct {key} values, only {available} fit")
+            }
+        }
+    }
+}
+
+/// Rejections with the same NodePool and reason, counted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RejectionGroup {
+    pub nodepool: String,
+    pub reason: Reason,
+    /// The rejection in words.
+    pub message: String,
+    /// Instance types rejected for this reason (0 when the whole NodePool is rejected).
+    pub instance_types: usize,
+    /// A few of them, alphabetically.
+    pub examples: Vec<String>,
+    /// True when the NodePool alone rules these types out (its requirements or limits),
+    /// whatever the pod asks.
+    pub nodepool_only: bool,
+}
+
+/// The outcome of filtering one shape class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassFilter {
+    pub candidates: Vec<Candidate>,
+    pub rejections: Vec<RejectionGroup>,
+}
+
+/// A per-type rejection, before grouping; references keep it cheap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum TypeReject<'a> {
+    /// Excluded by the NodePool's own requirements, whatever the pod.
+    PoolLabel(&'a str),
+    Label(&'a str),
+    Resource(&'a str),
+    Offering,
+    PoolOffering,
+    Limit(&'a str),
+}
+
+impl FilterContext {
+    /// Filters one shape class against every NodePool and instance type.
+    pub fn filter(&self, class: &ShapeClass) -> ClassFilter {
+        let mut candidates = Vec::new();
+        let mut rejections = Vec::new();
+        for (pool_index, pool) in self.pools.iter().enumerate() {
+            self.filter_pool(class, pool_index, pool, &mut candidates, &mut rejections);
+        }
+        ClassFilter { candidates, rejections }
+    }
+
+    fn filter_pool<'p>(
+        &self,
+        class: &'p ShapeClass,
+        pool_index: usize,
+        pool: &'p PoolContext,
+        candidates: &mut Vec<Candidate>,
+        rejections: &mut Vec<RejectionGroup>,
+    ) {
+        let name = &pool.nodepool.name;
+        let pool_rejection = |reason: Reason| RejectionGroup {
+            nodepool: name.clone(),
+            message: reason.to_string(),
+            reason,
+            instance_types: 0,
+            examples: vec![],
+            nodepool_only: false,
+        };
+        if let Some(message) = &class.volume_error {
+            rejections.push(pool_rejection(Reason::Volume { message: message.clone() }));
+            return;
+        }
+        // PreferNoSchedule taints are tolerated after relaxation, so they never reject here.
+        let blocking = pool.nodepool.taints.iter().find(|taint| {
+            taint.effect != TaintEffect::PreferNoSchedule && !class.tolerations.iter().any(|t| t.tolerates(taint))
+        });
+        if let Some(taint) = blocking {
+            rejections.push(pool_rejection(Reason::Taint { taint: taint.clone() }));
+            return;
+        }
+        // Required node-affinity terms are tried in order, as Karpenter relaxes through them:
+        // the first term that yields candidates wins; if none does, the first term's
+        // rejections explain why.
+        let mut first_rejections: Option<Vec<RejectionGroup>> = None;
+        for term in &class.terms {
+            let mut term_rejections = Vec::new();
+            match pool.requirements.compatible(term) {
+                Err(conflict) => {
+                    let reason = match conflict {
+                        Conflict::UndefinedLabel { key, pod } => Reason::UndefinedLabel { key, pod: pod.to_string() },
+                        Conflict::Disjoint { key, node, pod } => {
+                            Reason::Requirement { key, pod: pod.to_string(), nodepool: node.to_string() }
+                        }
+                    };
+                    term_rejections.push(pool_rejection(reason));
+                }
+                Ok(()) => {
+                    let before = candidates.len();
+                    self.filter_term(class, term, pool_index, pool, candidates, &mut term_rejections);
+                    if candidates.len() > before {
+                        rejections.extend(term_rejections);
+                        return;
+                    }
+                }
+            }
+            first_rejections.get_or_insert(term_rejections);
+        }
+        rejections.extend(first_rejections.unwrap_or_default());
+    }
+
+    /// Filters the pool's instance types for one required term the pool is compatible with.
+    fn filter_term<'p>(
+        &self,
+        class: &'p ShapeClass,
+        term: &'p Requirements,
+        pool_index: usize,
+        pool: &'p PoolContext,
+        candidates: &mut Vec<Candidate>,
+        rejections: &mut Vec<RejectionGroup>,
+    ) {
+        let name = &pool.nodepool.name;
+        let pool_rejection = |reason: Reason| RejectionGroup {
+            nodepool: name.clone(),
+            message: reason.to_string(),
+            reason,
+            instance_types: 0,
+            examples: vec![],
+            nodepool_only: false,
+        };
+        let combined = pool.requirements.intersection(term);
+        // Keys the pod constrains beyond the pool: checked per type against the combined set.
+        // Zone and capacity type are properties of offerings, checked with them below.
+        let pod_keys: Vec<(&'p str, &Requirement)> = term
+            .iter()
+            .filter(|r| !is_offering_key(r.key()))
+            .filter_map(|r| combined.get(r.key()).map(|c| (r.key(), c)))
+            .collect();
+        let zone_req = combined.get(labels::ZONE);
+        let ct_req = combined.get(labels::CAPACITY_TYPE);
+        let needed = class.requests.add(&pool.daemon_overhead);
+        let pool_keys: Vec<&Requirement> = pool.requirements.iter().collect();
+        let limit_keys: Vec<&String> =
+            pool.nodepool.limits.keys().filter(|k| pool.nodepool.limit(k).is_some()).collect();
+
+        let mut rejected: BTreeMap<TypeReject<'p>, GroupStats<'p>> = BTreeMap::new();
+        let mut reject = |kind: TypeReject<'p>, t: &'p InstanceType, amount: i64| {
+            let e = rejected.entry(kind).or_insert(GroupStats {
+                count: 0,
+                examples: Vec::new(),
+                max: i64::MIN,
+                min: i64::MAX,
+            });
+            e.count += 1;
+            if e.examples.len() < 3 {
+                e.examples.push(t.name.as_str());
+            }
+            e.max = e.max.max(amount);
+            e.min = e.min.min(amount);
+        };
+        let first_candidate = candidates.len();
+        // Per requested resource, the most any type allowed by the labels offers.
+        let mut largest: Vec<(&str, i64)> = needed.iter().map(|(n, _)| (n, i64::MIN)).collect();
+        for (ti, t) in pool.instance_types.iter().enumerate() {
+            match pool.type_verdicts[ti] {
+                TypeVerdict::Requirement(k) => {
+                    reject(TypeReject::PoolLabel(pool_keys[k].key()), t, 0);
+                    continue;
+                }
+                TypeVerdict::Limit(k) => {
+                    let resource = limit_keys[k].as_str();
+                    reject(TypeReject::Limit(resource), t, t.capacity.get(resource));
+                    continue;
+                }
+                TypeVerdict::Offering => {
+                    reject(TypeReject::PoolOffering, t, 0);
+                    continue;
+                }
+                TypeVerdict::Ok => {}
+            }
+            if let Some((key, _)) =
+                pod_keys.iter().find(|(key, r)| t.requirements.get(key).is_some_and(|tr| !tr.compatible_with(r)))
+            {
+                reject(TypeReject::Label(key), t, 0);
+                continue;
+            }
+            for (resource, most) in largest.iter_mut() {
+                *most = (*most).max(t.allocatable.get(resource));
+            }
+            if let Err(short) = needed.fits_in(&t.allocatable) {
+                let resource: &'p str = class
+                    .requests
+                    .iter()
+                    .chain(pool.daemon_overhead.iter())
+                    .map(|(n, _)| n)
+                    .find(|n| *n == short.resource)
+                    .unwrap_or(CPU);
+                reject(TypeReject::Resource(resource), t, short.available);
+                continue;
+            }
+            let mut mask = 0u64;
+            let mut price = f64::INFINITY;
+            for (oi, o) in t.offerings.iter().enumerate() {
+                if offering_matches(o, zone_req, ct_req) {
+                    mask |= 1 << oi;
+                    price = price.min(o.price);
+                }
+            }
+            if mask == 0 {
+                reject(TypeReject::Offering, t, 0);
+                continue;
+            }
+            candidates.push(Candidate {
+                pool: pool_index,
+                instance_type: ti,
+                offerings: mask,
+                price,
+                pods_per_node: pods_per_node(&class.requests, &t.allocatable.sub(&pool.daemon_overhead)),
+            });
+        }
+
+        // minValues: enough distinct values must survive among this pool's candidates.
+        for r in combined.iter() {
+            let Some(required) = r.min_values() else { continue };
+            let distinct: BTreeSet<&str> = candidates[first_candidate..]
+                .iter()
+                .filter_map(|c| pool.instance_types[c.instance_type].requirements.get(r.key()))
+                .flat_map(|tr| tr.values())
+                .collect();
+            if distinct.len() < required as usize {
+                let dropped = candidates.len() - first_candidate;
+                candidates.truncate(first_candidate);
+                rejections.push(RejectionGroup {
+                    instance_types: dropped,
+                    ..pool_rejection(Reason::MinValues {
+                        key: r.key().to_string(),
+                        required,
+                        available: distinct.len(),
+                    })
+                });
+                break;
+            }
+        }
+
+        for (kind, GroupStats { count, examples, max: group_largest, min: group_smallest }) in rejected {
+            let reason = match kind {
+                TypeReject::PoolLabel(key) | TypeReject::Label(key) => Reason::InstanceTypeLabel {
+                    key: key.to_string(),
+                    allowed: combined.get(key).map(|r| r.to_string()).unwrap_or_default(),
+                },
+                TypeReject::Resource(resource) => {
+                    let most = largest.iter().find(|(n, _)| *n == resource).map_or(0, |(_, m)| *m);
+                    let some_fit = most >= needed.get(resource);
+                    Reason::Resources {
+                        resource: resource.to_string(),
+                        needed: needed.get(resource),
+                        daemon_overhead: pool.daemon_overhead.get(resource),
+                        largest: if some_fit { group_largest } else { most },
+                        some_fit,
+                    }
+                }
+                TypeReject::Offering | TypeReject::PoolOffering => {
+                    let (zones, cts) = if kind == TypeReject::Offering {
+                        (zone_req, ct_req)
+                    } else {
+                        (pool.requirements.get(labels::ZONE), pool.requirements.get(labels::CAPACITY_TYPE))
+                    };
+                    Reason::Offering {
+                        capacity_types: cts
+                            .filter(|r| !r.is_complement())
+                            .map(|r| r.values().collect::<Vec<_>>().join("/")),
+                        zones: zones.filter(|r| !r.is_complement()).map(|r| r.values().collect::<Vec<_>>().join(", ")),
+                        region: self.region.clone(),
+                    }
+                }
+                TypeReject::Limit(resource) => Reason::Limit {
+                    resource: resource.to_string(),
+                    limit: pool.nodepool.limit(resource).unwrap_or(0),
+                    capacity: group_smallest,
+                },
+            };
+            rejections.push(RejectionGroup {
+                nodepool: name.clone(),
+                message: reason.to_string(),
+                reason,
+                instance_types: count,
+                examples: examples.into_iter().map(String::from).collect(),
+                nodepool_only: matches!(
+                    kind,
+                    TypeReject::PoolLabel(_) | TypeReject::Limit(_) | TypeReject::PoolOffering
+                ),
+            });
+        }
+    }
+}
+
+/// Rejections of one kind within a pool: how many, a few names, and the extremes of the
+/// amount that matters (allocatable for resources, capacity for limits).
+struct GroupStats<'a> {
+    count: usize,
+    examples: Vec<&'a str>,
+    max: i64,
+    min: i64,
+}
+
+/// Keys whose values come from an instance type's offerings rather than the type itself.
+fn is_offering_key(key: &str) -> bool {
+    key == labels::ZONE || key == labels::CAPACITY_TYPE
+}
+
+fn offering_matches(o: &Offering, zone: Option<&Requirement>, capacity_type: Option<&Requirement>) -> bool {
+    o.available && zone.is_none_or(|z| z.has(&o.zone)) && capacity_type.is_none_or(|c| c.has(o.capacity_type.as_str()))
+}
+
+/// How many copies of `requests` fit in `space` (unbounded resources ignored).
+pub fn pods_per_node(requests: &Resources, space: &Resources) -> u64 {
+    let mut n = u64::MAX;
+    for (name, need) in requests.iter() {
+        if need > 0 {
+            n = n.min((space.get(name).max(0) / need) as u64);
+        }
+    }
+    if n == u64::MAX {
+        0
+    } else {
+        n
+    }
+}
