@@ -1,0 +1,388 @@
+//! A path-tracking view into one object's JSON tree: every accessor knows where it is
+//! (`spec.template.spec.containers[0].resources.requests.cpu`) and files a field error naming
+//! the object and that path instead of failing, so one pass reports every problem.
+
+use crate::error::Error;
+use crate::model::Labels;
+use crate::quantity::Quantity;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::str::FromStr;
+
+/// The errors found in one object, each filed once per field path.
+pub(super) struct Report {
+    object: String,
+    errors: RefCell<Vec<Error>>,
+    seen: RefCell<HashSet<String>>,
+}
+
+impl Report {
+    /// `object` is the display name, such as `Deployment shop/web`.
+    pub fn new(object: impl Into<String>) -> Self {
+        Report { object: object.into(), errors: RefCell::new(Vec::new()), seen: RefCell::new(HashSet::new()) }
+    }
+
+    /// Files an error about `field`; a second error about the same field is dropped, as it
+    /// would only repeat the first (a wrong type seen through several children).
+    pub fn error(&self, field: &str, message: impl Into<String>) {
+        if self.seen.borrow_mut().insert(field.to_string()) {
+            self.errors.borrow_mut().push(Error::field(self.object.clone(), field, message));
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.borrow().is_empty()
+    }
+
+    pub fn into_errors(self) -> Vec<Error> {
+        self.errors.into_inner()
+    }
+}
+
+/// A position in the tree: the value there (if any) and the path that leads to it.
+/// A `null` counts as absent, as Kubernetes reads it.
+#[derive(Clone)]
+pub(super) struct Cursor<'a> {
+    value: Option<&'a Value>,
+    path: String,
+    report: &'a Report,
+}
+
+/// What a JSON value is, for "expected X, found Y" messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// A map key as a path segment: `.cpu`, or `["nvidia.com/gpu"]` when it holds punctuation.
+fn key_segment(key: &str) -> String {
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        format!(".{key}")
+    } else {
+        format!("[{key:?}]")
+    }
+}
+
+impl<'a> Cursor<'a> {
+    pub fn root(value: &'a Value, report: &'a Report) -> Self {
+        Cursor { value: Some(value).filter(|v| !v.is_null()), path: String::new(), report }
+    }
+
+    pub fn report(&self) -> &'a Report {
+        self.report
+    }
+
+    pub fn value(&self) -> Option<&'a Value> {
+        self.value
+    }
+
+    pub fn is_present(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// Files an error about this field.
+    pub fn error(&self, message: impl Into<String>) {
+        let field = if self.path.is_empty() { "(document)" } else { &self.path };
+        self.report.error(field, message);
+    }
+
+    fn wrong_type(&self, expected: &str, found: &Value) {
+        self.error(format!("expected {expected}, found {}", kind_of(found)));
+    }
+
+    fn child(&self, segment: String, value: Option<&'a Value>) -> Cursor<'a> {
+        let mut path = String::with_capacity(self.path.len() + segment.len());
+        path.push_str(&self.path);
+        if self.path.is_empty() {
+            path.push_str(segment.strip_prefix('.').unwrap_or(&segment));
+        } else {
+            path.push_str(&segment);
+        }
+        Cursor { value: value.filter(|v| !v.is_null()), path, report: self.report }
+    }
+
+    /// The field `key` of a map. On anything but a map, files a type error here and returns
+    /// an absent cursor.
+    pub fn get(&self, key: &str) -> Cursor<'a> {
+        let value = match self.value {
+            None => None,
+            Some(Value::Object(map)) => map.get(key),
+            Some(other) => {
+                self.wrong_type("a map", other);
+                None
+            }
+        };
+        self.child(key_segment(key), value)
+    }
+
+    /// Whether this is a map, filing a type error if it is present and not one.
+    pub fn is_map(&self) -> bool {
+        match self.value {
+            Some(Value::Object(_)) => true,
+            Some(other) => {
+                self.wrong_type("a map", other);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// The items of a list (none when absent), each with its `[i]` path.
+    pub fn items(&self) -> Vec<Cursor<'a>> {
+        match self.value {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                items.iter().enumerate().map(|(i, v)| self.child(format!("[{i}]"), Some(v))).collect()
+            }
+            Some(other) => {
+                self.wrong_type("a list", other);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The entries of a map (none when absent), in key order.
+    pub fn entries(&self) -> Vec<(&'a str, Cursor<'a>)> {
+        match self.value {
+            None => Vec::new(),
+            Some(Value::Object(map)) => {
+                map.iter().map(|(k, v)| (k.as_str(), self.child(key_segment(k), Some(v)))).collect()
+            }
+            Some(other) => {
+                self.wrong_type("a map", other);
+                Vec::new()
+            }
+        }
+    }
+
+    /// A string; `None` when absent or of another type (then with an error).
+    pub fn str(&self) -> Option<&'a str> {
+        match self.value {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                self.wrong_type("a string", other);
+                None
+            }
+        }
+    }
+
+    pub fn string(&self) -> Option<String> {
+        self.str().map(str::to_string)
+    }
+
+    /// A string that must be there and not be empty.
+    pub fn required_str(&self) -> Option<&'a str> {
+        match self.str() {
+            Some("") => {
+                self.error("must not be empty");
+                None
+            }
+            Some(s) => Some(s),
+            None => {
+                if !self.is_present() {
+                    self.error("required");
+                }
+                None
+            }
+        }
+    }
+
+    /// An integer; a string or a fraction is an error, as it is to the API server.
+    pub fn int(&self) -> Option<i64> {
+        match self.value {
+            None => None,
+            Some(Value::Number(n)) => {
+                if let Some(i) = n.as_i64() {
+                    Some(i)
+                } else if n.as_u64().is_some() {
+                    self.error(format!("{n} is out of range"));
+                    None
+                } else {
+                    match n.as_f64() {
+                        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+                        _ => {
+                            self.error(format!("expected an integer, found {n}"));
+                            None
+                        }
+                    }
+                }
+            }
+            Some(other) => {
+                self.wrong_type("an integer", other);
+                None
+            }
+        }
+    }
+
+    /// An integer within `min..=max`.
+    pub fn int_in(&self, min: i64, max: i64) -> Option<i64> {
+        let n = self.int()?;
+        if n < min || n > max {
+            if min == 0 && n < 0 {
+                self.error(format!("must not be negative, got {n}"));
+            } else if max == i64::MAX {
+                self.error(format!("must be at least {min}, got {n}"));
+            } else {
+                self.error(format!("must be between {min} and {max}, got {n}"));
+            }
+            return None;
+        }
+        Some(n)
+    }
+
+    pub fn bool(&self) -> Option<bool> {
+        match self.value {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                self.wrong_type("true or false", other);
+                None
+            }
+        }
+    }
+
+    /// A map of strings (labels, annotations, a nodeSelector).
+    pub fn string_map(&self) -> Labels {
+        self.entries().into_iter().filter_map(|(k, v)| Some((k.to_string(), v.string()?))).collect()
+    }
+
+    /// A list of strings.
+    pub fn string_list(&self) -> Vec<String> {
+        self.items().iter().filter_map(Cursor::string).collect()
+    }
+
+    /// Parses a string with `FromStr`, filing the parser's message on failure.
+    pub fn parse<T>(&self) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let s = self.str()?;
+        match s.parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A string that must be one of `allowed`.
+    pub fn one_of(&self, allowed: &[&str]) -> Option<&'a str> {
+        let s = self.str()?;
+        if allowed.contains(&s) {
+            Some(s)
+        } else {
+            self.error(format!("unknown value {s:?}: use {}", join_or(allowed)));
+            None
+        }
+    }
+
+    /// A quantity, written as a string (`"1.5Gi"`) or a bare number (`2`, `0.5`).
+    pub fn quantity(&self) -> Option<Quantity> {
+        let text = match self.value? {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => number_text(n),
+            other => {
+                self.wrong_type("a quantity such as \"500m\" or \"1Gi\"", other);
+                return None;
+            }
+        };
+        match text.parse::<Quantity>() {
+            Ok(q) => Some(q),
+            Err(e) => {
+                self.error(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A quantity that must not be negative.
+    pub fn non_negative_quantity(&self) -> Option<Quantity> {
+        let q = self.quantity()?;
+        if q.is_negative() {
+            self.error(format!("quantity {q} must not be negative"));
+            return None;
+        }
+        Some(q)
+    }
+}
+
+/// A JSON number as quantity text: integers as written, large or tiny floats in exponent
+/// form (`1e30`), so the quantity parser sees what the user wrote.
+fn number_text(n: &serde_json::Number) -> String {
+    if n.is_i64() || n.is_u64() {
+        return n.to_string();
+    }
+    match n.as_f64() {
+        Some(f) if f != 0.0 && (f.abs() >= 1e15 || f.abs() < 1e-3) => format!("{f:e}"),
+        Some(f) => format!("{f}"),
+        None => n.to_string(),
+    }
+}
+
+/// `a, b or c`.
+pub(super) fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_and_errors() {
+        let doc = json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "1.5x", "nvidia.com/gpu": -1}}}]}});
+        let report = Report::new("Pod default/x");
+        let root = Cursor::root(&doc, &report);
+        let requests = root.get("spec").get("containers").items()[0].get("resources").get("requests");
+        assert!(requests.get("cpu").quantity().is_none());
+        assert!(requests.get("nvidia.com/gpu").non_negative_quantity().is_none());
+        let errors: Vec<String> = report.into_errors().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errors,
+            [
+                "Pod default/x: spec.containers[0].resources.requests.cpu: invalid quantity \"1.5x\": unknown suffix; use one of n u m k M G T P E Ki Mi Gi Ti Pi Ei or an exponent like e3",
+                "Pod default/x: spec.containers[0].resources.requests[\"nvidia.com/gpu\"]: quantity -1 must not be negative",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_reported_once() {
+        let doc = json!({"metadata": "oops", "n": "3", "f": 1.5});
+        let report = Report::new("Pod default/x");
+        let root = Cursor::root(&doc, &report);
+        assert!(root.get("metadata").get("name").str().is_none());
+        assert!(root.get("metadata").get("labels").string_map().is_empty());
+        assert_eq!(root.get("n").int(), None);
+        assert_eq!(root.get("f").int(), None);
+        assert_eq!(report.into_errors().len(), 3);
+    }
+
+    #[test]
+    fn numbers_keep_their_meaning() {
+        let doc = json!({"a": 1e30, "b": 0.5, "c": 2});
+        let report = Report::new("x");
+        let root = Cursor::root(&doc, &report);
+        assert!(root.get("a").quantity().is_none());
+        assert_eq!(root.get("b").quantity(), Some(Quantity::from_milli(500)));
+        assert_eq!(root.get("c").quantity(), Some(Quantity::from_units(2)));
+        let errors = report.into_errors();
+        assert!(errors[0].to_string().contains("\"1e30\""), "{}", errors[0]);
+    }
+}

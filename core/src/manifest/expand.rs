@@ -1,0 +1,205 @@
+//! Ownership and expansion: attributes existing Pods to their workload by following
+//! ownerReferences (Pod → ReplicaSet → Deployment, Pod → Job → CronJob), then turns each
+//! workload's missing replicas into pending pods named `<workload>-<ordinal>`.
+
+use super::meta::{is_cluster_scoped, OwnerRef};
+use super::pod::{ClaimTemplate, PodParts};
+use super::workloads::WorkloadObject;
+use crate::error::Error;
+use crate::model::{Inventory, ObjectRef, Pod, PodPhase, Workload};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// The most pods expansion may create in one inventory.
+pub(super) const MAX_EXPANDED_PODS: usize = 500_000;
+
+/// A Pod object as read, before its owner is resolved.
+pub(super) struct PodObject {
+    pub parts: PodParts,
+    pub owner: Option<OwnerRef>,
+}
+
+/// A pod or a workload, kept in input order.
+pub(super) enum Entry {
+    Pod(PodObject),
+    Workload(WorkloadObject),
+}
+
+struct Index<'a> {
+    by_ref: HashMap<(&'a str, &'a str, &'a str), usize>,
+    workloads: Vec<&'a WorkloadObject>,
+}
+
+impl<'a> Index<'a> {
+    fn new(entries: &'a [Entry]) -> Self {
+        let workloads: Vec<&WorkloadObject> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Workload(w) => Some(w),
+                Entry::Pod(_) => None,
+            })
+            .collect();
+        let mut by_ref = HashMap::new();
+        for (i, w) in workloads.iter().enumerate() {
+            let r = &w.reference;
+            by_ref.entry((r.kind.as_str(), r.namespace.as_str(), r.name.as_str())).or_insert(i);
+        }
+        Index { by_ref, workloads }
+    }
+
+    fn find(&self, kind: &str, namespace: &str, name: &str) -> Option<usize> {
+        self.by_ref.get(&(kind, namespace, name)).copied()
+    }
+
+    /// The workload an owner reference points at, if it is in the input. A ReplicaSet or Job
+    /// missing from the input is matched to its Deployment or CronJob by name
+    /// (`<deployment>-<pod-template-hash>`, `<cronjob>-<scheduled minute>`).
+    fn owner(&self, namespace: &str, owner: &OwnerRef) -> Option<usize> {
+        if let Some(i) = self.find(&owner.kind, namespace, &owner.name) {
+            return Some(i);
+        }
+        let (prefix, suffix) = owner.name.rsplit_once('-')?;
+        match owner.kind.as_str() {
+            "ReplicaSet" => self.find("Deployment", namespace, prefix),
+            "Job" if suffix.bytes().all(|b| b.is_ascii_digit()) => self.find("CronJob", namespace, prefix),
+            _ => None,
+        }
+    }
+
+    /// The topmost workload in the input above `i` (itself when nothing owns it).
+    fn top(&self, mut i: usize) -> usize {
+        // Owner chains are short (Deployment → ReplicaSet); the bound guards against cycles.
+        for _ in 0..4 {
+            let w = self.workloads[i];
+            match w.owner.as_ref().and_then(|o| self.owner(&w.reference.namespace, o)) {
+                Some(up) if up != i => i = up,
+                _ => break,
+            }
+        }
+        i
+    }
+}
+
+/// Whether a pod counts as an existing replica of its workload.
+fn is_active(pod: &Pod) -> bool {
+    !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) && !pod.deleting
+}
+
+/// The ordinal of a StatefulSet pod (`web-3` → 3).
+fn ordinal(workload: &str, pod: &str) -> Option<u32> {
+    pod.strip_prefix(workload)?.strip_prefix('-')?.parse().ok()
+}
+
+/// Resolves owners, counts existing replicas, expands missing ones, and fills
+/// `inventory.pods`, `inventory.workloads` and the claims pods create for themselves.
+pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mut Vec<Error>) {
+    let index = Index::new(&entries);
+    let tops: Vec<usize> = (0..index.workloads.len()).map(|i| index.top(i)).collect();
+    let mut existing = vec![0u32; index.workloads.len()];
+    let mut ordinals: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); index.workloads.len()];
+    let mut pod_owners: Vec<Option<ObjectRef>> = Vec::new();
+
+    for entry in &entries {
+        let Entry::Pod(p) = entry else { continue };
+        let pod = &p.parts.pod;
+        let owner = p.owner.as_ref().map(|o| match index.owner(&pod.namespace, o) {
+            Some(i) => {
+                let top = tops[i];
+                if is_active(pod) {
+                    existing[top] += 1;
+                    if let Some(n) = ordinal(&index.workloads[top].reference.name, &pod.name) {
+                        ordinals[top].insert(n);
+                    }
+                }
+                index.workloads[top].reference.clone()
+            }
+            None => {
+                let namespace = if is_cluster_scoped(&o.kind) { "" } else { pod.namespace.as_str() };
+                ObjectRef::new(&o.kind, namespace, &o.name)
+            }
+        });
+        pod_owners.push(owner);
+    }
+
+    let mut claims: HashSet<(String, String)> =
+        inventory.pvcs.iter().map(|c| (c.namespace.clone(), c.name.clone())).collect();
+    let mut add_claims = |inventory: &mut Inventory, namespace: &str, new: Vec<ClaimTemplate>| {
+        for c in new {
+            if claims.insert((namespace.to_string(), c.name.clone())) {
+                inventory.pvcs.push(super::cluster::claim(namespace, &c.name, c.spec));
+            }
+        }
+    };
+
+    let mut expanded = 0usize;
+    let mut pod_owners = pod_owners.into_iter();
+    let mut workload_index = 0;
+    for entry in &entries {
+        match entry {
+            Entry::Pod(p) => {
+                let (mut pod, new_claims) = p.parts.named(&p.parts.pod.name);
+                pod.owner = pod_owners.next().flatten();
+                add_claims(inventory, &pod.namespace, new_claims);
+                inventory.pods.push(pod);
+            }
+            Entry::Workload(w) => {
+                let i = workload_index;
+                workload_index += 1;
+                if tops[i] != i {
+                    continue;
+                }
+                inventory.workloads.push(Workload {
+                    reference: w.reference.clone(),
+                    replicas: w.desired,
+                    existing: existing[i],
+                });
+                let missing = w.desired.saturating_sub(existing[i]) as usize;
+                if expanded + missing > MAX_EXPANDED_PODS {
+                    errors.push(Error::field(
+                        w.reference.to_string(),
+                        "spec",
+                        format!("expanding {missing} replicas would take the inventory past {MAX_EXPANDED_PODS} pods"),
+                    ));
+                    continue;
+                }
+                expanded += missing;
+                let is_statefulset = w.reference.kind == "StatefulSet";
+                let new_ordinals: Vec<u32> = if is_statefulset {
+                    (0u32..).filter(|n| !ordinals[i].contains(n)).take(missing).collect()
+                } else {
+                    (existing[i]..).take(missing).collect()
+                };
+                for &n in &new_ordinals {
+                    let name = format!("{}-{n}", w.reference.name);
+                    let (mut pod, mut new_claims) = w.template.named(&name);
+                    pod.owner = Some(w.reference.clone());
+                    if is_statefulset {
+                        pod.labels.insert("statefulset.kubernetes.io/pod-name".into(), name.clone());
+                        pod.labels.insert("apps.kubernetes.io/pod-index".into(), n.to_string());
+                        for t in &w.claim_templates {
+                            let claim = format!("{}-{name}", t.name);
+                            if !pod.volume_claims.contains(&claim) {
+                                pod.volume_claims.push(claim);
+                            }
+                        }
+                    }
+                    new_claims.extend(statefulset_claims(w, n));
+                    add_claims(inventory, &pod.namespace, new_claims);
+                    inventory.pods.push(pod);
+                }
+                // Existing StatefulSet pods mount their claims too, even when the input
+                // leaves the claims out.
+                for &n in &ordinals[i] {
+                    add_claims(inventory, &w.reference.namespace, statefulset_claims(w, n));
+                }
+            }
+        }
+    }
+}
+
+/// The claims of a StatefulSet's pod `ordinal`: `<template>-<statefulset>-<ordinal>`.
+fn statefulset_claims(w: &WorkloadObject, ordinal: u32) -> Vec<ClaimTemplate> {
+    w.claim_templates
+        .iter()
+        .map(|t| ClaimTemplate { name: format!("{}-{}-{ordinal}", t.name, w.reference.name), spec: t.spec.clone() })
+        .collect()
+}
