@@ -6,6 +6,18 @@
 //! resolved across all sources (a snapshot's Pods in one file, its Deployments in another)
 //! and workloads are expanded into the pods they still need. Kinds fleetfit does not model
 //! are listed in [`Inventory::skipped`], never dropped silently.
+//!
+//! | object | becomes |
+//! |---|---|
+//! | Pod | a [`Pod`](crate::model::Pod), its owner resolved up to the workload in the input |
+//! | Deployment, StatefulSet, ReplicaSet, ReplicationController | a [`Workload`](crate::model::Workload) (`replicas`, default 1) and a pending pod `<name>-<ordinal>` per replica not already in the input |
+//! | Job, CronJob | the same, wanting `parallelism` pods (at most the completions left; none when suspended or finished); a CronJob one run of its `jobTemplate` |
+//! | DaemonSet | a [`DaemonSet`](crate::model::DaemonSet) whose template is the pod it puts on every node |
+//! | StatefulSet volumeClaimTemplates, ephemeral volumes | [`PersistentVolumeClaim`](crate::model::PersistentVolumeClaim)s named as Kubernetes names them |
+//! | Node, PersistentVolumeClaim, PersistentVolume, StorageClass, PodDisruptionBudget | their model types |
+//! | PriorityClass | the priority of pods that name it |
+//! | `karpenter.sh/v1` NodePool, `karpenter.k8s.aws/v1` EC2NodeClass | [`NodePool`](crate::model::NodePool), [`NodeClass`](crate::model::NodeClass), with Karpenter's defaults and validation; older API versions are errors |
+//! | anything else | a [`Skipped`] entry with the reason |
 
 mod cluster;
 mod cursor;

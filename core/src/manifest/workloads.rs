@@ -37,16 +37,17 @@ fn template_pod(reference: &ObjectRef, template: &Cursor) -> PodParts {
 
 /// Pods a Job (or a CronJob's job template) runs at once: parallelism (default 1), no more
 /// than the completions still to go; none when suspended or finished.
-fn job_pods(spec: &Cursor, status: &Cursor) -> u32 {
+fn job_pods(spec: &Cursor, status: Option<&Cursor>) -> u32 {
     let parallelism = replica_count(&spec.get("parallelism"));
     let completions = spec.get("completions").int_in(0, i32::MAX as i64);
     let suspended = spec.get("suspend").bool().unwrap_or(false);
-    let succeeded = status.get("succeeded").int_in(0, i32::MAX as i64).unwrap_or(0);
-    let finished = status.get("completionTime").is_present()
-        || status.get("conditions").items().iter().any(|c| {
-            matches!(c.get("type").str(), Some("Complete" | "Failed")) && c.get("status").str() == Some("True")
-        })
-        || (completions.is_none() && succeeded > 0);
+    let succeeded = status.and_then(|s| s.get("succeeded").int_in(0, i32::MAX as i64)).unwrap_or(0);
+    let finished = status.is_some_and(|s| {
+        s.get("completionTime").is_present()
+            || s.get("conditions").items().iter().any(|c| {
+                matches!(c.get("type").str(), Some("Complete" | "Failed")) && c.get("status").str() == Some("True")
+            })
+    }) || (completions.is_none() && succeeded > 0);
     if suspended || finished {
         return 0;
     }
@@ -77,7 +78,7 @@ pub(super) fn workload(reference: ObjectRef, doc: &Cursor) -> WorkloadObject {
     }
     let status = doc.get("status");
     let (template, desired) = match reference.kind.as_str() {
-        "Job" => (template_pod(&reference, &spec.get("template")), job_pods(&spec, &status)),
+        "Job" => (template_pod(&reference, &spec.get("template")), job_pods(&spec, Some(&status))),
         "CronJob" => {
             let job = spec.get("jobTemplate");
             if spec.is_present() && !job.is_present() {
@@ -85,7 +86,8 @@ pub(super) fn workload(reference: ObjectRef, doc: &Cursor) -> WorkloadObject {
             }
             let job_spec = job.get("spec");
             let suspended = spec.get("suspend").bool().unwrap_or(false);
-            let pods = job_pods(&job_spec, &job.get("status"));
+            // One run of the schedule; a run already in the input counts its pods.
+            let pods = job_pods(&job_spec, None);
             (template_pod(&reference, &job_spec.get("template")), if suspended { 0 } else { pods })
         }
         _ => (template_pod(&reference, &spec.get("template")), replica_count(&spec.get("replicas"))),
