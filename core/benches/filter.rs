@@ -16,6 +16,7 @@ metadata: {name: general}
 spec:
   template:
     spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
       requirements:
         - {key: kubernetes.io/arch, operator: In, values: [amd64, arm64]}
         - {key: karpenter.sh/capacity-type, operator: In, values: [spot, on-demand]}
@@ -29,6 +30,7 @@ spec:
   weight: 10
   template:
     spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
       requirements:
         - {key: karpenter.k8s.aws/instance-gpu-manufacturer, operator: In, values: [nvidia]}
       taints:
@@ -41,6 +43,7 @@ spec:
   weight: 5
   template:
     spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
       requirements:
         - {key: karpenter.sh/capacity-type, operator: In, values: [spot]}
         - {key: karpenter.k8s.aws/instance-family, operator: Exists, minValues: 3}
@@ -51,7 +54,7 @@ spec:
 /// 50 Deployments of 200 replicas: varied requests, some arm64-only, GPU, batch-tolerant or zonal.
 fn workloads() -> String {
     let cpus = ["100m", "250m", "500m", "1", "2"];
-    let mems = ["128Mi", "512Mi", "1Gi", "2Gi", "4Gi"];
+    let mems = ["128Mi", "256Mi", "512Mi", "768Mi", "1Gi", "1536Mi", "2Gi", "3Gi", "4Gi", "6Gi"];
     let mut out = String::new();
     for i in 0..50 {
         let mut extra = String::new();
@@ -70,7 +73,7 @@ fn workloads() -> String {
             out,
             "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app-{i}, namespace: bench}}\nspec:\n  replicas: 200\n  template:\n    spec:\n{extra}      containers:\n        - name: app\n          resources: {{requests: {{cpu: {}, memory: {}{limits}}}}}\n",
             cpus[i % 5],
-            mems[(i / 5) % 5],
+            mems[i / 5],
         );
     }
     out
@@ -99,11 +102,16 @@ fn main() {
     let sources =
         vec![("nodepools.yaml".to_string(), NODEPOOLS.to_string()), ("workloads.yaml".to_string(), workloads())];
     let budget = Duration::from_secs(3);
-    measure("parse 50 Deployments + 3 NodePools", budget, || fleetfit::manifest::parse_sources(&sources).unwrap());
-    let inventory: Inventory = fleetfit::manifest::parse_sources(&sources).unwrap();
+    measure("parse 50 Deployments + 3 NodePools", budget, || {
+        fleetfit::manifest::parse_sources(&sources).unwrap_or_else(|e| panic!("{e}"))
+    });
+    let inventory: Inventory = fleetfit::manifest::parse_sources(&sources).unwrap_or_else(|e| panic!("{e}"));
     let pending: Vec<&Pod> = inventory.pending_pods().collect();
     measure("Catalog::aws(us-east-1)", budget, || Catalog::aws("us-east-1").unwrap());
     let catalog = Catalog::aws("us-east-1").unwrap();
+    measure("size every type for a node class (uncached)", budget, || {
+        catalog.instance_types(&fleetfit::NodeClass::default()).len()
+    });
     let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
     measure("FilterContext::new (3 pools x catalog)", budget, || {
         FilterContext::new(&inventory.nodepools, &inventory.nodeclasses, &daemonsets, &catalog).unwrap()

@@ -137,6 +137,10 @@ pub struct PoolContext {
     pub daemon_overhead: Resources,
     /// Per instance type: the pool-level verdict (its own requirements and limits).
     type_verdicts: Vec<TypeVerdict>,
+    /// Per instance type: allocatable less the DaemonSet overhead.
+    type_space: Vec<Resources>,
+    /// Per instance type: offerings compatible with the pool (bit mask) and the cheapest price.
+    type_offerings: Vec<(u64, f64)>,
 }
 
 impl PoolContext {
@@ -188,7 +192,7 @@ impl FilterContext {
             };
             let types = by_class
                 .entry(nodeclass.name.clone())
-                .or_insert_with(|| Arc::new(catalog.instance_types(&nodeclass)))
+                .or_insert_with(|| catalog.instance_types_shared(&nodeclass))
                 .clone();
             if let Some(t) = types.iter().find(|t| t.offerings.len() > 64) {
                 return Err(Error::Usage(format!(
@@ -221,18 +225,22 @@ impl FilterContext {
                             return TypeVerdict::Limit(i);
                         }
                     }
-                    if !t.offerings.iter().any(|o| offering_matches(o, zone, capacity_type)) {
+                    if matching_offerings(t, zone, capacity_type).0 == 0 {
                         return TypeVerdict::Offering;
                     }
                     TypeVerdict::Ok
                 })
                 .collect();
+            let type_space = types.iter().map(|t| t.allocatable.sub(&daemon_overhead)).collect();
+            let type_offerings = types.iter().map(|t| matching_offerings(t, zone, capacity_type)).collect();
             pools.push(PoolContext {
                 nodepool: pool,
                 requirements,
                 instance_types: types,
                 daemon_overhead,
                 type_verdicts,
+                type_space,
+                type_offerings,
             });
         }
         Ok(FilterContext {
@@ -486,6 +494,8 @@ impl FilterContext {
         let zone_req = combined.get(labels::ZONE);
         let ct_req = combined.get(labels::CAPACITY_TYPE);
         let needed = class.requests.add(&pool.daemon_overhead);
+        // Offerings need re-checking only when the pod narrows zones or capacity types.
+        let pod_narrows_offerings = term.keys().any(is_offering_key);
         let pool_keys: Vec<&Requirement> = pool.requirements.iter().collect();
         let limit_keys: Vec<&String> =
             pool.nodepool.limits.keys().filter(|k| pool.nodepool.limit(k).is_some()).collect();
@@ -534,7 +544,9 @@ impl FilterContext {
             for (resource, most) in largest.iter_mut() {
                 *most = (*most).max(t.allocatable.get(resource));
             }
-            if let Err(short) = needed.fits_in(&t.allocatable) {
+            let space = &pool.type_space[ti];
+            if !class.requests.fits(space) {
+                let Err(short) = needed.fits_in(&t.allocatable) else { continue };
                 let resource: &'p str = class
                     .requests
                     .iter()
@@ -545,14 +557,8 @@ impl FilterContext {
                 reject(TypeReject::Resource(resource), t, short.available);
                 continue;
             }
-            let mut mask = 0u64;
-            let mut price = f64::INFINITY;
-            for (oi, o) in t.offerings.iter().enumerate() {
-                if offering_matches(o, zone_req, ct_req) {
-                    mask |= 1 << oi;
-                    price = price.min(o.price);
-                }
-            }
+            let (mask, price) =
+                if pod_narrows_offerings { matching_offerings(t, zone_req, ct_req) } else { pool.type_offerings[ti] };
             if mask == 0 {
                 reject(TypeReject::Offering, t, 0);
                 continue;
@@ -562,7 +568,7 @@ impl FilterContext {
                 instance_type: ti,
                 offerings: mask,
                 price,
-                pods_per_node: pods_per_node(&class.requests, &t.allocatable.sub(&pool.daemon_overhead)),
+                pods_per_node: pods_per_node(&class.requests, space),
             });
         }
 
@@ -653,6 +659,20 @@ struct GroupStats<'a> {
 /// Keys whose values come from an instance type's offerings rather than the type itself.
 fn is_offering_key(key: &str) -> bool {
     key == labels::ZONE || key == labels::CAPACITY_TYPE
+}
+
+/// The offerings of a type compatible with zone and capacity-type requirements, as a bit mask,
+/// and the cheapest one's price (infinite when none).
+fn matching_offerings(t: &InstanceType, zone: Option<&Requirement>, capacity_type: Option<&Requirement>) -> (u64, f64) {
+    let mut mask = 0u64;
+    let mut price = f64::INFINITY;
+    for (i, o) in t.offerings.iter().enumerate() {
+        if offering_matches(o, zone, capacity_type) {
+            mask |= 1 << i;
+            price = price.min(o.price);
+        }
+    }
+    (mask, price)
 }
 
 fn offering_matches(o: &Offering, zone: Option<&Requirement>, capacity_type: Option<&Requirement>) -> bool {

@@ -398,6 +398,7 @@ fn assemble(
         notes,
         settings: CapacitySettings::default(),
         table: Arc::new(table),
+        sized: Default::default(),
         entries,
     })
 }

@@ -26,7 +26,7 @@ use crate::resources::Resources;
 use serde::Serialize;
 use spec::{TypeSpec, TypeTable, AWS_LABELS, NONE};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// `karpenter.sh/capacity-type` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -116,7 +116,13 @@ pub struct Catalog {
     table: Arc<TypeTable>,
     /// One per type of the table, in table (name) order.
     entries: Vec<Entry>,
+    /// Instance types already sized per node class (see [`Catalog::instance_types_shared`]).
+    sized: SizedCache,
 }
+
+/// Sized instance types per node class, shared between clones of a catalog; a catalog whose
+/// prices or settings change starts a new one.
+type SizedCache = Arc<Mutex<Vec<(NodeClass, Arc<Vec<InstanceType>>)>>>;
 
 /// A type of the table and how it is offered.
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +245,7 @@ impl Catalog {
             settings: *settings,
             table: data.table.clone(),
             entries,
+            sized: SizedCache::default(),
         })
     }
 
@@ -276,6 +283,7 @@ impl Catalog {
     pub fn with_settings(mut self, settings: &CapacitySettings) -> crate::Result<Catalog> {
         settings.validate().map_err(crate::Error::Usage)?;
         self.settings = *settings;
+        self.sized = SizedCache::default();
         Ok(self)
     }
 
@@ -290,6 +298,7 @@ impl Catalog {
             self.notes.push(format!("price adjustments ignored: {e}"));
             return self;
         }
+        self.sized = SizedCache::default();
         let rules = adjustments.rules();
         let table = self.table.clone();
         let all_zones: Vec<u32> = (0..self.zones.len() as u32).collect();
@@ -393,6 +402,18 @@ impl Catalog {
     /// (`NodeClass::default()` is AL2023 with Karpenter's defaults). Sorted by name.
     pub fn instance_types(&self, nodeclass: &NodeClass) -> Vec<InstanceType> {
         self.entries.iter().map(|e| self.build(e, nodeclass)).collect()
+    }
+
+    /// [`Catalog::instance_types`], computed once per node class and shared: repeated calls
+    /// (every plan, every filter of the same catalog) cost a lookup.
+    pub fn instance_types_shared(&self, nodeclass: &NodeClass) -> Arc<Vec<InstanceType>> {
+        let mut cache = self.sized.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, types)) = cache.iter().find(|(class, _)| class == nodeclass) {
+            return types.clone();
+        }
+        let types = Arc::new(self.instance_types(nodeclass));
+        cache.push((nodeclass.clone(), types.clone()));
+        types
     }
 
     /// One instance type by name.
