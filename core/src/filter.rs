@@ -442,7 +442,7 @@ impl FilterContext {
             let mut term_rejections = Vec::new();
             match pool.requirements.compatible(term) {
                 Err(conflict) => {
-                    let reason = match conflict {
+                    let reason = match *conflict {
                         Conflict::UndefinedLabel { key, pod } => Reason::UndefinedLabel { key, pod: pod.to_string() },
                         Conflict::Disjoint { key, node, pod } => {
                             Reason::Requirement { key, pod: pod.to_string(), nodepool: node.to_string() }

@@ -500,14 +500,18 @@ impl Requirements {
 
     /// Karpenter's `Intersects`: on every key both define, the values must meet (or both be
     /// negative). Returns the first conflict in key order.
-    pub fn intersects(&self, incoming: &Requirements) -> Result<(), Conflict> {
+    pub fn intersects(&self, incoming: &Requirements) -> Result<(), Box<Conflict>> {
         let (small, big, small_is_self) =
             if self.len() <= incoming.len() { (self, incoming, true) } else { (incoming, self, false) };
         for r in small.iter() {
             if let Some(other) = big.get(&r.key) {
                 let (node, pod) = if small_is_self { (r, other) } else { (other, r) };
                 if !node.compatible_with(pod) {
-                    return Err(Conflict::Disjoint { key: r.key.clone(), node: node.clone(), pod: pod.clone() });
+                    return Err(Box::new(Conflict::Disjoint {
+                        key: r.key.clone(),
+                        node: node.clone(),
+                        pod: pod.clone(),
+                    }));
                 }
             }
         }
@@ -517,10 +521,10 @@ impl Requirements {
     /// Karpenter's `Compatible` with well-known labels allowed undefined: every key of the
     /// pod side must be defined here unless it is a well-known label or negative
     /// (`NotIn`/`DoesNotExist`), and [`Requirements::intersects`] must hold.
-    pub fn compatible(&self, pod: &Requirements) -> Result<(), Conflict> {
+    pub fn compatible(&self, pod: &Requirements) -> Result<(), Box<Conflict>> {
         for r in pod.iter() {
             if !self.has_key(&r.key) && !labels::is_well_known(&r.key) && !r.is_negative() {
-                return Err(Conflict::UndefinedLabel { key: r.key.clone(), pod: r.clone() });
+                return Err(Box::new(Conflict::UndefinedLabel { key: r.key.clone(), pod: r.clone() }));
             }
         }
         self.intersects(pod)
@@ -653,7 +657,7 @@ mod tests {
         assert!(node.compatible(&pod).is_ok());
         // Custom label undefined: denied unless negative.
         let pod: Requirements = [req("team", Operator::In, &["a"])].into_iter().collect();
-        assert!(matches!(node.compatible(&pod), Err(Conflict::UndefinedLabel { .. })));
+        assert!(matches!(node.compatible(&pod).map_err(|c| *c), Err(Conflict::UndefinedLabel { .. })));
         let pod: Requirements = [req("team", Operator::NotIn, &["a"])].into_iter().collect();
         assert!(node.compatible(&pod).is_ok());
         let pod: Requirements = [req("team", Operator::DoesNotExist, &[])].into_iter().collect();
