@@ -1,0 +1,175 @@
+//! The `fleetfit` command line, run as a user runs it: the bundled example, JSON output,
+//! custom catalogs and prices, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+fn fleetfit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fleetfit")).args(args).current_dir(repo()).output().expect("run fleetfit")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fleetfit-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn explains_the_bundled_web_shop() {
+    let out = fleetfit(&["explain", "-f", "examples/webshop", "--nodepools", "examples/nodepools.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("NodePools, in the order Karpenter tries them:"), "{text}");
+    assert!(text.contains("Deployment shop/recommender-inference"), "{text}");
+    assert!(text.contains("in NodePool gpu"), "GPU inference lands only on the gpu pool:\n{text}");
+    assert!(text.contains("taint workload-class=batch:NoSchedule not tolerated"), "{text}");
+    assert!(text.contains("kubernetes.io/arch: type's value is not in In [arm64]"), "{text}");
+}
+
+#[test]
+fn json_output_is_machine_readable_and_complete() {
+    let out = fleetfit(&["explain", "-f", "examples/webshop", "--nodepools", "examples/nodepools.yaml", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["region"], "us-east-1");
+    assert_eq!(v["default_nodepool"], false);
+    let workloads = v["workloads"].as_array().unwrap();
+    assert!(workloads.len() >= 30, "about 30 workloads in the web shop, got {}", workloads.len());
+    let pods: u64 = workloads.iter().map(|w| w["pods"].as_u64().unwrap()).sum();
+    assert_eq!(pods, v["pending_pods"].as_u64().unwrap());
+    let resizer = workloads.iter().find(|w| w["name"] == "Deployment shop/image-resizer").unwrap();
+    assert_eq!(resizer["schedulable"], true);
+    assert!(resizer["cheapest"][0]["instance_type"].as_str().unwrap().contains('g'), "Graviton first");
+    assert!(resizer["cheapest"][0]["price_per_hour"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn without_nodepools_the_default_is_used_and_printed() {
+    let out = fleetfit(&["explain", "-f", "examples/webshop/20-backend.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("No NodePool given; using Karpenter's default NodePool:"), "{text}");
+    assert!(text.contains("karpenter.k8s.aws/instance-category In [c m r]"), "{text}");
+    assert!(text.contains("karpenter.k8s.aws/instance-generation Gte 3"), "{text}");
+}
+
+#[test]
+fn bad_input_names_object_and_field_and_fails() {
+    let bad = scratch(
+        "bad.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          resources: {requests: {cpu: 1.5x}}\n",
+    );
+    let out = fleetfit(&["explain", "-f", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "Deployment shop/web: spec.template.spec.containers[0].resources.requests.cpu: invalid quantity \"1.5x\""
+        ),
+        "{err}"
+    );
+    let out = fleetfit(&["explain", "-f", "no/such/file.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no/such/file.yaml"), "{}", stderr(&out));
+    let out = fleetfit(&["explain", "-f", "examples/webshop", "--region", "mars-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("mars-1"), "{}", stderr(&out));
+}
+
+#[test]
+fn other_regions_fall_back_to_us_east_1_on_demand_prices_and_say_so() {
+    let out = fleetfit(&["explain", "-f", "examples/webshop/10-frontend.yaml", "--region", "eu-west-1", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = v["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert!(notes.iter().any(|n| n.contains("us-east-1")), "{notes:?}");
+}
+
+#[test]
+fn prices_can_be_adjusted() {
+    let base = fleetfit(&[
+        "explain",
+        "-f",
+        "examples/webshop/40-ml.yaml",
+        "--nodepools",
+        "examples/nodepools.yaml",
+        "-o",
+        "json",
+    ]);
+    let prices = scratch("prices.yaml", "onDemandDiscountPercent: 50\n");
+    let cheaper = fleetfit(&[
+        "explain",
+        "-f",
+        "examples/webshop/40-ml.yaml",
+        "--nodepools",
+        "examples/nodepools.yaml",
+        "--prices",
+        prices.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert!(cheaper.status.success(), "{}", stderr(&cheaper));
+    let price = |o: &Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["workloads"][0]["cheapest"][0]["price_per_hour"].as_f64().unwrap()
+    };
+    let (full, half) = (price(&base), price(&cheaper));
+    assert!((half - full / 2.0).abs() < 1e-9, "{full} -> {half}");
+    let bad = scratch("bad-prices.yaml", "onDemandDiscountPercent: 150\n");
+    let out = fleetfit(&["explain", "-f", "examples/webshop/40-ml.yaml", "--prices", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+}
+
+#[test]
+fn a_catalog_of_ones_own() {
+    let catalog = scratch(
+        "catalog.json",
+        r#"{"region": "lab", "currency": "EUR", "zones": ["lab-a"],
+            "instanceTypes": [
+              {"name": "small", "arch": "amd64", "capacity": {"cpu": "2", "memory": "4Gi", "pods": 30}, "prices": {"onDemand": 0.02}},
+              {"name": "big", "arch": "amd64", "capacity": {"cpu": "16", "memory": "64Gi", "pods": 110}, "prices": {"onDemand": 0.30}}
+            ]}"#,
+    );
+    let pod = scratch(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      resources: {requests: {cpu: \"4\"}}\n",
+    );
+    // The default NodePool asks for AWS instance categories, which these types do not have.
+    let out = fleetfit(&["explain", "-f", pod.to_str().unwrap(), "--catalog", catalog.to_str().unwrap()]);
+    assert!(stdout(&out).contains("karpenter.k8s.aws/instance-category: type's value is not in In [c m r]"));
+    let pool = scratch(
+        "pool.yaml",
+        "apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {name: lab}\nspec:\n  template:\n    spec:\n      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}\n      requirements:\n        - {key: kubernetes.io/arch, operator: In, values: [amd64]}\n",
+    );
+    let out = fleetfit(&[
+        "explain",
+        "-f",
+        pod.to_str().unwrap(),
+        "--nodepools",
+        pool.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["currency"], "EUR");
+    let w = &v["workloads"][0];
+    assert_eq!(w["cheapest"][0]["instance_type"], "big");
+    assert!(w["rejections"][0]["message"].as_str().unwrap().starts_with("needs 4 CPU"), "{w}");
+}
