@@ -7,7 +7,16 @@
 //!   Kubernetes YAML/JSON and `kubectl get -o json` snapshots.
 //! - [`catalog`]: the embedded EC2 catalog and Karpenter's capacity math.
 //! - [`filter`]: which NodePool × instance type × offering can host each shape of pod, and
-//!   why every other cannot.
+//!   why every other cannot; [`explain`] reports it per workload.
+//!
+//! ```
+//! let manifests = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - name: web\n      resources: {requests: {cpu: 500m, memory: 1Gi}}\n";
+//! let inventory = fleetfit::manifest::parse("web.yaml", manifests)?;
+//! let catalog = fleetfit::Catalog::aws("us-east-1")?;
+//! let answer = fleetfit::explain(&inventory, &catalog, &fleetfit::ExplainOptions::default())?;
+//! assert!(answer.default_nodepool && answer.workloads[0].schedulable);
+//! # Ok::<(), fleetfit::Error>(())
+//! ```
 
 pub mod catalog;
 pub mod error;
@@ -23,7 +32,9 @@ pub mod taints;
 pub mod time;
 pub mod volumes;
 
+pub use catalog::{Catalog, InstanceType, Offering};
 pub use error::{Error, Result};
+pub use explain::{explain, ExplainOptions, Explanation};
 pub use model::{Inventory, NodeClass, NodePool, Pod};
 pub use quantity::Quantity;
 pub use requirements::{Operator, Requirement, Requirements};
