@@ -296,6 +296,8 @@ pub enum Reason {
     UndefinedLabel { key: String, pod: String },
     /// The instance type's label is outside what the pods and NodePool allow.
     InstanceTypeLabel { key: String, allowed: String },
+    /// The NodePool's own requirement on a label excludes types the pods ask for.
+    NodePoolExcludes { key: String, nodepool: String },
     /// The type's allocatable, less DaemonSet overhead, is too small.
     /// With `some_fit`, larger types of the pool have enough of this resource and `largest`
     /// is the most these types have; otherwise `largest` is the most any allowed type has.
@@ -320,6 +322,9 @@ impl std::fmt::Display for Reason {
                 write!(f, "{key}: pod requires {pod}, but the NodePool neither sets this label nor requires it")
             }
             Reason::InstanceTypeLabel { key, allowed } => write!(f, "{key}: type's value is not in {allowed}"),
+            Reason::NodePoolExcludes { key, nodepool } => {
+                write!(f, "{key}: the NodePool allows only {nodepool}, which excludes these types the pod asks for")
+            }
             Reason::Resources { resource, needed, daemon_overhead, largest, some_fit } => {
                 write!(f, "needs {}", describe_amount(resource, *needed))?;
                 if *daemon_overhead > 0 {
@@ -387,6 +392,8 @@ pub struct ClassFilter {
 enum TypeReject<'a> {
     /// Excluded by the NodePool's own requirements, whatever the pod.
     PoolLabel(&'a str),
+    /// Excluded by the NodePool's own requirements although the pod's requirements want it.
+    PoolLabelWanted(&'a str),
     Label(&'a str),
     Resource(&'a str),
     Offering,
@@ -521,7 +528,12 @@ impl FilterContext {
         for (ti, t) in pool.instance_types.iter().enumerate() {
             match pool.type_verdicts[ti] {
                 TypeVerdict::Requirement(k) => {
-                    reject(TypeReject::PoolLabel(pool_keys[k].key()), t, 0);
+                    let wanted = !pod_keys.is_empty()
+                        && pod_keys
+                            .iter()
+                            .all(|(key, r)| t.requirements.get(key).is_none_or(|tr| tr.compatible_with(r)));
+                    let key = pool_keys[k].key();
+                    reject(if wanted { TypeReject::PoolLabelWanted(key) } else { TypeReject::PoolLabel(key) }, t, 0);
                     continue;
                 }
                 TypeVerdict::Limit(k) => {
@@ -595,8 +607,31 @@ impl FilterContext {
             }
         }
 
+        // Types the pod wanted but the NodePool excludes matter only when nothing else fits.
+        if candidates.len() > first_candidate {
+            let wanted: Vec<TypeReject<'p>> =
+                rejected.keys().filter(|k| matches!(k, TypeReject::PoolLabelWanted(_))).copied().collect();
+            for kind in wanted {
+                let TypeReject::PoolLabelWanted(key) = kind else { continue };
+                let Some(stats) = rejected.remove(&kind) else { continue };
+                let merged = rejected.entry(TypeReject::PoolLabel(key)).or_insert(GroupStats {
+                    count: 0,
+                    examples: Vec::new(),
+                    max: i64::MIN,
+                    min: i64::MAX,
+                });
+                merged.count += stats.count;
+                merged.examples.extend(stats.examples);
+                merged.examples.sort();
+                merged.examples.truncate(3);
+            }
+        }
         for (kind, GroupStats { count, examples, max: group_largest, min: group_smallest }) in rejected {
             let reason = match kind {
+                TypeReject::PoolLabelWanted(key) => Reason::NodePoolExcludes {
+                    key: key.to_string(),
+                    nodepool: pool.requirements.get(key).map(|r| r.to_string()).unwrap_or_default(),
+                },
                 TypeReject::PoolLabel(key) | TypeReject::Label(key) => Reason::InstanceTypeLabel {
                     key: key.to_string(),
                     allowed: combined.get(key).map(|r| r.to_string()).unwrap_or_default(),

@@ -90,7 +90,11 @@ pub fn explanation(e: &Explanation, inventory: &Inventory) -> String {
         }
         // Types a NodePool excludes whatever the pod asks are summarised in the NodePool
         // section; here only what this workload's own constraints rule out.
-        let own: Vec<_> = w.rejections.iter().filter(|r| !r.nodepool_only || !w.schedulable).collect();
+        // For pods that fit nowhere the NodePools' own exclusions follow, after the rest.
+        let mut own: Vec<_> = w.rejections.iter().filter(|r| !r.nodepool_only).collect();
+        if !w.schedulable {
+            own.extend(w.rejections.iter().filter(|r| r.nodepool_only));
+        }
         if !own.is_empty() {
             let _ = writeln!(out, "  rejected:");
             for r in own {
