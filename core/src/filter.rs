@@ -380,6 +380,20 @@ pub struct RejectionGroup {
     pub nodepool_only: bool,
 }
 
+impl RejectionGroup {
+    /// A rejection of a whole NodePool (not of particular instance types).
+    fn whole_pool(nodepool: &str, reason: Reason) -> Self {
+        RejectionGroup {
+            nodepool: nodepool.to_string(),
+            message: reason.to_string(),
+            reason,
+            instance_types: 0,
+            examples: vec![],
+            nodepool_only: false,
+        }
+    }
+}
+
 /// The outcome of filtering one shape class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassFilter {
@@ -421,14 +435,7 @@ impl FilterContext {
         rejections: &mut Vec<RejectionGroup>,
     ) {
         let name = &pool.nodepool.name;
-        let pool_rejection = |reason: Reason| RejectionGroup {
-            nodepool: name.clone(),
-            message: reason.to_string(),
-            reason,
-            instance_types: 0,
-            examples: vec![],
-            nodepool_only: false,
-        };
+        let pool_rejection = |reason: Reason| RejectionGroup::whole_pool(name, reason);
         if let Some(message) = &class.volume_error {
             rejections.push(pool_rejection(Reason::Volume { message: message.clone() }));
             return;
@@ -482,14 +489,7 @@ impl FilterContext {
         rejections: &mut Vec<RejectionGroup>,
     ) {
         let name = &pool.nodepool.name;
-        let pool_rejection = |reason: Reason| RejectionGroup {
-            nodepool: name.clone(),
-            message: reason.to_string(),
-            reason,
-            instance_types: 0,
-            examples: vec![],
-            nodepool_only: false,
-        };
+        let pool_rejection = |reason: Reason| RejectionGroup::whole_pool(name, reason);
         let combined = pool.requirements.intersection(term);
         // Keys the pod constrains beyond the pool: checked per type against the combined set.
         // Zone and capacity type are properties of offerings, checked with them below.
