@@ -18,11 +18,13 @@
 //! # Ok::<(), fleetfit::Error>(())
 //! ```
 
+pub mod bound;
 pub mod catalog;
 pub mod error;
 pub mod explain;
 pub mod filter;
 pub mod labels;
+pub mod lp;
 pub mod manifest;
 pub mod model;
 pub mod quantity;

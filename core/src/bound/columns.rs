@@ -1,0 +1,276 @@
+//! Gilmore–Gomory column generation with dual smoothing and a Farley bound every round.
+//!
+//! Each round solves the restricted master, then prices every type at a mix of the master's
+//! row prices and the best prices seen so far (Wentges smoothing: the "stability centre",
+//! starting from the resource-volume prices when given). Every pricing yields a valid bound
+//! (see the [module documentation](super)); the best is kept and becomes the new centre. When
+//! the mixed prices find no column that improves the master ("mispricing"), the round prices at
+//! the master's own prices and the mix leans less on the centre from then on.
+
+use super::knapsack::{self, Item};
+use super::prepare::{copies_fitting, Instance};
+use super::seed;
+use super::volume::{Prices, ROUNDING_MARGIN};
+use super::{Bound, BoundMethod, Effort};
+use crate::lp::{Options, Problem, Relation, Simplex, Status};
+use std::collections::BTreeSet;
+
+/// A pattern prices out when its value exceeds its type's price by this fraction.
+const PRICING_TOLERANCE: f64 = 1e-9;
+/// The bound is proven (the LP optimum, to this relative precision) when it reaches the
+/// master's objective within this fraction.
+const PROOF_TOLERANCE: f64 = 1e-6;
+/// When no pattern prices out but the knapsack bounds leave the LP unproven, the node budget
+/// grows fourfold per round, up to this multiple of [`Effort::knapsack_nodes`].
+const MAX_BUDGET_GROWTH: usize = 16;
+/// Weight of the stability centre in the prices used for pricing.
+const SMOOTHING: f64 = 0.5;
+
+/// A pattern found by pricing: its type and `(class, count)` pairs.
+struct Pattern {
+    ratio: f64,
+    node_type: usize,
+    counts: Vec<(usize, f64)>,
+}
+
+/// The outcome of pricing every type at some prices.
+struct Pricing {
+    /// Largest (over-estimated) pattern value to price ratio.
+    rho: f64,
+    patterns: Vec<Pattern>,
+}
+
+/// Column generation from `start` (a valid bound and the prices that prove it), if any.
+pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>) -> Bound {
+    let mut out = Bound {
+        value: 0.0,
+        method: BoundMethod::ColumnGeneration,
+        iterations: 0,
+        proven: false,
+        uncovered_classes: instance.uncovered.clone(),
+        input_error: None,
+    };
+    if instance.classes.is_empty() {
+        out.proven = true;
+        return out;
+    }
+    let (mut best, mut centre) = match start {
+        Some((value, prices)) => (value, Some(prices)),
+        None => (0.0, None),
+    };
+    out.value = best;
+    // Rows: one per class (its pods are covered), then one per type set (its node count).
+    let mut problem = Problem::new();
+    let demands = instance.classes.iter().map(|c| c.count).chain(instance.sets.iter().map(|s| s.nodes));
+    for rhs in demands {
+        if problem.add_row(Relation::GreaterEqual, rhs).is_err() {
+            return out;
+        }
+    }
+    let mut master = Master { instance, seen: BTreeSet::new(), columns: 0 };
+    let mut initial = initial_patterns(instance);
+    // The nodes of a greedy packing, pods valued at the starting prices (or by size).
+    let values: Vec<f64> = match &centre {
+        Some(c) if c.classes.iter().any(|&v| v > 0.0) => c.classes.clone(),
+        _ => instance.classes.iter().map(|c| c.demand.iter().sum::<f64>().max(f64::MIN_POSITIVE)).collect(),
+    };
+    initial.extend(seed::patterns(instance, &values));
+    for (t, counts) in initial {
+        if master.admit(t, &counts) {
+            let (cost, entries) = master.column(t, &counts);
+            if problem.add_column(cost, f64::INFINITY, &entries).is_err() {
+                return out;
+            }
+        }
+    }
+    let mut simplex = Simplex::new(&problem, &Options::default());
+    let mut budget = effort.knapsack_nodes;
+    let mut smoothing = if centre.is_some() { SMOOTHING } else { 0.0 };
+    for round in 1..=effort.max_iterations {
+        out.iterations = round;
+        let solution = simplex.solve();
+        let optimal = solution.status == Status::Optimal;
+        let reached = |best: f64| best >= solution.objective - PROOF_TOLERANCE * solution.objective.abs().max(1.0);
+        if optimal && reached(best) {
+            out.proven = true;
+            break;
+        }
+        let own = prices_from(instance, &solution.duals);
+        let mut weight = smoothing;
+        let mut added = 0;
+        loop {
+            let prices = match &centre {
+                Some(c) if weight > 0.0 => mix(c, &own, weight),
+                _ => own.clone(),
+            };
+            let pricing = price(instance, &prices, budget, 1.0 + PRICING_TOLERANCE);
+            let value = if pricing.rho > 0.0 { dual_value(instance, &prices) / pricing.rho } else { 0.0 };
+            if value.is_finite() && value > best {
+                best = value;
+                centre = Some(prices);
+            }
+            for pattern in pricing.patterns {
+                if master.columns >= effort.max_columns {
+                    break;
+                }
+                if master.reduced_cost(&own, pattern.node_type, &pattern.counts) >= -PRICING_TOLERANCE
+                    || !master.admit(pattern.node_type, &pattern.counts)
+                {
+                    continue;
+                }
+                let (cost, entries) = master.column(pattern.node_type, &pattern.counts);
+                if simplex.add_column(cost, f64::INFINITY, &entries).is_ok() {
+                    added += 1;
+                }
+            }
+            if added > 0 || weight == 0.0 {
+                break;
+            }
+            // Mispricing: nothing improves the master at the mixed prices.
+            weight = 0.0;
+            smoothing = if smoothing > 0.1 { smoothing / 2.0 } else { 0.0 };
+        }
+        if optimal && reached(best) {
+            out.proven = true;
+            break;
+        }
+        if added == 0 {
+            // Nothing prices out even at the master's prices, yet the bound falls short: the
+            // knapsacks were cut short, so search deeper (or stop).
+            if budget >= effort.knapsack_nodes.saturating_mul(MAX_BUDGET_GROWTH) || master.columns >= effort.max_columns
+            {
+                break;
+            }
+            budget = budget.saturating_mul(4);
+        }
+    }
+    out.value = best * (1.0 - ROUNDING_MARGIN);
+    out
+}
+
+/// Per class, the type with the lowest price per pod when filled with that class alone.
+fn initial_patterns(instance: &Instance) -> Vec<(usize, Vec<(usize, f64)>)> {
+    let mut initial = Vec::new();
+    for (c, class) in instance.classes.iter().enumerate() {
+        let mut best: Option<(f64, usize, f64)> = None;
+        for &t in &class.types {
+            let ty = &instance.types[t];
+            let copies = copies_fitting(&class.demand, &ty.capacity, class.count);
+            if copies >= 1.0 {
+                let per_pod = ty.price / copies;
+                if best.is_none_or(|(b, _, _)| per_pod < b) {
+                    best = Some((per_pod, t, copies));
+                }
+            }
+        }
+        if let Some((_, t, copies)) = best {
+            initial.push((t, vec![(c, copies)]));
+        }
+    }
+    initial
+}
+
+/// The master's row prices, made non-negative, with the rows a free type could serve worth
+/// nothing (so no type is priced above its cost by them).
+fn prices_from(instance: &Instance, duals: &[f64]) -> Prices {
+    let clean = |v: f64| if v.is_finite() { v.max(0.0) } else { 0.0 };
+    let n = instance.classes.len();
+    let mut prices = Prices {
+        classes: duals.iter().take(n).map(|&v| clean(v)).collect(),
+        sets: duals.iter().skip(n).take(instance.sets.len()).map(|&v| clean(v)).collect(),
+    };
+    prices.classes.resize(n, 0.0);
+    prices.sets.resize(instance.sets.len(), 0.0);
+    for ty in instance.types.iter().filter(|t| t.price <= 0.0) {
+        ty.hosts.iter().for_each(|&c| prices.classes[c] = 0.0);
+        ty.sets.iter().for_each(|&s| prices.sets[s] = 0.0);
+    }
+    prices
+}
+
+/// `weight · centre + (1 − weight) · own`.
+fn mix(centre: &Prices, own: &Prices, weight: f64) -> Prices {
+    let blend = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| weight * x + (1.0 - weight) * y).collect();
+    Prices { classes: blend(&centre.classes, &own.classes), sets: blend(&centre.sets, &own.sets) }
+}
+
+/// `Σ_c π_c count_c + Σ_T σ_T N(T)`.
+fn dual_value(instance: &Instance, prices: &Prices) -> f64 {
+    instance.classes.iter().zip(&prices.classes).map(|(c, p)| c.count * p).sum::<f64>()
+        + instance.sets.iter().zip(&prices.sets).map(|(s, p)| s.nodes * p).sum::<f64>()
+}
+
+/// Prices every type: the best pattern of each worth more than `worth` times its price, and
+/// `ρ`, the largest ratio of (an upper bound on) a pattern's value to its type's price.
+fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pricing {
+    let mut rho = 0.0f64;
+    let mut patterns = Vec::new();
+    for (t, ty) in instance.types.iter().enumerate() {
+        if ty.price <= 0.0 {
+            continue;
+        }
+        let fixed: f64 = ty.sets.iter().map(|&s| prices.sets[s]).sum();
+        let items: Vec<Item> = ty
+            .hosts
+            .iter()
+            .filter(|&&c| prices.classes[c] > 0.0)
+            .map(|&c| {
+                let class = &instance.classes[c];
+                Item {
+                    class: c,
+                    value: prices.classes[c],
+                    demand: &class.demand,
+                    limit: copies_fitting(&class.demand, &ty.capacity, class.count),
+                }
+            })
+            .filter(|item| item.limit >= 1.0)
+            .collect();
+        let threshold = worth * ty.price - fixed;
+        let answer = knapsack::maximise(&ty.capacity, items, threshold, budget);
+        rho = rho.max((fixed + answer.upper.max(0.0)) / ty.price);
+        for (value, counts) in answer.patterns {
+            patterns.push(Pattern { ratio: (fixed + value) / ty.price, node_type: t, counts });
+        }
+    }
+    // Best ratio first; ties by type.
+    patterns.sort_by(|a, b| b.ratio.total_cmp(&a.ratio).then(a.node_type.cmp(&b.node_type)));
+    Pricing { rho, patterns }
+}
+
+/// Bookkeeping of the master's columns.
+struct Master<'a> {
+    instance: &'a Instance,
+    /// Patterns already in, as (type, [(class, count)]) with counts as integers.
+    seen: BTreeSet<(usize, Vec<(usize, u64)>)>,
+    columns: usize,
+}
+
+impl Master<'_> {
+    /// Records a pattern; false when it is already in.
+    fn admit(&mut self, t: usize, counts: &[(usize, f64)]) -> bool {
+        let key = (t, counts.iter().map(|&(c, a)| (c, a as u64)).collect());
+        let new = self.seen.insert(key);
+        if new {
+            self.columns += 1;
+        }
+        new
+    }
+
+    /// Cost and master entries of a pattern: its counts on class rows, 1 on each set row of
+    /// its type.
+    fn column(&self, t: usize, counts: &[(usize, f64)]) -> (f64, Vec<(usize, f64)>) {
+        let n_classes = self.instance.classes.len();
+        let ty = &self.instance.types[t];
+        let mut entries: Vec<(usize, f64)> = counts.iter().copied().filter(|&(_, a)| a > 0.0).collect();
+        entries.extend(ty.sets.iter().map(|&s| (n_classes + s, 1.0)));
+        (ty.price, entries)
+    }
+
+    /// Price of a pattern minus its value at `prices`, relative to the price.
+    fn reduced_cost(&self, prices: &Prices, t: usize, counts: &[(usize, f64)]) -> f64 {
+        let ty = &self.instance.types[t];
+        let value: f64 = counts.iter().map(|&(c, a)| prices.classes[c] * a).sum::<f64>()
+            + ty.sets.iter().map(|&s| prices.sets[s]).sum::<f64>();
+        (ty.price - value) / ty.price.max(f64::MIN_POSITIVE)
+    }
+}

@@ -1,0 +1,417 @@
+//! Pricing for column generation: the most valuable set of pods one node holds, a bounded
+//! multi-dimensional knapsack, by depth-first branch and bound (most copies first, items in
+//! decreasing value per LP-weighted size).
+//!
+//! Every bound is a relaxation, so an upper bound is always valid:
+//! - surrogates: a non-negative weighting `w` of the dimensions turns the capacity rows into one,
+//!   `Σ_c a_c (w·d_c) ≤ w·C`, whose fractional optimum (with the per-class limits: Dantzig's
+//!   bound) bounds the knapsack. The weightings are each dimension alone, their normalised sum,
+//!   and the multipliers of the knapsack's LP relaxation (solved with [`crate::lp`]);
+//! - the Lagrangian bound for those multipliers, `w·C + Σ_c limit_c · max(0, π_c − w·d_c)`,
+//!   which is the LP bound at the root whatever the LP solver's accuracy;
+//! - inside the tree the same, on the remaining items and capacity.
+//!
+//! When the node budget runs out, the largest bound of the unexplored subtrees is returned as
+//! the upper bound, so a caller always gets a valid over-estimate of the optimum. All
+//! capacities get the slack of the fit test ([`super::prepare::fits`]), which errs towards
+//! fitting.
+
+use super::prepare::FIT_SLACK;
+use crate::lp::{Options, Problem, Relation};
+
+/// Patterns returned per knapsack: the best few incumbents, so that a pricing round can add
+/// more than one column per type.
+const PATTERNS: usize = 3;
+
+/// A class as a knapsack item.
+#[derive(Debug, Clone)]
+pub(super) struct Item<'a> {
+    /// The caller's class index, returned in patterns.
+    pub class: usize,
+    /// Value of one pod (its row price), > 0.
+    pub value: f64,
+    pub demand: &'a [f64],
+    /// Most copies allowed (pods of the class, and what fits alone), ≥ 1.
+    pub limit: f64,
+}
+
+/// The outcome: the best pattern found and an upper bound on the optimum.
+#[derive(Debug, Clone)]
+pub(super) struct Answer {
+    /// Value and `(class, count)` of the best patterns found that beat the threshold (up to
+    /// [`PATTERNS`], the best first).
+    pub patterns: Vec<(f64, Vec<(usize, f64)>)>,
+    /// No pattern is worth more than this.
+    pub upper: f64,
+}
+
+/// Maximises the pattern value over `items` within `capacity`. Only patterns worth more than
+/// `threshold` are of interest: subtrees that cannot beat it are not searched (their bound
+/// still counts in [`Answer::upper`]).
+pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f64, budget: usize) -> Answer {
+    let dims = capacity.len();
+    let scale: Vec<f64> = capacity.iter().map(|&c| if c > 0.0 { 1.0 / c } else { 0.0 }).collect();
+    let size = |item: &Item<'_>| item.demand.iter().zip(&scale).map(|(d, s)| d * s).sum::<f64>();
+    // Items using no capacity at all go in whole.
+    let mut base_value = 0.0;
+    let mut base: Vec<(usize, f64)> = Vec::new();
+    items.retain(|item| {
+        if size(item) > 0.0 {
+            return true;
+        }
+        base_value += item.value * item.limit;
+        base.push((item.class, item.limit));
+        false
+    });
+    // Room per dimension as the fit test sees it (a little more than the capacity).
+    let room: Vec<f64> = capacity.iter().map(|&c| c + FIT_SLACK * c.max(1.0)).collect();
+    // Surrogate weightings: each dimension with capacity alone, all of them together, and
+    // (below) the LP multipliers. The cheap ones first: they often settle it.
+    let mut weights: Vec<Vec<f64>> = (0..dims)
+        .filter(|&k| scale[k] > 0.0)
+        .map(|k| (0..dims).map(|j| if j == k { scale[k] } else { 0.0 }).collect())
+        .collect();
+    if weights.len() > 1 {
+        weights.push(scale.clone());
+    }
+    let cheap = base_value + root_bound(&items, &room, &weights);
+    if cheap <= threshold {
+        return Answer { patterns: Vec::new(), upper: cheap };
+    }
+    // Multipliers from the LP relaxation: they order the items and weigh the dimensions.
+    let multipliers = lp_multipliers(&room, &items);
+    let lagrangian_size = |item: &Item<'_>| item.demand.iter().zip(&multipliers).map(|(d, w)| d * w).sum::<f64>();
+    // Most value per multiplier-weighted size first, then per normalised size; ties by class.
+    let mut keyed: Vec<(f64, f64, Item<'_>)> = items
+        .into_iter()
+        .map(|item| {
+            let weighted = lagrangian_size(&item);
+            let by_lp = if weighted > 0.0 { item.value / weighted } else { f64::INFINITY };
+            (by_lp, item.value / size(&item), item)
+        })
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.class.cmp(&b.2.class)));
+    let items: Vec<Item<'_>> = keyed.into_iter().map(|(_, _, item)| item).collect();
+    if multipliers.iter().any(|&w| w > 0.0) {
+        weights.push(multipliers.clone());
+    }
+    let n = items.len();
+    // Lagrangian bound pieces: Σ_{j ≥ i} limit_j · max(0, value_j − w·d_j).
+    let mut suffix_gain = vec![0.0; n + 1];
+    for i in (0..n).rev() {
+        suffix_gain[i] = suffix_gain[i + 1] + items[i].limit * (items[i].value - lagrangian_size(&items[i])).max(0.0);
+    }
+    let lagrangian = suffix_gain[0] + room.iter().zip(&multipliers).map(|(r, w)| r * w).sum::<f64>();
+    let root = base_value + root_bound(&items, &room, &weights).min(lagrangian).min(cheap - base_value);
+    if root <= threshold {
+        return Answer { patterns: Vec::new(), upper: root };
+    }
+    let mut suffix_value = vec![0.0; n + 1];
+    for i in (0..n).rev() {
+        suffix_value[i] = suffix_value[i + 1] + items[i].value * items[i].limit;
+    }
+    let suffix_density: Vec<Vec<f64>> = weights
+        .iter()
+        .map(|w| {
+            let mut out = vec![0.0f64; n + 1];
+            for i in (0..n).rev() {
+                let weighted: f64 = items[i].demand.iter().zip(w).map(|(d, w)| d * w).sum();
+                let density = if weighted > 0.0 { items[i].value / weighted } else { f64::INFINITY };
+                out[i] = out[i + 1].max(density);
+            }
+            out
+        })
+        .collect();
+    let mut residual = vec![0.0; (n + 1) * dims];
+    residual[..dims].copy_from_slice(capacity);
+    let mut search = Search {
+        items: &items,
+        capacity,
+        slack: room.iter().zip(capacity).map(|(r, c)| r - c).collect(),
+        weights: &weights,
+        multipliers: &multipliers,
+        suffix_gain,
+        weighted_size: items.iter().map(lagrangian_size).collect(),
+        suffix_value,
+        suffix_density,
+        residual,
+        counts: vec![0.0; n],
+        best_value: f64::NEG_INFINITY,
+        found: Vec::new(),
+        threshold,
+        nodes: 0,
+        budget,
+        loose: f64::NEG_INFINITY,
+    };
+    search.dfs(0, base_value);
+    let upper = search.best_value.max(search.loose).min(root);
+    let patterns = search
+        .found
+        .iter()
+        .rev()
+        .take(PATTERNS)
+        .map(|(value, found)| {
+            let mut counts = base.clone();
+            counts.extend(items.iter().zip(found).filter(|(_, &a)| a > 0.0).map(|(item, &a)| (item.class, a)));
+            counts.sort_by_key(|&(class, _)| class);
+            (*value, counts)
+        })
+        .collect();
+    Answer { patterns, upper }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Non-negative multipliers of the capacity rows from the knapsack's LP relaxation
+/// (`max Σ value·a` over `0 ≤ a ≤ limit` within the room); zeros if it cannot be solved. Any
+/// non-negative multipliers give valid bounds, so the LP's accuracy only affects their strength.
+fn lp_multipliers(room: &[f64], items: &[Item<'_>]) -> Vec<f64> {
+    let mut problem = Problem::new();
+    let rows: Vec<usize> = (0..room.len()).filter(|&k| room[k] > 0.0).collect();
+    let mut ok = rows.iter().all(|&k| problem.add_row(Relation::LessEqual, room[k]).is_ok());
+    for item in items {
+        let entries: Vec<(usize, f64)> = rows.iter().enumerate().map(|(r, &k)| (r, item.demand[k])).collect();
+        ok &= problem.add_column(-item.value, item.limit, &entries).is_ok();
+    }
+    let mut multipliers = vec![0.0; room.len()];
+    if ok {
+        let solution = problem.solve(&Options::default());
+        for (r, &k) in rows.iter().enumerate() {
+            let w = -solution.duals[r];
+            multipliers[k] = if w.is_finite() { w.max(0.0) } else { 0.0 };
+        }
+    }
+    multipliers
+}
+
+/// The smallest, over the weightings, of the fractional knapsack optimum with per-item limits;
+/// never more than taking every item at its limit.
+fn root_bound(items: &[Item<'_>], room: &[f64], weights: &[Vec<f64>]) -> f64 {
+    let all: f64 = items.iter().map(|item| item.value * item.limit).sum();
+    let mut bound = all;
+    for w in weights {
+        let room = dot(room, w);
+        let mut free = 0.0;
+        // (value per weighted size, weighted size of all copies, value of all copies)
+        let mut keyed: Vec<(f64, f64, f64)> = Vec::with_capacity(items.len());
+        for item in items {
+            let weighted: f64 = item.demand.iter().zip(w).map(|(d, w)| d * w).sum();
+            if weighted > 0.0 {
+                keyed.push((item.value / weighted, weighted * item.limit, item.value * item.limit));
+            } else {
+                free += item.value * item.limit;
+            }
+        }
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut left = room;
+        let mut value = free;
+        for (density, size, whole) in keyed {
+            if size <= left {
+                left -= size;
+                value += whole;
+            } else {
+                value += density * left.max(0.0);
+                break;
+            }
+        }
+        bound = bound.min(value);
+    }
+    bound
+}
+
+struct Search<'a> {
+    items: &'a [Item<'a>],
+    capacity: &'a [f64],
+    /// What the fit test allows beyond the capacity, per dimension.
+    slack: Vec<f64>,
+    weights: &'a [Vec<f64>],
+    /// LP multipliers of the dimensions, and the Lagrangian gains of the items from `i` on.
+    multipliers: &'a [f64],
+    suffix_gain: Vec<f64>,
+    /// `w·d` of one copy of each item, for the multipliers `w`.
+    weighted_size: Vec<f64>,
+    /// Value of every item from `i` on at its limit.
+    suffix_value: Vec<f64>,
+    /// Per weighting: the best value per weighted size among items from `i` on.
+    suffix_density: Vec<Vec<f64>>,
+    /// Remaining capacity before deciding item `i`, at `i * dims`.
+    residual: Vec<f64>,
+    counts: Vec<f64>,
+    best_value: f64,
+    /// Every incumbent that beat the threshold, in the order found (so increasing value).
+    found: Vec<(f64, Vec<f64>)>,
+    threshold: f64,
+    nodes: usize,
+    budget: usize,
+    /// The largest bound of a subtree left unsearched while it could beat the best found.
+    loose: f64,
+}
+
+impl Search<'_> {
+    /// What items from `i` on may still use, per dimension.
+    fn room(&self, i: usize) -> Vec<f64> {
+        let dims = self.capacity.len();
+        self.residual[i * dims..(i + 1) * dims].iter().zip(&self.slack).map(|(r, s)| r.max(0.0) + s).collect()
+    }
+
+    fn bound(&self, i: usize, value: f64) -> f64 {
+        let room = self.room(i);
+        let mut bound = self.suffix_value[i];
+        for (w, density) in self.weights.iter().zip(&self.suffix_density) {
+            if density[i].is_finite() {
+                bound = bound.min(density[i] * dot(&room, w));
+            }
+        }
+        bound = bound.min(self.suffix_gain[i] + dot(&room, self.multipliers));
+        value + bound.min(self.fractional_fill(i, dot(&room, self.multipliers)))
+    }
+
+    /// The fractional optimum of the multiplier-weighted surrogate with per-item limits for the
+    /// items from `i` on: they are in decreasing order of value per weighted size, so filling
+    /// them in order is optimal.
+    fn fractional_fill(&self, i: usize, room: f64) -> f64 {
+        let mut left = room;
+        let mut value = 0.0;
+        for (item, &size) in self.items[i..].iter().zip(&self.weighted_size[i..]) {
+            let whole = size * item.limit;
+            if whole <= left {
+                left -= whole;
+                value += item.value * item.limit;
+            } else {
+                return value + item.value / size * left.max(0.0);
+            }
+        }
+        value
+    }
+
+    fn dfs(&mut self, i: usize, value: f64) {
+        self.nodes += 1;
+        if value > self.best_value {
+            self.best_value = value;
+            if value > self.threshold {
+                self.found.push((value, self.counts.clone()));
+            }
+        }
+        if i == self.items.len() {
+            return;
+        }
+        let bound = self.bound(i, value);
+        if bound <= self.best_value.max(self.threshold) {
+            if bound > self.best_value {
+                self.loose = self.loose.max(bound);
+            }
+            return;
+        }
+        if self.nodes > self.budget {
+            self.loose = self.loose.max(bound);
+            return;
+        }
+        let dims = self.capacity.len();
+        let item = &self.items[i];
+        let mut copies = item.limit;
+        for k in 0..dims {
+            let d = item.demand[k];
+            if d > 0.0 {
+                let room = self.residual[i * dims + k] + self.slack[k];
+                copies = copies.min((room / d).floor().max(0.0));
+            }
+        }
+        loop {
+            for k in 0..dims {
+                self.residual[(i + 1) * dims + k] = self.residual[i * dims + k] - copies * item.demand[k];
+            }
+            self.counts[i] = copies;
+            self.dfs(i + 1, value + copies * item.value);
+            if copies <= 0.0 {
+                break;
+            }
+            copies -= 1.0;
+            if self.nodes > self.budget {
+                // The choices left (fewer copies) are bounded by this node's bound.
+                self.loose = self.loose.max(bound);
+                break;
+            }
+            let rest = self.bound_up_to(i, value, copies);
+            if rest <= self.best_value.max(self.threshold) {
+                if rest > self.best_value {
+                    self.loose = self.loose.max(rest);
+                }
+                break;
+            }
+        }
+        self.counts[i] = 0.0;
+    }
+
+    /// A bound on every child taking between 0 and `most` copies of item `i`: for each
+    /// weighting the child bound is convex in the copies taken, so its largest value is at an
+    /// end of the range.
+    fn bound_up_to(&self, i: usize, value: f64, most: f64) -> f64 {
+        let item = &self.items[i];
+        let room = self.room(i);
+        let mut bound = value + most * item.value + self.suffix_value[i + 1];
+        for (w, density) in self.weights.iter().zip(&self.suffix_density) {
+            let density = density[i + 1];
+            if !density.is_finite() {
+                continue;
+            }
+            let (room, size) = (dot(&room, w), dot(item.demand, w));
+            let at = |a: f64| value + a * item.value + density * (room - a * size).max(0.0);
+            bound = bound.min(at(0.0).max(at(most)));
+        }
+        let (room, size) = (dot(&room, self.multipliers), dot(item.demand, self.multipliers));
+        let at = |a: f64| value + a * item.value + self.suffix_gain[i + 1] + room - a * size;
+        bound.min(at(0.0).max(at(most)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(class: usize, value: f64, demand: &[f64], limit: f64) -> Item<'_> {
+        Item { class, value, demand, limit }
+    }
+
+    #[test]
+    fn two_dimensions() {
+        // Capacity (10 cpu, 10 mem): a = (6, 1) worth 5, b = (1, 6) worth 5, c = (4, 4) worth 4.5.
+        // Best: a + b = 10 (c + a = 9.5, c + c = 9).
+        let items =
+            vec![item(0, 5.0, &[6.0, 1.0], 1.0), item(1, 5.0, &[1.0, 6.0], 1.0), item(2, 4.5, &[4.0, 4.0], 2.0)];
+        let answer = maximise(&[10.0, 10.0], items, 0.0, 1000);
+        let (value, counts) = answer.patterns[0].clone();
+        assert_eq!(value, 10.0);
+        assert_eq!(counts, vec![(0, 1.0), (1, 1.0)]);
+        assert_eq!(answer.upper, 10.0);
+    }
+
+    #[test]
+    fn threshold_and_budget_keep_the_upper_bound_valid() {
+        let demands: Vec<[f64; 2]> = (0..12).map(|c| [1.0 + (c % 3) as f64, 1.0 + (c % 4) as f64]).collect();
+        let items: Vec<Item> =
+            demands.iter().enumerate().map(|(c, d)| item(c, 1.0 + (c % 5) as f64 * 0.3, d, 3.0)).collect();
+        let exact = maximise(&[17.0, 19.0], items.clone(), 0.0, usize::MAX);
+        let (best, _) = exact.patterns[0].clone();
+        assert_eq!(exact.upper, best);
+        for budget in [1, 5, 50, 500] {
+            let partial = maximise(&[17.0, 19.0], items.clone(), 0.0, budget);
+            assert!(partial.upper >= best - 1e-12, "budget {budget}: {} < {best}", partial.upper);
+            assert!(partial.patterns[0].0 <= best);
+        }
+        let above = maximise(&[17.0, 19.0], items, best + 1.0, usize::MAX);
+        assert!(above.patterns.is_empty());
+        assert!(above.upper >= best);
+    }
+
+    #[test]
+    fn free_items_and_large_limits() {
+        let items = vec![item(3, 2.0, &[0.0], 5.0), item(1, 1.0, &[1e-9], 1e18)];
+        let answer = maximise(&[1.0], items, 0.0, 100);
+        let (value, counts) = answer.patterns[0].clone();
+        assert!(value >= 10.0);
+        assert_eq!(counts[0], (1, 1e9));
+        assert_eq!(counts[1], (3, 5.0));
+    }
+}

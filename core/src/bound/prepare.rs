@@ -1,0 +1,307 @@
+//! The instance both bounds work on: validated input, the classes that some type hosts, the
+//! types no other type dominates, the type sets of the volume and node-count rows, and the
+//! big-pod cliques.
+
+use super::{BoundInput, BoundInputError};
+
+/// Relative slack when deciding that pods fit a capacity. Erring towards "fits" only enlarges
+/// the relaxations, so rounding can never make a bound invalid.
+pub(super) const FIT_SLACK: f64 = 1e-12;
+
+/// Whether a load fits a capacity, rounding in favour of fitting.
+pub(super) fn fits(load: f64, capacity: f64) -> bool {
+    load <= capacity + FIT_SLACK * capacity.max(1.0)
+}
+
+/// The largest `a` with `a · demand` fitting `capacity` in every dimension, at most `limit`.
+pub(super) fn copies_fitting(demand: &[f64], capacity: &[f64], limit: f64) -> f64 {
+    let mut most = limit;
+    for (&d, &cap) in demand.iter().zip(capacity) {
+        if d > 0.0 {
+            let mut a = ((cap + FIT_SLACK * cap.max(1.0)) / d).floor().min(most);
+            // Division rounds: settle on the side of the test itself (while `a + 1` is exact).
+            if a < 1e15 {
+                for _ in 0..4 {
+                    if a > 0.0 && !fits(a * d, cap) {
+                        a -= 1.0;
+                    } else if a + 1.0 <= most && fits((a + 1.0) * d, cap) {
+                        a += 1.0;
+                    }
+                }
+            }
+            most = most.min(a);
+        }
+    }
+    most.max(0.0)
+}
+
+/// A class some kept type hosts.
+#[derive(Debug, Clone)]
+pub(super) struct Class {
+    pub count: f64,
+    pub demand: Vec<f64>,
+    /// Kept types hosting it (indices into [`Instance::types`], ascending).
+    pub types: Vec<usize>,
+}
+
+/// A node type no other dominates.
+#[derive(Debug, Clone)]
+pub(super) struct NodeType {
+    pub price: f64,
+    pub capacity: Vec<f64>,
+    /// Classes it hosts (indices into [`Instance::classes`], ascending).
+    pub hosts: Vec<usize>,
+    /// Type sets containing it (indices into [`Instance::sets`]).
+    pub sets: Vec<usize>,
+}
+
+/// A set of types `T` with the classes `S(T)` confined to it.
+#[derive(Debug, Clone)]
+pub(super) struct TypeSet {
+    pub types: Vec<usize>,
+    /// `S(T)`: the classes hosted only by types of the set.
+    pub classes: Vec<usize>,
+    /// Total demand of `S(T)` per dimension.
+    pub demand: Vec<f64>,
+    /// `N(T)`: nodes of types in `T` any solution needs.
+    pub nodes: f64,
+}
+
+/// Classes no two pods of which share a node, and the types hosting any of them.
+#[derive(Debug, Clone)]
+pub(super) struct Clique {
+    pub types: Vec<usize>,
+    pub classes: Vec<usize>,
+    pub pods: f64,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Instance {
+    pub dimensions: usize,
+    pub classes: Vec<Class>,
+    pub types: Vec<NodeType>,
+    pub sets: Vec<TypeSet>,
+    pub cliques: Vec<Clique>,
+    /// Input indices of classes with pods that no type hosts.
+    pub uncovered: Vec<usize>,
+}
+
+/// A fixed-size set of small integers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn new(size: usize) -> Self {
+        BitSet(vec![0; size.div_ceil(64)])
+    }
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn is_subset(&self, other: &BitSet) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| a & !b == 0)
+    }
+    fn union_with(&mut self, other: &BitSet) {
+        self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a |= b);
+    }
+    fn members(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (w, &word) in self.0.iter().enumerate() {
+            for b in 0..64 {
+                if word & (1 << b) != 0 {
+                    out.push(w * 64 + b);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Instance {
+    pub fn new(input: &BoundInput) -> Result<Instance, BoundInputError> {
+        input.validate()?;
+        let dimensions = input.dimensions.len();
+        let n_classes = input.classes.len();
+        // Which input classes each input type hosts (listed and one pod fits).
+        let hosted: Vec<BitSet> = input
+            .node_types
+            .iter()
+            .map(|t| {
+                let mut set = BitSet::new(n_classes);
+                for &c in &t.classes {
+                    let class = &input.classes[c];
+                    if class.count > 0 && class.demand.iter().zip(&t.capacity).all(|(&d, &cap)| fits(d, cap)) {
+                        set.insert(c);
+                    }
+                }
+                set
+            })
+            .collect();
+        let empty = BitSet::new(n_classes);
+        // Dominance: t is dropped when some t' hosts a superset, has at least its capacity and
+        // costs no more; among identical types the lowest index stays.
+        let dominates = |a: usize, b: usize| {
+            let (ta, tb) = (&input.node_types[a], &input.node_types[b]);
+            ta.price <= tb.price
+                && hosted[b].is_subset(&hosted[a])
+                && ta.capacity.iter().zip(&tb.capacity).all(|(x, y)| x >= y)
+        };
+        let mut kept_inputs = Vec::new();
+        for t in 0..input.node_types.len() {
+            if hosted[t] == empty {
+                continue;
+            }
+            let dominated = (0..input.node_types.len())
+                .any(|u| u != t && hosted[u] != empty && dominates(u, t) && (u < t || !dominates(t, u)));
+            if !dominated {
+                kept_inputs.push(t);
+            }
+        }
+        // Classes with pods: covered when a kept type hosts them.
+        let mut type_sets: Vec<BitSet> = Vec::new();
+        let mut class_of_input = vec![usize::MAX; n_classes];
+        let mut classes = Vec::new();
+        let mut uncovered = Vec::new();
+        for (c, class) in input.classes.iter().enumerate() {
+            if class.count == 0 {
+                continue;
+            }
+            let mut types = BitSet::new(kept_inputs.len());
+            let mut list = Vec::new();
+            for (k, &t) in kept_inputs.iter().enumerate() {
+                if hosted[t].0[c / 64] & (1 << (c % 64)) != 0 {
+                    types.insert(k);
+                    list.push(k);
+                }
+            }
+            if list.is_empty() {
+                uncovered.push(c);
+                continue;
+            }
+            class_of_input[c] = classes.len();
+            type_sets.push(types);
+            classes.push(Class { count: class.count as f64, demand: class.demand.clone(), types: list });
+        }
+        let mut types: Vec<NodeType> = kept_inputs
+            .iter()
+            .map(|&t| {
+                let source = &input.node_types[t];
+                let hosts =
+                    hosted[t].members().into_iter().map(|c| class_of_input[c]).filter(|&c| c != usize::MAX).collect();
+                NodeType { price: source.price, capacity: source.capacity.clone(), hosts, sets: Vec::new() }
+            })
+            .collect();
+
+        // Type sets: every distinct T(c), then their union, in first-appearance order.
+        let mut candidates: Vec<BitSet> = Vec::new();
+        for set in &type_sets {
+            if !candidates.contains(set) {
+                candidates.push(set.clone());
+            }
+        }
+        if let Some(first) = candidates.first() {
+            let mut all = first.clone();
+            for set in &candidates {
+                all.union_with(set);
+            }
+            if !candidates.contains(&all) {
+                candidates.push(all);
+            }
+        }
+        let mut sets = Vec::with_capacity(candidates.len());
+        for (s, candidate) in candidates.iter().enumerate() {
+            let members = candidate.members();
+            let mut demand = vec![0.0; dimensions];
+            let mut confined = Vec::new();
+            for (c, (class, set)) in classes.iter().zip(&type_sets).enumerate() {
+                if set.is_subset(candidate) {
+                    confined.push(c);
+                    for (total, d) in demand.iter_mut().zip(&class.demand) {
+                        *total += class.count * d;
+                    }
+                }
+            }
+            let mut nodes = 1.0f64;
+            for (k, &total) in demand.iter().enumerate() {
+                let largest = members.iter().map(|&t| types[t].capacity[k]).fold(0.0f64, f64::max);
+                if largest > 0.0 && total > 0.0 {
+                    nodes = nodes.max(integer_at_least(total / largest));
+                }
+            }
+            for &t in &members {
+                types[t].sets.push(s);
+            }
+            sets.push(TypeSet { types: members, classes: confined, demand, nodes });
+        }
+        let cliques = cliques(&classes, &types, &type_sets, dimensions);
+        Ok(Instance { dimensions, classes, types, sets, cliques, uncovered })
+    }
+}
+
+/// `⌈x⌉`, forgiving rounding noise just above an integer (so never more than the true ceiling).
+fn integer_at_least(x: f64) -> f64 {
+    (x - 1e-9 * x.max(1.0)).ceil().max(0.0)
+}
+
+/// Whether one pod of `a` and one of `b` (possibly the same class) cannot share a node of `t`.
+fn conflict(a: &Class, b: &Class, t: &NodeType) -> bool {
+    a.demand.iter().zip(&b.demand).zip(&t.capacity).any(|((x, y), &cap)| !fits(x + y, cap))
+}
+
+/// Whether pods of `a` and `b` can never share a node: they conflict on every type hosting both.
+fn always_conflict(a: &Class, b: &Class, types: &[NodeType]) -> bool {
+    let mut common = a.types.iter().filter(|t| b.types.binary_search(t).is_ok());
+    common.all(|&t| conflict(a, b, &types[t]))
+}
+
+/// Big-pod cliques: per dimension, the classes taking more than half of it on every type that
+/// hosts them; then one greedy clique over all classes whose pods cannot share a node with each
+/// other, largest counts first.
+fn cliques(classes: &[Class], types: &[NodeType], type_sets: &[BitSet], dimensions: usize) -> Vec<Clique> {
+    let mut found: Vec<Vec<usize>> = Vec::new();
+    for k in 0..dimensions {
+        let members: Vec<usize> = (0..classes.len())
+            .filter(|&c| classes[c].types.iter().all(|&t| !fits(2.0 * classes[c].demand[k], types[t].capacity[k])))
+            .collect();
+        if !members.is_empty() && !found.contains(&members) {
+            found.push(members);
+        }
+    }
+    let mut solitary: Vec<usize> =
+        (0..classes.len()).filter(|&c| always_conflict(&classes[c], &classes[c], types)).collect();
+    solitary.sort_by(|&a, &b| classes[b].count.total_cmp(&classes[a].count).then(a.cmp(&b)));
+    let mut greedy: Vec<usize> = Vec::new();
+    for c in solitary {
+        if greedy.iter().all(|&g| always_conflict(&classes[c], &classes[g], types)) {
+            greedy.push(c);
+        }
+    }
+    greedy.sort_unstable();
+    if !greedy.is_empty() && !found.contains(&greedy) {
+        found.push(greedy);
+    }
+    found
+        .into_iter()
+        .map(|members| {
+            let mut union = BitSet::new(types.len());
+            for &c in &members {
+                union.union_with(&type_sets[c]);
+            }
+            Clique { types: union.members(), pods: members.iter().map(|&c| classes[c].count).sum(), classes: members }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitting_copies() {
+        assert_eq!(copies_fitting(&[1.0, 2.0], &[4.0, 6.0], 100.0), 3.0);
+        assert_eq!(copies_fitting(&[0.1, 0.0], &[0.3, 0.0], 100.0), 3.0);
+        assert_eq!(copies_fitting(&[0.0, 0.0], &[1.0, 1.0], 7.0), 7.0);
+        assert_eq!(copies_fitting(&[5.0], &[4.0], 7.0), 0.0);
+        assert_eq!(integer_at_least(2.0 + 1e-15), 2.0);
+        assert_eq!(integer_at_least(2.1), 3.0);
+    }
+}

@@ -1,0 +1,108 @@
+//! A greedy packing of every pod, whose nodes seed the column-generation master with good
+//! patterns (and bound its objective from the first round by a real solution's cost).
+//!
+//! Classes go largest first; each pod goes to the first open node that may host it and has
+//! room, else to a new node of the type whose greedy fill (this class, then the next ones it
+//! hosts) holds the most value per unit of price, pods valued at the given prices.
+
+use super::prepare::{copies_fitting, Instance};
+
+/// How many classes after the current one a candidate type's trial fill looks at.
+const LOOKAHEAD: usize = 40;
+
+/// The patterns `(type, [(class, count)])` of a greedy packing, valuing a pod of class `c` at
+/// `values[c]`.
+pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(usize, f64)>)> {
+    let dims = instance.dimensions;
+    let largest: Vec<f64> =
+        (0..dims).map(|k| instance.types.iter().map(|t| t.capacity[k]).fold(0.0f64, f64::max)).collect();
+    let size = |c: usize| -> f64 {
+        instance.classes[c].demand.iter().zip(&largest).map(|(d, m)| if *m > 0.0 { d / m } else { 0.0 }).sum()
+    };
+    let mut order: Vec<usize> = (0..instance.classes.len()).collect();
+    order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
+    let mut remaining: Vec<f64> = instance.classes.iter().map(|c| c.count).collect();
+    let mut open: Vec<OpenNode> = Vec::new();
+    for (position, &c) in order.iter().enumerate() {
+        let class = &instance.classes[c];
+        // Nodes already open, first fit.
+        for (t, room, counts) in open.iter_mut() {
+            if remaining[c] <= 0.0 {
+                break;
+            }
+            if class.types.binary_search(t).is_err() {
+                continue;
+            }
+            let copies = copies_fitting(&class.demand, room, remaining[c]);
+            if copies >= 1.0 {
+                take(room, counts, c, &class.demand, copies);
+                remaining[c] -= copies;
+            }
+        }
+        // New nodes, best value per price.
+        while remaining[c] > 0.0 {
+            let mut best: Option<(f64, usize)> = None;
+            for &t in &class.types {
+                let score = trial(instance, t, &order[position..], &remaining, values);
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, t));
+                }
+            }
+            let Some((_, t)) = best else { break };
+            let mut room = instance.types[t].capacity.clone();
+            let mut counts = Vec::new();
+            let copies = copies_fitting(&class.demand, &room, remaining[c]);
+            if copies < 1.0 {
+                break;
+            }
+            take(&mut room, &mut counts, c, &class.demand, copies);
+            remaining[c] -= copies;
+            open.push((t, room, counts));
+        }
+    }
+    open.into_iter()
+        .map(|(t, _, mut counts)| {
+            counts.sort_by_key(|&(c, _)| c);
+            (t, counts)
+        })
+        .collect()
+}
+
+/// A node of the packing: its type, remaining capacity and `(class, count)` pairs.
+type OpenNode = (usize, Vec<f64>, Vec<(usize, f64)>);
+
+fn take(room: &mut [f64], counts: &mut Vec<(usize, f64)>, class: usize, demand: &[f64], copies: f64) {
+    for (r, d) in room.iter_mut().zip(demand) {
+        *r -= copies * d;
+    }
+    match counts.iter_mut().find(|(c, _)| *c == class) {
+        Some((_, n)) => *n += copies,
+        None => counts.push((class, copies)),
+    }
+}
+
+/// Value per unit of price of an empty node of type `t` filled greedily with the classes of
+/// `upcoming` it hosts (the first one is the class being placed).
+fn trial(instance: &Instance, t: usize, upcoming: &[usize], remaining: &[f64], values: &[f64]) -> f64 {
+    let ty = &instance.types[t];
+    let mut room = ty.capacity.clone();
+    let mut value = 0.0;
+    for &c in upcoming.iter().take(LOOKAHEAD) {
+        if remaining[c] <= 0.0 || ty.hosts.binary_search(&c).is_err() {
+            continue;
+        }
+        let class = &instance.classes[c];
+        let copies = copies_fitting(&class.demand, &room, remaining[c]);
+        if copies >= 1.0 {
+            for (r, d) in room.iter_mut().zip(&class.demand) {
+                *r -= copies * d;
+            }
+            value += copies * values[c];
+        }
+    }
+    if ty.price > 0.0 {
+        value / ty.price
+    } else {
+        f64::INFINITY
+    }
+}
