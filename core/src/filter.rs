@@ -38,18 +38,24 @@ pub struct ShapeClass {
 
 /// Groups pods into shape classes, in order of first appearance.
 pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
+    /// Everything that decides where a pod may go: requests, node constraints, tolerations,
+    /// volumes, and what topology sees of it (namespace, labels, affinities, spread, ports).
     type Key<'a> = (
-        &'a Resources,
-        &'a BTreeMap<String, String>,
-        &'a crate::model::NodeAffinity,
-        &'a [Toleration],
+        (&'a Resources, &'a BTreeMap<String, String>, &'a crate::model::NodeAffinity, &'a [Toleration]),
         Option<std::result::Result<Option<Requirements>, String>>,
+        (&'a str, &'a BTreeMap<String, String>, &'a crate::model::PodAffinity, &'a crate::model::PodAffinity),
+        (&'a [crate::model::TopologySpreadConstraint], &'a [crate::model::HostPort]),
     );
     let mut index: HashMap<Key<'_>, usize> = HashMap::new();
     let mut classes: Vec<ShapeClass> = Vec::new();
     for (i, pod) in pods.iter().enumerate() {
         let volumes = (!pod.volume_claims.is_empty()).then(|| volume_requirements(pod, inventory));
-        let key: Key<'_> = (&pod.requests, &pod.node_selector, &pod.node_affinity, &pod.tolerations, volumes.clone());
+        let key: Key<'_> = (
+            (&pod.requests, &pod.node_selector, &pod.node_affinity, &pod.tolerations),
+            volumes.clone(),
+            (&pod.namespace, &pod.labels, &pod.pod_affinity, &pod.pod_anti_affinity),
+            (&pod.topology_spread, &pod.host_ports),
+        );
         let class = *index.entry(key).or_insert_with(|| {
             let (extra, volume_error) = match volumes {
                 Some(Ok(reqs)) => (reqs, None),
@@ -138,12 +144,17 @@ pub struct PoolContext {
     /// Per instance type: the pool-level verdict (its own requirements and limits).
     type_verdicts: Vec<TypeVerdict>,
     /// Per instance type: allocatable less the DaemonSet overhead.
-    type_space: Vec<Resources>,
+    pub(crate) type_space: Vec<Resources>,
     /// Per instance type: offerings compatible with the pool (bit mask) and the cheapest price.
-    type_offerings: Vec<(u64, f64)>,
+    pub(crate) type_offerings: Vec<(u64, f64)>,
 }
 
 impl PoolContext {
+    /// Whether the NodePool's own requirements, limits and offerings allow instance type `t`.
+    pub fn allows(&self, t: usize) -> bool {
+        matches!(self.type_verdicts[t], TypeVerdict::Ok)
+    }
+
     /// How many instance types the NodePool's own requirements and limits allow.
     pub fn allowed_instance_types(&self) -> usize {
         self.type_verdicts.iter().filter(|v| matches!(v, TypeVerdict::Ok)).count()
@@ -274,6 +285,9 @@ pub struct Candidate {
     pub pool: usize,
     /// Index into that pool's instance types.
     pub instance_type: usize,
+    /// The class's required node-affinity term that this pool satisfies (the first that
+    /// yields candidates, as Karpenter relaxes through them).
+    pub term: usize,
     /// Bit `i` set when offering `i` of the type is compatible.
     pub offerings: u64,
     /// The cheapest compatible offering's price per hour.
@@ -452,7 +466,7 @@ impl FilterContext {
         // the first term that yields candidates wins; if none does, the first term's
         // rejections explain why.
         let mut first_rejections: Option<Vec<RejectionGroup>> = None;
-        for term in &class.terms {
+        for (term_index, term) in class.terms.iter().enumerate() {
             let mut term_rejections = Vec::new();
             match pool.requirements.compatible(term) {
                 Err(conflict) => {
@@ -466,7 +480,7 @@ impl FilterContext {
                 }
                 Ok(()) => {
                     let before = candidates.len();
-                    self.filter_term(class, term, pool_index, pool, candidates, &mut term_rejections);
+                    self.filter_term(class, term_index, pool_index, pool, candidates, &mut term_rejections);
                     if candidates.len() > before {
                         rejections.extend(term_rejections);
                         return;
@@ -482,7 +496,7 @@ impl FilterContext {
     fn filter_term<'p>(
         &self,
         class: &'p ShapeClass,
-        term: &'p Requirements,
+        term_index: usize,
         pool_index: usize,
         pool: &'p PoolContext,
         candidates: &mut Vec<Candidate>,
@@ -490,6 +504,7 @@ impl FilterContext {
     ) {
         let name = &pool.nodepool.name;
         let pool_rejection = |reason: Reason| RejectionGroup::whole_pool(name, reason);
+        let term = &class.terms[term_index];
         let combined = pool.requirements.intersection(term);
         // Keys the pod constrains beyond the pool: checked per type against the combined set.
         // Zone and capacity type are properties of offerings, checked with them below.
@@ -577,6 +592,7 @@ impl FilterContext {
             }
             candidates.push(Candidate {
                 pool: pool_index,
+                term: term_index,
                 instance_type: ti,
                 offerings: mask,
                 price,

@@ -27,6 +27,8 @@ pub mod labels;
 pub mod lp;
 pub mod manifest;
 pub mod model;
+pub mod pack;
+pub mod plan;
 pub mod quantity;
 pub mod requirements;
 pub mod resources;

@@ -20,6 +20,9 @@ enum Command {
     /// For each workload: the NodePool × instance type candidates that can host its pods,
     /// the cheapest few, and why every other one cannot.
     Explain(ExplainArgs),
+    /// Place every pending pod on existing or new nodes; price the new nodes and bound the
+    /// cost of any better plan.
+    Plan(PlanArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -49,6 +52,19 @@ struct CommonArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     output: Output,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// A cluster snapshot (`kubectl get nodes,pods -A -o json`): its nodes take pending pods
+    /// first.
+    #[arg(long, num_args = 1..)]
+    cluster: Vec<PathBuf>,
+    /// How to decide: karpenter reproduces Karpenter v1's scheduler.
+    #[arg(long, default_value = "karpenter")]
+    mode: fleetfit::plan::Mode,
 }
 
 #[derive(Args)]
@@ -84,6 +100,22 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
                     serde_json::to_string_pretty(&explanation).map_err(|e| fleetfit::Error::Usage(e.to_string()))?
                 ),
                 Output::Table => print!("{}", table::explanation(&explanation, &inventory)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan(args) => {
+            let c = &args.common;
+            let mut files = c.files.clone();
+            files.extend(args.cluster.iter().cloned());
+            let inventory = input::load_inventory(&files, &c.nodepools)?;
+            let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+            let plan = fleetfit::pack::plan(&inventory, &catalog, &fleetfit::plan::PlanOptions { mode: args.mode })?;
+            match c.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plan).map_err(|e| fleetfit::Error::Usage(e.to_string()))?
+                ),
+                Output::Table => print!("{}", table::plan(&plan, &inventory)),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,7 +1,9 @@
 //! Human-readable tables.
 
 use fleetfit::explain::Explanation;
+use fleetfit::plan::Plan;
 use fleetfit::Inventory;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 fn money(currency: &str, amount: f64) -> String {
@@ -107,6 +109,97 @@ pub fn explanation(e: &Explanation, inventory: &Inventory) -> String {
                 let examples =
                     if r.examples.is_empty() { String::new() } else { format!(" (e.g. {})", r.examples.join(", ")) };
                 let _ = writeln!(out, "    {scope}: {}{examples}", r.message);
+            }
+        }
+    }
+    out
+}
+
+const HOURS_PER_MONTH: f64 = 730.0;
+
+/// New nodes alike for the table: NodePool, instance type, capacity type, zone.
+type NodeGroup<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+fn percent(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// The `plan` table: new nodes grouped by type, costs, the bound and gap, then pods that fit
+/// nowhere.
+pub fn plan(p: &Plan, inventory: &Inventory) -> String {
+    let mut out = String::new();
+    let placed: usize = p.nodes.iter().map(|n| n.pods.len()).sum();
+    let _ = writeln!(
+        out,
+        "{} pending pods: {} on {} new nodes, {} on existing nodes, {} unschedulable  (mode {}, region {})",
+        placed + p.existing.len() + p.unschedulable.len(),
+        placed,
+        p.nodes.len(),
+        p.existing.len(),
+        p.unschedulable.len(),
+        p.mode,
+        p.region
+    );
+    for s in &inventory.skipped {
+        let _ = writeln!(out, "skipped {} {}: {}", s.kind, s.name, s.reason);
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    if !p.nodes.is_empty() {
+        // (nodepool, type, capacity type, zone) -> (count, price, summed cpu and memory shares)
+        let mut groups: BTreeMap<NodeGroup<'_>, (usize, f64, f64, f64)> = BTreeMap::new();
+        for n in &p.nodes {
+            let g = groups
+                .entry((n.nodepool.as_str(), n.instance_type.as_str(), n.capacity_type.as_str(), n.zone.as_str()))
+                .or_insert((0, n.price_per_hour, 0.0, 0.0));
+            g.0 += 1;
+            g.2 += n.utilisation.cpu;
+            g.3 += n.utilisation.memory;
+        }
+        let width = groups.keys().map(|k| k.1.len()).max().unwrap_or(4).max(13);
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:>5}  {:<width$}  {:<10} {:<12} {:<12} {:>10} {:>11}  {:>4} {:>4}",
+            "COUNT", "INSTANCE TYPE", "CAPACITY", "ZONE", "NODEPOOL", "EACH/H", "TOTAL/H", "CPU", "MEM"
+        );
+        for ((pool, it, ct, zone), (count, price, cpu, mem)) in &groups {
+            let _ = writeln!(
+                out,
+                "  {count:>5}  {it:<width$}  {ct:<10} {zone:<12} {pool:<12} {:>10} {:>11}  {:>4} {:>4}",
+                money(&p.currency, *price),
+                money(&p.currency, price * *count as f64),
+                percent(cpu / *count as f64),
+                percent(mem / *count as f64),
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "cost:        {}/h  ({}/month)",
+        money(&p.currency, p.cost_per_hour),
+        money(&p.currency, p.cost_per_hour * HOURS_PER_MONTH)
+    );
+    let gap = match p.gap {
+        Some(g) => format!("{:.1}%", g * 100.0),
+        None => "unknown (no bound)".to_string(),
+    };
+    let _ = writeln!(out, "lower bound: {}/h  gap {gap}", money(&p.currency, p.lower_bound_per_hour));
+    let _ = writeln!(
+        out,
+        "utilisation of new nodes: cpu {}, memory {}",
+        percent(p.utilisation.cpu),
+        percent(p.utilisation.memory)
+    );
+    if !p.unschedulable.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "unschedulable:");
+        for u in &p.unschedulable {
+            let _ = writeln!(out, "  {}", u.pod);
+            for r in &u.reasons {
+                let _ = writeln!(out, "      {r}");
             }
         }
     }

@@ -1,0 +1,443 @@
+//! Packing: the scheduling simulation that places every pending pod on an existing node or a
+//! new one, and prices the new nodes.
+//!
+//! `karpenter` mode follows Karpenter v1's scheduler pod by pod:
+//! - pods in queue order (CPU desc, memory desc, creation, name);
+//! - each pod tries existing nodes (ready first, then by name), first fit; then the new nodes
+//!   of this run in ascending pod count (ties by creation); then a new NodeClaim from each
+//!   NodePool by weight — the first that fits wins;
+//! - adding a pod to a NodeClaim narrows its requirements and instance-type options: the
+//!   options keep the types whose allocatable, less DaemonSet overhead, holds all its pods and
+//!   that have a compatible offering; host ports must not clash; minValues must hold;
+//! - a new NodeClaim sees only the types that fit under its NodePool's remaining limits, and
+//!   is charged the largest of them;
+//! - a NodeClaim launches its cheapest option, preferring reserved, then spot, then on-demand.
+//!
+//! Documented differences: ties between new nodes with the same pod count are broken by
+//! creation order (Karpenter's unstable sort leaves them unspecified); a pod whose required
+//! node-affinity terms are ORed uses, per NodePool, the first term that NodePool can satisfy.
+
+mod nodes;
+mod topology;
+
+use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
+use crate::catalog::Catalog;
+use crate::filter::{default_nodepool, shape_classes, ClassFilter, FilterContext, ShapeClass};
+use crate::model::{Inventory, NodePool, Pod};
+use crate::plan::{ExistingPlacement, Mode, Plan, PlanOptions, PlannedNode, Unschedulable, Utilisation};
+use crate::resources::Resources;
+use crate::Result;
+use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
+use std::collections::{BTreeMap, BTreeSet};
+use topology::Topology;
+
+/// Plans the pending pods of an inventory: existing nodes first, then new nodes.
+pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> Result<Plan> {
+    let pools: Vec<NodePool> =
+        if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
+    let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
+    let ctx = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
+    let pending: Vec<&Pod> = inventory.pending_pods().collect();
+    let classes = shape_classes(&pending, inventory);
+    let filters: Vec<ClassFilter> = classes.iter().map(|c| ctx.filter(c)).collect();
+    let mut notes = ctx.notes.clone();
+    if inventory.nodepools.is_empty() {
+        notes.push("no NodePool given: Karpenter's default NodePool was used".to_string());
+    }
+
+    let mut sim = Simulation::new(&ctx, inventory, &pending, &classes, &filters);
+    match options.mode {
+        Mode::Karpenter => sim.run_karpenter(),
+    }
+    let (nodes, existing, unschedulable) = sim.finish();
+
+    let cost: f64 = nodes.iter().map(|n| n.price_per_hour).sum();
+    let bound = bound_input(&ctx, &classes, &filters, inventory, &pending);
+    // The resource-volume bound: fast at any size. Column generation (stronger) is for the
+    // optimizing modes, where its time is budgeted.
+    let lower = lower_bound(&bound, Effort::quick()).value.min(cost);
+    let (mut used, mut total) = (Resources::default(), Resources::default());
+    for n in &nodes {
+        used.add_assign(&n.requests);
+        total.add_assign(&n.allocatable);
+    }
+    Ok(Plan {
+        mode: options.mode,
+        region: ctx.region.clone(),
+        currency: ctx.currency.clone(),
+        nodes,
+        existing,
+        unschedulable,
+        cost_per_hour: cost,
+        lower_bound_per_hour: lower,
+        gap: Plan::gap_of(cost, lower),
+        utilisation: Utilisation::of(&used, &total),
+        notes,
+    })
+}
+
+/// The lower-bound problem: the pending pods that no existing node could ever host (so any
+/// plan must put them on new nodes), against every (NodePool, instance type) that can host
+/// them at its cheapest compatible price. Limits and existing capacity are relaxed away, so
+/// the bound is valid for every plan.
+fn bound_input(
+    ctx: &FilterContext,
+    classes: &[ShapeClass],
+    filters: &[ClassFilter],
+    inventory: &Inventory,
+    pending: &[&Pod],
+) -> BoundInput {
+    let dimensions: Vec<String> = {
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        for c in classes {
+            names.extend(c.requests.iter().map(|(n, _)| n.to_string()));
+        }
+        names.into_iter().collect()
+    };
+    let existing: Vec<ExistingNode> = ExistingNode::all(inventory, pending);
+    let mut out = BoundInput { dimensions: dimensions.clone(), classes: Vec::new(), node_types: Vec::new() };
+    // (pool, type) -> node type index
+    let mut index: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+    for (ci, class) in classes.iter().enumerate() {
+        let fits_existing = existing.iter().any(|n| n.could_host(class));
+        if fits_existing || filters[ci].candidates.is_empty() {
+            continue;
+        }
+        let class_index = out.classes.len();
+        out.classes.push(BoundClass {
+            count: class.pods.len() as u64,
+            demand: dimensions.iter().map(|d| class.requests.get(d) as f64).collect(),
+        });
+        for cand in &filters[ci].candidates {
+            let key = (cand.pool, cand.instance_type);
+            let ti = *index.entry(key).or_insert_with(|| {
+                let pool = &ctx.pools[cand.pool];
+                out.node_types.push(BoundNodeType {
+                    price: cand.price,
+                    capacity: dimensions.iter().map(|d| pool.type_space[cand.instance_type].get(d) as f64).collect(),
+                    classes: Vec::new(),
+                });
+                out.node_types.len() - 1
+            });
+            let nt = &mut out.node_types[ti];
+            nt.price = nt.price.min(cand.price);
+            nt.classes.push(class_index);
+        }
+    }
+    let _ = pending;
+    out
+}
+
+/// The state of one packing run.
+struct Simulation<'a> {
+    ctx: &'a FilterContext,
+    pods: &'a [&'a Pod],
+    classes: &'a [ShapeClass],
+    filters: &'a [ClassFilter],
+    pod_class: Vec<usize>,
+    /// Per class, per pool: the class's candidates there (see [`Allowed`]).
+    allowed: Vec<Vec<Option<Allowed>>>,
+    existing: Vec<ExistingNode<'a>>,
+    new_nodes: Vec<NewNode>,
+    /// New nodes in the order they are tried: (pod count, creation sequence, index).
+    order: BTreeSet<(usize, usize, usize)>,
+    /// Per pool: remaining room under its limits (only limited resources are listed).
+    remaining: Vec<Vec<(String, i64)>>,
+    placement: Vec<Placement>,
+    /// Per pod: its relaxation level (preferences dropped so far).
+    level: Vec<usize>,
+    /// Per pod: why the last attempt to open a node of each pool failed.
+    failures: Vec<Vec<(usize, Rejection)>>,
+    topology: Topology,
+}
+
+/// A class's candidates in one pool: the required node-affinity term used, and per instance
+/// type the class's compatible offerings (0: not a candidate).
+type Allowed = (usize, Vec<u64>);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    Pending,
+    Existing(usize),
+    New(usize),
+}
+
+impl<'a> Simulation<'a> {
+    fn new(
+        ctx: &'a FilterContext,
+        inventory: &'a Inventory,
+        pods: &'a [&'a Pod],
+        classes: &'a [ShapeClass],
+        filters: &'a [ClassFilter],
+    ) -> Self {
+        let mut pod_class = vec![0; pods.len()];
+        for (ci, c) in classes.iter().enumerate() {
+            for &p in &c.pods {
+                pod_class[p] = ci;
+            }
+        }
+        let allowed = filters
+            .iter()
+            .map(|f| {
+                let mut per_pool: Vec<Option<Allowed>> = vec![None; ctx.pools.len()];
+                for cand in &f.candidates {
+                    let entry = per_pool[cand.pool]
+                        .get_or_insert_with(|| (cand.term, vec![0; ctx.pools[cand.pool].instance_types.len()]));
+                    entry.1[cand.instance_type] = cand.offerings;
+                }
+                per_pool
+            })
+            .collect();
+        let existing = ExistingNode::all(inventory, pods);
+        let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
+        let bound: Vec<(&Pod, &crate::model::Labels)> = inventory
+            .pods
+            .iter()
+            .filter(|p| !matches!(p.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed))
+            .filter_map(|p| {
+                let node = inventory.nodes.iter().find(|n| Some(n.name.as_str()) == p.node_name.as_deref())?;
+                Some((p, &node.labels))
+            })
+            .collect();
+        let mut topology = Topology::new(&representatives, &bound, BTreeMap::new());
+        let universe = domains(ctx, inventory, &topology.keys());
+        topology = Topology::new(&representatives, &bound, universe);
+        let remaining = ctx
+            .pools
+            .iter()
+            .map(|pool| {
+                pool.nodepool
+                    .limits
+                    .keys()
+                    .filter_map(|r| {
+                        let limit = pool.nodepool.limit(r)?;
+                        let used: i64 = inventory
+                            .nodes
+                            .iter()
+                            .filter(|n| n.nodepool() == Some(pool.nodepool.name.as_str()))
+                            .map(|n| n.capacity.get(r))
+                            .sum();
+                        Some((r.clone(), limit - used))
+                    })
+                    .collect()
+            })
+            .collect();
+        Simulation {
+            ctx,
+            pods,
+            classes,
+            filters,
+            pod_class,
+            allowed,
+            existing,
+            new_nodes: Vec::new(),
+            order: BTreeSet::new(),
+            remaining,
+            placement: vec![Placement::Pending; pods.len()],
+            level: vec![0; pods.len()],
+            failures: vec![Vec::new(); pods.len()],
+            topology,
+        }
+    }
+
+    /// Karpenter's queue: CPU desc, memory desc, creation asc, then namespace/name.
+    fn queue(&self) -> Vec<usize> {
+        let mut q: Vec<usize> = (0..self.pods.len()).collect();
+        q.sort_by(|&a, &b| {
+            let (pa, pb) = (self.pods[a], self.pods[b]);
+            pb.requests
+                .cpu
+                .cmp(&pa.requests.cpu)
+                .then(pb.requests.memory.cmp(&pa.requests.memory))
+                .then(pa.created.cmp(&pb.created))
+                .then_with(|| pa.uid.cmp(&pb.uid))
+                .then_with(|| pa.namespace.cmp(&pb.namespace))
+                .then_with(|| pa.name.cmp(&pb.name))
+        });
+        q
+    }
+
+    /// Karpenter's solve loop: a pod that fails is relaxed one step (if it can be) and
+    /// requeued; the loop ends when a pass neither places nor relaxes any pod.
+    fn run_karpenter(&mut self) {
+        let mut queue = self.queue();
+        loop {
+            let mut failed = Vec::new();
+            let mut progress = false;
+            for p in queue {
+                if self.place(p) {
+                    progress = true;
+                } else {
+                    if self.level[p] + 1 < self.topology.levels_of(self.pod_class[p]) {
+                        self.level[p] += 1;
+                        progress = true;
+                    }
+                    failed.push(p);
+                }
+            }
+            if failed.is_empty() || !progress {
+                break;
+            }
+            queue = failed;
+        }
+    }
+
+    /// Tries existing nodes, then this run's new nodes, then a new NodeClaim per NodePool.
+    fn place(&mut self, p: usize) -> bool {
+        let c = self.pod_class[p];
+        let class = &self.classes[c];
+        let pod = self.pods[p];
+        let level = self.level[p];
+        let pod_topology = (self.topology.matters(c, level) || self.topology.preferred_node(c, level).is_some())
+            .then(|| PodTopology { topology: &self.topology, class: c, level, pod_requirements: &class.terms[0] });
+        if let Some(i) = self.existing.iter().position(|n| n.fits(pod, class, pod_topology.as_ref())) {
+            self.existing[i].add(pod, p);
+            self.placement[p] = Placement::Existing(i);
+            let (reqs, host) = (self.existing[i].requirements.clone(), self.existing[i].hostname.clone());
+            self.topology.record(c, level, &reqs, &host);
+            return true;
+        }
+        let order: Vec<(usize, usize, usize)> = self.order.iter().copied().collect();
+        for key in order {
+            let n = key.2;
+            let pool = self.new_nodes[n].pool;
+            let Some((term, allowed)) = &self.allowed[c][pool] else { continue };
+            let ctx_pool = &self.ctx.pools[pool];
+            if let Ok(next) =
+                self.new_nodes[n].try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref())
+            {
+                self.order.remove(&key);
+                self.new_nodes[n].commit(next, pod, p);
+                self.order.insert((self.new_nodes[n].pods.len(), key.1, n));
+                self.placement[p] = Placement::New(n);
+                let node = &self.new_nodes[n];
+                self.topology.record(c, level, &node.requirements, &node.hostname);
+                return true;
+            }
+        }
+        self.failures[p].clear();
+        for pool in 0..self.ctx.pools.len() {
+            let Some((term, allowed)) = &self.allowed[c][pool] else { continue };
+            let ctx_pool = &self.ctx.pools[pool];
+            let hostname = format!("{}-new-{}", ctx_pool.nodepool.name, self.new_nodes.len() + 1);
+            let fresh = NewNode::open(pool, ctx_pool, &self.remaining[pool], hostname);
+            let added = fresh.and_then(|node| {
+                node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()).map(|n| (node, n))
+            });
+            match added {
+                Ok((mut node, next)) => {
+                    node.commit(next, pod, p);
+                    let charge = node.largest_capacity(ctx_pool);
+                    for (resource, room) in &mut self.remaining[pool] {
+                        *room -= charge.get(resource);
+                    }
+                    let n = self.new_nodes.len();
+                    self.order.insert((1, n, n));
+                    self.new_nodes.push(node);
+                    self.placement[p] = Placement::New(n);
+                    let node = &self.new_nodes[n];
+                    self.topology.record(c, level, &node.requirements, &node.hostname);
+                    return true;
+                }
+                Err(why) => self.failures[p].push((pool, why)),
+            }
+        }
+        false
+    }
+
+    fn finish(self) -> (Vec<PlannedNode>, Vec<ExistingPlacement>, Vec<Unschedulable>) {
+        let mut per_pool_count = vec![0usize; self.ctx.pools.len()];
+        let nodes: Vec<PlannedNode> = self
+            .new_nodes
+            .iter()
+            .map(|n| {
+                per_pool_count[n.pool] += 1;
+                n.finalize(&self.ctx.pools[n.pool], per_pool_count[n.pool], self.pods)
+            })
+            .collect();
+        let mut existing = Vec::new();
+        let mut unschedulable = Vec::new();
+        for (p, placement) in self.placement.iter().enumerate() {
+            match placement {
+                Placement::Existing(i) => existing
+                    .push(ExistingPlacement { pod: self.pods[p].key(), node: self.existing[*i].node.name.clone() }),
+                Placement::New(_) => {}
+                Placement::Pending => {
+                    unschedulable.push(Unschedulable { pod: self.pods[p].key(), reasons: self.reasons(p) })
+                }
+            }
+        }
+        (nodes, existing, unschedulable)
+    }
+
+    /// Why a pod found no place: per NodePool, the static rejections of its shape class or
+    /// why a new node of that pool could not take it.
+    fn reasons(&self, p: usize) -> Vec<String> {
+        let c = self.pod_class[p];
+        let mut out = Vec::new();
+        if !self.existing.is_empty() {
+            out.push(format!("no existing node fits ({} considered)", self.existing.len()));
+        }
+        for (pool, why) in &self.failures[p] {
+            out.push(format!("NodePool {}: {why}", self.ctx.pools[*pool].nodepool.name));
+        }
+        for (pool_index, pool) in self.ctx.pools.iter().enumerate() {
+            if self.allowed[c][pool_index].is_some() {
+                continue;
+            }
+            let name = &pool.nodepool.name;
+            let mut groups: Vec<_> = self.filters[c].rejections.iter().filter(|r| &r.nodepool == name).collect();
+            groups.sort_by_key(|r| r.nodepool_only);
+            for r in groups.iter().take(3) {
+                let scope = if r.instance_types == 0 { String::new() } else { format!("{} types: ", r.instance_types) };
+                out.push(format!("NodePool {name}: {scope}{}", r.message));
+            }
+        }
+        out
+    }
+}
+
+/// The domains each topology key can take: from every NodePool's allowed instance types (zones
+/// and capacity types of their offerings, other keys from their labels), the NodePools' own
+/// requirements and labels, and the existing nodes' labels.
+fn domains(ctx: &FilterContext, inventory: &Inventory, keys: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for key in keys {
+        if key == crate::labels::HOSTNAME {
+            continue;
+        }
+        let set = out.entry(key.clone()).or_default();
+        for pool in &ctx.pools {
+            let pool_req = pool.requirements.get(key);
+            let mut from_types = false;
+            for (t, it) in pool.instance_types.iter().enumerate() {
+                if !pool.allows(t) {
+                    continue;
+                }
+                let mask = pool.type_offerings[t].0;
+                let offered = it.offerings.iter().enumerate().filter(|(i, o)| mask & (1 << i) != 0 && o.available);
+                if key == crate::labels::ZONE {
+                    set.extend(offered.map(|(_, o)| o.zone.clone()));
+                    from_types = true;
+                } else if key == crate::labels::CAPACITY_TYPE {
+                    set.extend(offered.map(|(_, o)| o.capacity_type.to_string()));
+                    from_types = true;
+                } else if let Some(r) = it.requirements.get(key) {
+                    set.extend(r.values().filter(|v| pool_req.is_none_or(|p| p.has(v))).map(String::from));
+                    from_types = true;
+                }
+            }
+            if !from_types {
+                if let Some(r) = pool_req {
+                    set.extend(r.values().map(String::from));
+                }
+            }
+        }
+        for node in &inventory.nodes {
+            if let Some(v) = node.labels.get(key) {
+                set.insert(v.clone());
+            }
+        }
+    }
+    out
+}

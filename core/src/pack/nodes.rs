@@ -1,0 +1,406 @@
+//! The two kinds of node a pod can land on during packing: nodes that exist, and NodeClaims
+//! this run opens (whose requirements and instance-type options narrow with every pod).
+
+use super::topology::Topology;
+use crate::catalog::{CapacityType, InstanceType};
+use crate::filter::{PoolContext, ShapeClass};
+use crate::labels;
+use crate::model::{HostPort, Inventory, Node, Pod};
+use crate::plan::{PlannedNode, Utilisation};
+use crate::requirements::{Operator, Requirements};
+use crate::resources::{describe_amount, Resources};
+use crate::taints::TaintEffect;
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// Why a NodeClaim cannot take a pod.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Rejection {
+    /// The NodePool's limits leave room for no instance type.
+    Limits {
+        detail: String,
+    },
+    /// The pod's requirements conflict with the NodeClaim's.
+    Requirements(String),
+    /// No instance-type option holds all the pods with a compatible offering.
+    NoInstanceType,
+    HostPort(u16),
+    MinValues {
+        key: String,
+        required: u32,
+        available: usize,
+    },
+    Topology(String),
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Limits { detail } => {
+                write!(f, "its limits leave room for no instance type that fits ({detail})")
+            }
+            Rejection::Requirements(m) => write!(f, "incompatible requirements: {m}"),
+            Rejection::NoInstanceType => f.write_str("no instance type holds the pods with a compatible offering"),
+            Rejection::HostPort(p) => write!(f, "host port {p} already in use"),
+            Rejection::MinValues { key, required, available } => {
+                write!(f, "minValues: needs {required} distinct {key} values, only {available} fit")
+            }
+            Rejection::Topology(m) => f.write_str(m),
+        }
+    }
+}
+
+/// A NodeClaim opened during this run.
+#[derive(Debug, Clone)]
+pub(super) struct NewNode {
+    pub pool: usize,
+    pub requirements: Requirements,
+    /// Instance types still possible (index into the pool's types) and their compatible
+    /// offerings (bit mask).
+    pub options: Vec<(u32, u64)>,
+    /// Requests of its pods (DaemonSet overhead is accounted in the pool's type space).
+    pub requests: Resources,
+    pub pods: Vec<usize>,
+    pub ports: Vec<HostPort>,
+    /// A placeholder hostname, unique in the run (its domain for hostname topology).
+    pub hostname: String,
+}
+
+/// The topology a pod brings to a placement: the run's state, the pod's class and its own
+/// node requirement.
+pub(super) struct PodTopology<'t> {
+    pub topology: &'t Topology,
+    pub class: usize,
+    /// The pod's relaxation level (see [`Topology`]).
+    pub level: usize,
+    pub pod_requirements: &'t Requirements,
+}
+
+impl PodTopology<'_> {
+    /// Requirements the pod adds to a node with `reqs` and `hostname`: its preferred node
+    /// affinity (until relaxed) and the narrowing topology asks for.
+    fn extra(&self, pod: &Pod, reqs: &Requirements, hostname: &str) -> Result<Requirements, Rejection> {
+        let mut extra = Requirements::new();
+        let mut reqs = reqs.clone();
+        if let Some(preferred) = self.topology.preferred_node(self.class, self.level) {
+            if let Err(c) = reqs.compatible(preferred) {
+                return Err(Rejection::Requirements(format!("preferred node affinity on {}", c.key())));
+            }
+            reqs = reqs.intersection(preferred);
+            extra = preferred.clone();
+        }
+        let narrowed = self
+            .topology
+            .narrow(self.class, self.level, pod, &reqs, hostname, self.pod_requirements)
+            .map_err(|r| Rejection::Topology(r.0))?;
+        Ok(extra.intersection(&narrowed))
+    }
+}
+
+/// What a NodeClaim becomes if a pod is added.
+pub(super) struct Next {
+    requirements: Requirements,
+    options: Vec<(u32, u64)>,
+    requests: Resources,
+}
+
+fn ports_clash(used: &[HostPort], wanted: &[HostPort]) -> Option<u16> {
+    wanted.iter().find_map(|w| {
+        used.iter()
+            .any(|u| {
+                u.port == w.port
+                    && u.protocol == w.protocol
+                    && (u.host_ip.is_empty()
+                        || w.host_ip.is_empty()
+                        || u.host_ip == w.host_ip
+                        || u.host_ip == "0.0.0.0"
+                        || w.host_ip == "0.0.0.0")
+            })
+            .then_some(w.port)
+    })
+}
+
+impl NewNode {
+    /// An empty NodeClaim of a pool: every type the pool allows that fits under its remaining
+    /// limits.
+    pub fn open(
+        pool_index: usize,
+        pool: &PoolContext,
+        remaining: &[(String, i64)],
+        hostname: String,
+    ) -> Result<NewNode, Rejection> {
+        let options: Vec<(u32, u64)> = (0..pool.instance_types.len())
+            .filter(|&t| pool.allows(t))
+            .filter(|&t| remaining.iter().all(|(r, room)| pool.instance_types[t].capacity.get(r) <= *room))
+            .map(|t| (t as u32, pool.type_offerings[t].0))
+            .collect();
+        if options.is_empty() {
+            let detail = remaining
+                .iter()
+                .map(|(r, room)| format!("{} left", describe_amount(r, (*room).max(0))))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Rejection::Limits { detail });
+        }
+        Ok(NewNode {
+            pool: pool_index,
+            requirements: pool.requirements.clone(),
+            options,
+            requests: Resources::default(),
+            pods: Vec::new(),
+            ports: Vec::new(),
+            hostname,
+        })
+    }
+
+    /// Checks a pod against the NodeClaim: requirements, instance types, host ports, minValues.
+    /// `allowed` holds, per type of the pool, the offerings compatible with the pod's class.
+    pub fn try_add(
+        &self,
+        pod: &Pod,
+        term: &Requirements,
+        allowed: &[u64],
+        pool: &PoolContext,
+        topology: Option<&PodTopology<'_>>,
+    ) -> Result<Next, Rejection> {
+        if let Err(conflict) = self.requirements.compatible(term) {
+            return Err(Rejection::Requirements(conflict.key().to_string()));
+        }
+        if let Some(port) = ports_clash(&self.ports, &pod.host_ports) {
+            return Err(Rejection::HostPort(port));
+        }
+        let mut requirements = self.requirements.intersection(term);
+        let mut narrowed = Requirements::new();
+        if let Some(tp) = topology {
+            narrowed = tp.extra(pod, &requirements, &self.hostname)?;
+            requirements = requirements.intersection(&narrowed);
+        }
+        let requests = self.requests.add(&pod.requests);
+        let types = &pool.instance_types;
+        let zone = requirements.get(labels::ZONE);
+        let capacity_type = requirements.get(labels::CAPACITY_TYPE);
+        let recheck_offerings = narrowed.has_key(labels::ZONE) || narrowed.has_key(labels::CAPACITY_TYPE);
+        let options: Vec<(u32, u64)> = self
+            .options
+            .iter()
+            .filter_map(|&(t, mask)| {
+                let it = &types[t as usize];
+                let mut m = mask & allowed[t as usize];
+                if recheck_offerings {
+                    for (i, o) in it.offerings.iter().enumerate() {
+                        let ok = zone.is_none_or(|z| z.has(&o.zone))
+                            && capacity_type.is_none_or(|c| c.has(o.capacity_type.as_str()));
+                        if !ok {
+                            m &= !(1u64 << i);
+                        }
+                    }
+                }
+                let labels_ok = narrowed.iter().all(|r| {
+                    r.key() == labels::ZONE
+                        || r.key() == labels::CAPACITY_TYPE
+                        || it.requirements.get(r.key()).is_none_or(|tr| tr.compatible_with(r))
+                });
+                (m != 0 && labels_ok && requests.fits(&pool.type_space[t as usize])).then_some((t, m))
+            })
+            .collect();
+        if options.is_empty() {
+            return Err(Rejection::NoInstanceType);
+        }
+        for r in requirements.iter() {
+            let Some(required) = r.min_values() else { continue };
+            let distinct: BTreeSet<&str> = options
+                .iter()
+                .filter_map(|(t, _)| pool.instance_types[*t as usize].requirements.get(r.key()))
+                .flat_map(|tr| tr.values())
+                .collect();
+            if distinct.len() < required as usize {
+                return Err(Rejection::MinValues { key: r.key().to_string(), required, available: distinct.len() });
+            }
+        }
+        Ok(Next { requirements, options, requests })
+    }
+
+    pub fn commit(&mut self, next: Next, pod: &Pod, index: usize) {
+        self.requirements = next.requirements;
+        self.options = next.options;
+        self.requests = next.requests;
+        self.ports.extend(pod.host_ports.iter().cloned());
+        self.pods.push(index);
+    }
+
+    /// The element-wise largest capacity among the options: what Karpenter charges against
+    /// the NodePool's limits.
+    pub fn largest_capacity(&self, pool: &PoolContext) -> Resources {
+        self.options
+            .iter()
+            .fold(Resources::default(), |acc, (t, _)| acc.max(&pool.instance_types[*t as usize].capacity))
+    }
+
+    /// The node as the plan reports it: the launch choice, the options, the pods.
+    pub fn finalize(&self, pool: &PoolContext, ordinal: usize, pods: &[&Pod]) -> PlannedNode {
+        let types = &pool.instance_types;
+        // The AWS provider launches exotic types (metal, GPU, accelerators) only when no
+        // generic type remains.
+        let generic: Vec<(u32, u64)> =
+            self.options.iter().copied().filter(|(t, _)| !is_exotic(&types[*t as usize])).collect();
+        let options = if generic.is_empty() { self.options.clone() } else { generic };
+        let offers = |ct: Option<CapacityType>| {
+            options.iter().flat_map(move |&(t, mask)| {
+                types[t as usize]
+                    .offerings
+                    .iter()
+                    .enumerate()
+                    .filter(move |(i, o)| {
+                        mask & (1 << i) != 0 && o.available && ct.is_none_or(|c| o.capacity_type == c)
+                    })
+                    .map(move |(_, o)| (t, o))
+            })
+        };
+        let cheapest_on_demand =
+            offers(Some(CapacityType::OnDemand)).map(|(_, o)| o.price).fold(f64::INFINITY, f64::min);
+        // Preference: reserved, then spot (not pricier than on-demand), then on-demand.
+        let chosen = [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].iter().find_map(|&ct| {
+            offers(Some(ct)).filter(|(_, o)| ct != CapacityType::Spot || o.price <= cheapest_on_demand).min_by(
+                |a, b| {
+                    a.1.price
+                        .total_cmp(&b.1.price)
+                        .then_with(|| types[a.0 as usize].name.cmp(&types[b.0 as usize].name))
+                        .then_with(|| a.1.zone.cmp(&b.1.zone))
+                },
+            )
+        });
+        let mut ranked: Vec<(f64, &str)> = options
+            .iter()
+            .map(|&(t, mask)| {
+                let price = types[t as usize]
+                    .offerings
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
+                    .map(|(_, o)| o.price)
+                    .fold(f64::INFINITY, f64::min);
+                (price, types[t as usize].name.as_str())
+            })
+            .collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+        let requests = self.requests.add(&pool.daemon_overhead);
+        let (instance_type, zone, capacity_type, price, allocatable) = match chosen {
+            Some((t, o)) => {
+                let it = &types[t as usize];
+                (it.name.clone(), o.zone.clone(), o.capacity_type.to_string(), o.price, it.allocatable.clone())
+            }
+            None => (String::new(), String::new(), String::new(), 0.0, Resources::default()),
+        };
+        PlannedNode {
+            name: format!("{}-{ordinal}", pool.nodepool.name),
+            nodepool: pool.nodepool.name.clone(),
+            instance_type,
+            zone,
+            capacity_type,
+            price_per_hour: price,
+            instance_types: ranked.iter().take(60).map(|(_, n)| n.to_string()).collect(),
+            pods: self.pods.iter().map(|&p| pods[p].key()).collect(),
+            utilisation: Utilisation::of(&requests, &allocatable),
+            requests,
+            allocatable,
+        }
+    }
+}
+
+fn is_exotic(t: &InstanceType) -> bool {
+    let has = |key: &str| t.requirements.get(key).is_some_and(|r| r.values().any(|v| v != "0"));
+    has(labels::INSTANCE_GPU_COUNT)
+        || has(labels::INSTANCE_ACCELERATOR_COUNT)
+        || t.requirements.get(labels::INSTANCE_SIZE).is_some_and(|r| r.values().any(|v| v.starts_with("metal")))
+}
+
+/// A node of the cluster, with the room its bound pods leave.
+#[derive(Debug, Clone)]
+pub(super) struct ExistingNode<'a> {
+    pub node: &'a Node,
+    available: Resources,
+    ports: Vec<HostPort>,
+    /// The node's labels as requirements, and its hostname (for topology).
+    pub requirements: Requirements,
+    pub hostname: String,
+}
+
+impl<'a> ExistingNode<'a> {
+    /// The nodes pending pods may use (not cordoned, not deleting), ready ones first, then by
+    /// name, with the requests of the pods already bound to them taken off.
+    pub fn all(inventory: &'a Inventory, _pending: &[&Pod]) -> Vec<ExistingNode<'a>> {
+        let mut nodes: Vec<&Node> = inventory.nodes.iter().filter(|n| !n.unschedulable && !n.deleting).collect();
+        nodes.sort_by(|a, b| b.ready.cmp(&a.ready).then(a.name.cmp(&b.name)));
+        nodes
+            .into_iter()
+            .map(|node| {
+                let mut used = Resources::default();
+                let mut ports = Vec::new();
+                for pod in inventory.pods.iter().filter(|p| {
+                    p.node_name.as_deref() == Some(node.name.as_str())
+                        && !matches!(p.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed)
+                }) {
+                    used.add_assign(&pod.requests);
+                    ports.extend(pod.host_ports.iter().cloned());
+                }
+                let hostname = node.labels.get(labels::HOSTNAME).cloned().unwrap_or_else(|| node.name.clone());
+                ExistingNode {
+                    node,
+                    available: node.allocatable.sub(&used),
+                    ports,
+                    requirements: node.requirements(),
+                    hostname,
+                }
+            })
+            .collect()
+    }
+
+    /// Taints (PreferNoSchedule tolerated, as after Karpenter's relaxation) and labels: every
+    /// key a term requires must be on the node with an allowed value, or absent under a
+    /// negative operator (the kube-scheduler's rule for existing nodes).
+    fn admits(&self, class: &ShapeClass) -> bool {
+        let tolerated = self.node.taints.iter().all(|taint| {
+            taint.effect == TaintEffect::PreferNoSchedule || class.tolerations.iter().any(|t| t.tolerates(taint))
+        });
+        tolerated
+            && class.volume_error.is_none()
+            && class.terms.iter().any(|term| {
+                term.iter().all(|r| match self.node.labels.get(r.key()) {
+                    Some(v) => r.has(v),
+                    None => matches!(r.operator(), Operator::NotIn | Operator::DoesNotExist),
+                })
+            })
+    }
+
+    /// Whether the pod fits now, topology included.
+    pub fn fits(&self, pod: &Pod, class: &ShapeClass, topology: Option<&PodTopology<'_>>) -> bool {
+        if !(pod.requests.fits(&self.available)
+            && ports_clash(&self.ports, &pod.host_ports).is_none()
+            && self.admits(class))
+        {
+            return false;
+        }
+        match topology {
+            None => true,
+            Some(tp) => match tp.extra(pod, &self.requirements, &self.hostname) {
+                Ok(extra) => extra.iter().all(|r| match self.node.labels.get(r.key()) {
+                    Some(v) => r.has(v),
+                    None => {
+                        r.key() == labels::HOSTNAME || matches!(r.operator(), Operator::NotIn | Operator::DoesNotExist)
+                    }
+                }),
+                Err(_) => false,
+            },
+        }
+    }
+
+    /// Whether a pod of the class could ever land here (ignoring what other pending pods take).
+    pub fn could_host(&self, class: &ShapeClass) -> bool {
+        class.requests.fits(&self.available) && self.admits(class)
+    }
+
+    pub fn add(&mut self, pod: &Pod, _index: usize) {
+        self.available = self.available.sub(&pod.requests);
+        self.ports.extend(pod.host_ports.iter().cloned());
+    }
+}

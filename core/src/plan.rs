@@ -1,0 +1,125 @@
+//! The Plan: where every pending pod goes, which new nodes to launch, what they cost, and how
+//! far that cost can be from the best possible (lower bound and gap). One JSON shape for the
+//! CLI, Python, the browser and the controller.
+
+use crate::resources::Resources;
+use serde::{Deserialize, Serialize};
+
+/// How the packer decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Reproduces Karpenter v1's scheduling decisions, pod by pod.
+    #[default]
+    Karpenter,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "karpenter" => Ok(Mode::Karpenter),
+            other => Err(format!("unknown mode {other:?}: use karpenter")),
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Karpenter => "karpenter",
+        })
+    }
+}
+
+/// Options of [`crate::pack::plan`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PlanOptions {
+    pub mode: Mode,
+}
+
+/// Requested share of allocatable, per resource (0.0–1.0).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Utilisation {
+    pub cpu: f64,
+    pub memory: f64,
+}
+
+impl Utilisation {
+    pub fn of(requests: &Resources, allocatable: &Resources) -> Self {
+        let share = |used: i64, total: i64| if total > 0 { used as f64 / total as f64 } else { 0.0 };
+        Utilisation {
+            cpu: share(requests.cpu.0, allocatable.cpu.0),
+            memory: share(requests.memory.0, allocatable.memory.0),
+        }
+    }
+}
+
+/// A node to launch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedNode {
+    /// A name for the plan only: `<nodepool>-<n>`.
+    pub name: String,
+    pub nodepool: String,
+    /// The instance type the plan prices (the cheapest option, capacity type preferred as
+    /// Karpenter prefers it: reserved, then spot, then on-demand).
+    pub instance_type: String,
+    pub zone: String,
+    pub capacity_type: String,
+    pub price_per_hour: f64,
+    /// The NodeClaim's instance-type options, cheapest first, at most 60.
+    pub instance_types: Vec<String>,
+    /// Pods placed on it, `namespace/name`.
+    pub pods: Vec<String>,
+    /// Requests of its pods plus DaemonSets.
+    pub requests: Resources,
+    pub allocatable: Resources,
+    pub utilisation: Utilisation,
+}
+
+/// A pending pod placed on a node that already exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExistingPlacement {
+    pub pod: String,
+    pub node: String,
+}
+
+/// A pod no node can take, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unschedulable {
+    pub pod: String,
+    pub reasons: Vec<String>,
+}
+
+/// The answer of [`crate::pack::plan`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub mode: Mode,
+    pub region: String,
+    pub currency: String,
+    pub nodes: Vec<PlannedNode>,
+    pub existing: Vec<ExistingPlacement>,
+    pub unschedulable: Vec<Unschedulable>,
+    /// Price per hour of the new nodes.
+    pub cost_per_hour: f64,
+    /// No plan for the same pods can launch new nodes for less (see [`crate::bound`]).
+    pub lower_bound_per_hour: f64,
+    /// `(cost − bound) / bound`: 0 when the cost is 0; `None` when only the bound is 0.
+    pub gap: Option<f64>,
+    /// Requests over allocatable, summed over the new nodes.
+    pub utilisation: Utilisation,
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// `(cost − bound) / bound`: 0 when the cost is 0, `None` when only the bound is 0.
+    pub fn gap_of(cost: f64, bound: f64) -> Option<f64> {
+        if cost <= 0.0 {
+            Some(0.0)
+        } else if bound <= 0.0 {
+            None
+        } else {
+            Some(((cost - bound) / bound).max(0.0))
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Packing scenarios written as data: each file in `scenarios/pack/` holds manifests and what
+//! the plan must contain. A new case is a new file.
+
+use fleetfit::catalog::Catalog;
+use fleetfit::plan::{Mode, Plan, PlanOptions};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    #[allow(dead_code)]
+    description: String,
+    #[serde(default = "default_region")]
+    region: String,
+    #[serde(default)]
+    mode: Option<String>,
+    manifests: String,
+    expect: Expect,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    /// Exactly this many new nodes.
+    nodes: Option<usize>,
+    /// New nodes per NodePool, exactly.
+    nodes_per_pool: Option<BTreeMap<String, usize>>,
+    /// How many pods are unschedulable.
+    unschedulable: Option<usize>,
+    /// Each string appears in some unschedulable pod's reasons.
+    #[serde(default)]
+    reasons: Vec<String>,
+    /// Pod (`namespace/name`) → the NodePool of its new node.
+    #[serde(default)]
+    pool_of: BTreeMap<String, String>,
+    /// Pod → existing node it is placed on.
+    #[serde(default)]
+    existing: BTreeMap<String, String>,
+    /// Every new node's chosen type has these label values.
+    #[serde(default)]
+    every_node: BTreeMap<String, String>,
+    /// Capacity type of every new node.
+    capacity_type: Option<String>,
+    /// Cost per hour, at most.
+    max_cost: Option<f64>,
+    /// Pods sharing no node with each other (one per node).
+    #[serde(default)]
+    apart: Vec<String>,
+    /// Pods on new nodes in pairwise different zones.
+    #[serde(default)]
+    distinct_zones: Vec<String>,
+    /// Pods on new nodes all in one zone.
+    #[serde(default)]
+    same_zone: Vec<String>,
+    /// Pods that must not be on this existing node.
+    #[serde(default)]
+    not_on: BTreeMap<String, String>,
+}
+
+fn node_of<'a>(plan: &'a Plan, pod: &str) -> Option<&'a fleetfit::plan::PlannedNode> {
+    plan.nodes.iter().find(|n| n.pods.iter().any(|p| p == pod))
+}
+
+fn check(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let s: Scenario = serde_yaml::from_str(&text).map_err(|e| format!("bad scenario file: {e}"))?;
+    let inventory = fleetfit::manifest::parse("manifests", &s.manifests).map_err(|e| e.to_string())?;
+    let catalog = Catalog::aws(&s.region).map_err(|e| e.to_string())?;
+    let mode: Mode = s.mode.as_deref().unwrap_or("karpenter").parse()?;
+    let plan = fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
+    let again = fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
+    if plan != again {
+        return Err("the same input gave two different plans".into());
+    }
+    let summary = || {
+        let nodes: Vec<String> = plan
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {} {} {} ${:.4} {:?}",
+                    n.name, n.instance_type, n.zone, n.capacity_type, n.price_per_hour, n.pods
+                )
+            })
+            .collect();
+        format!("\nnodes: {nodes:#?}\nexisting: {:?}\nunschedulable: {:#?}", plan.existing, plan.unschedulable)
+    };
+    let e = &s.expect;
+    if let Some(n) = e.nodes {
+        if plan.nodes.len() != n {
+            return Err(format!("expected {n} new nodes, got {}{}", plan.nodes.len(), summary()));
+        }
+    }
+    if let Some(per_pool) = &e.nodes_per_pool {
+        let mut got: BTreeMap<String, usize> = BTreeMap::new();
+        for n in &plan.nodes {
+            *got.entry(n.nodepool.clone()).or_default() += 1;
+        }
+        if &got != per_pool {
+            return Err(format!("nodes per pool: expected {per_pool:?}, got {got:?}{}", summary()));
+        }
+    }
+    if let Some(u) = e.unschedulable {
+        if plan.unschedulable.len() != u {
+            return Err(format!("expected {u} unschedulable pods, got {}{}", plan.unschedulable.len(), summary()));
+        }
+    }
+    for needle in &e.reasons {
+        if !plan.unschedulable.iter().any(|u| u.reasons.iter().any(|r| r.contains(needle.as_str()))) {
+            return Err(format!("no unschedulable reason mentions {needle:?}{}", summary()));
+        }
+    }
+    for (pod, pool) in &e.pool_of {
+        match node_of(&plan, pod) {
+            Some(n) if &n.nodepool == pool => {}
+            other => {
+                return Err(format!(
+                    "{pod}: expected on a {pool} node, got {:?}{}",
+                    other.map(|n| &n.nodepool),
+                    summary()
+                ))
+            }
+        }
+    }
+    for (pod, node) in &e.existing {
+        if !plan.existing.iter().any(|x| &x.pod == pod && &x.node == node) {
+            return Err(format!("{pod}: expected on existing node {node}{}", summary()));
+        }
+    }
+    if !e.every_node.is_empty() {
+        for n in &plan.nodes {
+            let it = catalog
+                .instance_type(&n.instance_type, &fleetfit::NodeClass::default())
+                .ok_or_else(|| format!("unknown type {}", n.instance_type))?;
+            for (k, v) in &e.every_node {
+                if !it.requirements.get(k).is_some_and(|r| r.has(v)) {
+                    return Err(format!("node {} ({}) lacks {k}={v}{}", n.name, n.instance_type, summary()));
+                }
+            }
+        }
+    }
+    if let Some(ct) = &e.capacity_type {
+        if let Some(n) = plan.nodes.iter().find(|n| &n.capacity_type != ct) {
+            return Err(format!("node {} is {}, expected {ct}{}", n.name, n.capacity_type, summary()));
+        }
+    }
+    if let Some(max) = e.max_cost {
+        if plan.cost_per_hour > max + 1e-9 {
+            return Err(format!("cost {} above {max}{}", plan.cost_per_hour, summary()));
+        }
+    }
+    let mut seen = BTreeMap::new();
+    for pod in &e.apart {
+        let n = node_of(&plan, pod)
+            .map(|n| n.name.clone())
+            .ok_or_else(|| format!("{pod} not on a new node{}", summary()))?;
+        if let Some(other) = seen.insert(n.clone(), pod.clone()) {
+            return Err(format!("{pod} and {other} share node {n}{}", summary()));
+        }
+    }
+    let zone_of = |pod: &str| {
+        node_of(&plan, pod).map(|n| n.zone.clone()).ok_or_else(|| format!("{pod} not on a new node{}", summary()))
+    };
+    let zones: Vec<String> = e.distinct_zones.iter().map(|p| zone_of(p)).collect::<Result<_, _>>()?;
+    let unique: std::collections::BTreeSet<&String> = zones.iter().collect();
+    if unique.len() != zones.len() {
+        return Err(format!("expected distinct zones for {:?}, got {zones:?}{}", e.distinct_zones, summary()));
+    }
+    let zones: Vec<String> = e.same_zone.iter().map(|p| zone_of(p)).collect::<Result<_, _>>()?;
+    if zones.windows(2).any(|w| w[0] != w[1]) {
+        return Err(format!("expected one zone for {:?}, got {zones:?}{}", e.same_zone, summary()));
+    }
+    for (pod, node) in &e.not_on {
+        if plan.existing.iter().any(|x| &x.pod == pod && &x.node == node) {
+            return Err(format!("{pod} must not be on {node}{}", summary()));
+        }
+    }
+    if plan.lower_bound_per_hour > plan.cost_per_hour + 1e-9 {
+        return Err(format!("bound {} above cost {}", plan.lower_bound_per_hour, plan.cost_per_hour));
+    }
+    Ok(())
+}
+
+#[test]
+fn pack_scenarios() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/pack");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 6, "scenario files missing in {}", dir.display());
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| check(f).err().map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy())))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
