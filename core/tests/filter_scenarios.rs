@@ -8,6 +8,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod common;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Scenario {
@@ -140,19 +142,5 @@ fn check(path: &Path) -> Result<(), String> {
 
 #[test]
 fn filter_scenarios() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/filter");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    assert!(files.len() >= 10, "scenario files missing in {}", dir.display());
-    let failures: Vec<String> = files
-        .iter()
-        .filter_map(|f| check(f).err().map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy())))
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} scenarios failed:\n\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n\n")
-    );
+    common::run_scenarios("filter", 10, check);
 }

@@ -87,6 +87,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints an answer as JSON or as its table.
+fn emit<T: serde::Serialize>(output: Output, answer: &T, table: impl FnOnce() -> String) -> fleetfit::Result<ExitCode> {
+    match output {
+        Output::Json => {
+            println!("{}", serde_json::to_string_pretty(answer).map_err(|e| fleetfit::Error::Usage(e.to_string()))?)
+        }
+        Output::Table => print!("{}", table()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
     match cli.command {
         Command::Explain(args) => {
@@ -94,14 +105,7 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
             let inventory = input::load_inventory(&c.files, &c.nodepools)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
             let explanation = explain(&inventory, &catalog, &ExplainOptions { top: args.top })?;
-            match c.output {
-                Output::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&explanation).map_err(|e| fleetfit::Error::Usage(e.to_string()))?
-                ),
-                Output::Table => print!("{}", table::explanation(&explanation, &inventory)),
-            }
-            Ok(ExitCode::SUCCESS)
+            emit(c.output, &explanation, || table::explanation(&explanation, &inventory))
         }
         Command::Plan(args) => {
             let c = &args.common;
@@ -110,14 +114,7 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
             let inventory = input::load_inventory(&files, &c.nodepools)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
             let plan = fleetfit::pack::plan(&inventory, &catalog, &fleetfit::plan::PlanOptions { mode: args.mode })?;
-            match c.output {
-                Output::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&plan).map_err(|e| fleetfit::Error::Usage(e.to_string()))?
-                ),
-                Output::Table => print!("{}", table::plan(&plan, &inventory)),
-            }
-            Ok(ExitCode::SUCCESS)
+            emit(c.output, &plan, || table::plan(&plan, &inventory))
         }
     }
 }
