@@ -363,8 +363,8 @@ struct RandomLp {
     x0: Vec<f64>,
 }
 
-fn random_lp() -> impl Strategy<Value = RandomLp> {
-    (1usize..8, 1usize..10).prop_flat_map(|(m, n)| {
+fn random_lp(max_rows: usize, max_columns: usize) -> impl Strategy<Value = RandomLp> {
+    (1..max_rows, 1..max_columns).prop_flat_map(|(m, n)| {
         (
             prop::collection::vec(prop::collection::vec(prop_oneof![3 => Just(0i32), 7 => -5i32..=9], n), m),
             prop::collection::vec(0i32..=6, m),
@@ -403,40 +403,51 @@ fn objective(p: &Problem, x: &[f64]) -> f64 {
     p.columns().iter().zip(x).map(|(c, x)| c.cost * x).sum()
 }
 
+/// Optimal, primal and dual feasible, strong duality, no better than feasible points nearby,
+/// deterministic.
+fn check_random_lp(lp: &RandomLp, mix: &[f64]) -> Result<(), TestCaseError> {
+    let p = &lp.problem;
+    let s = solve(p);
+    prop_assert_eq!(s.status, Status::Optimal);
+    assert_feasible(p, &s.x);
+    let scale = 1.0 + s.objective.abs();
+    // Strong duality.
+    let dual = dual_objective(p, &s);
+    prop_assert!((s.objective - dual).abs() <= 1e-6 * scale, "primal {} dual {}", s.objective, dual);
+    // Dual feasibility: prices have the right signs, reduced costs the right signs at bounds.
+    for (i, &y) in s.duals.iter().enumerate() {
+        match p.relations()[i] {
+            Relation::GreaterEqual => prop_assert!(y >= -1e-7, "row {} price {}", i, y),
+            Relation::LessEqual => prop_assert!(y <= 1e-7, "row {} price {}", i, y),
+            Relation::Equal => {}
+        }
+    }
+    for (j, &d) in s.reduced_costs.iter().enumerate() {
+        if s.x[j] <= 1e-9 {
+            prop_assert!(d >= -1e-7 || p.columns()[j].upper <= 1e-9, "x[{}] at 0 with d {}", j, d);
+        } else if s.x[j] < p.columns()[j].upper - 1e-9 {
+            prop_assert!(d.abs() <= 1e-7, "x[{}] basic with d {}", j, d);
+        }
+    }
+    // No feasible point does better: x0 and points on the segment between x0 and x*.
+    prop_assert!(s.objective <= objective(p, &lp.x0) + 1e-7 * scale);
+    for t in mix {
+        let point: Vec<f64> = lp.x0.iter().zip(&s.x).map(|(a, b)| a * t + b * (1.0 - t)).collect();
+        prop_assert!(s.objective <= objective(p, &point) + 1e-7 * scale);
+    }
+    // Same input, same output.
+    prop_assert_eq!(format!("{:?}", s), format!("{:?}", solve(p)));
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_feasible_lps(lp in random_lp(), mix in prop::collection::vec(0.0f64..1.0, 4)) {
-        let p = &lp.problem;
-        let s = solve(p);
-        prop_assert_eq!(s.status, Status::Optimal);
-        assert_feasible(p, &s.x);
-        let scale = 1.0 + s.objective.abs();
-        // Strong duality.
-        let dual = dual_objective(p, &s);
-        prop_assert!((s.objective - dual).abs() <= 1e-6 * scale, "primal {} dual {}", s.objective, dual);
-        // Dual feasibility: prices have the right signs, reduced costs the right signs at bounds.
-        for (i, &y) in s.duals.iter().enumerate() {
-            match p.relations()[i] {
-                Relation::GreaterEqual => prop_assert!(y >= -1e-7, "row {} price {}", i, y),
-                Relation::LessEqual => prop_assert!(y <= 1e-7, "row {} price {}", i, y),
-                Relation::Equal => {}
-            }
-        }
-        for (j, &d) in s.reduced_costs.iter().enumerate() {
-            if s.x[j] <= 1e-9 { prop_assert!(d >= -1e-7 || p.columns()[j].upper <= 1e-9, "x[{}] at 0 with d {}", j, d); }
-            else if s.x[j] < p.columns()[j].upper - 1e-9 { prop_assert!(d.abs() <= 1e-7, "x[{}] basic with d {}", j, d); }
-        }
-        // No feasible point does better: x0 and points on the segment between x0 and x*.
-        prop_assert!(s.objective <= objective(p, &lp.x0) + 1e-7 * scale);
-        for t in mix {
-            let point: Vec<f64> = lp.x0.iter().zip(&s.x).map(|(a, b)| a * t + b * (1.0 - t)).collect();
-            prop_assert!(s.objective <= objective(p, &point) + 1e-7 * scale);
-        }
-        // Same input, same output.
-        prop_assert_eq!(format!("{:?}", s), format!("{:?}", solve(p)));
+    fn random_feasible_lps(lp in random_lp(8, 10), mix in prop::collection::vec(0.0f64..1.0, 4)) {
+        check_random_lp(&lp, &mix)?;
     }
+
 
     #[test]
     fn random_lps_never_panic(
@@ -461,5 +472,14 @@ proptest! {
             assert_feasible(&p, &s.x);
             prop_assert!((s.objective - dual_objective(&p, &s)).abs() <= 1e-6 * (1.0 + s.objective.abs()));
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn larger_random_feasible_lps(lp in random_lp(30, 60), mix in prop::collection::vec(0.0f64..1.0, 4)) {
+        check_random_lp(&lp, &mix)?;
     }
 }

@@ -22,6 +22,9 @@ use crate::lp::{Options, Problem, Relation};
 /// Patterns returned per knapsack: the best few incumbents, so that a pricing round can add
 /// more than one column per type.
 const PATTERNS: usize = 3;
+/// Children of one node searched at most (copy counts tried); the rest count as unexplored.
+/// Keeps a node finite when copies run into the millions.
+const MAX_BRANCHES: usize = 1_000;
 
 /// A class as a knapsack item.
 #[derive(Debug, Clone)]
@@ -318,7 +321,7 @@ impl Search<'_> {
                 copies = copies.min((room / d).floor().max(0.0));
             }
         }
-        loop {
+        for tried in 1.. {
             for k in 0..dims {
                 self.residual[(i + 1) * dims + k] = self.residual[i * dims + k] - copies * item.demand[k];
             }
@@ -328,7 +331,7 @@ impl Search<'_> {
                 break;
             }
             copies -= 1.0;
-            if self.nodes > self.budget {
+            if self.nodes > self.budget || tried >= MAX_BRANCHES {
                 // The choices left (fewer copies) are bounded by this node's bound.
                 self.loose = self.loose.max(bound);
                 break;

@@ -9,6 +9,8 @@ use super::prepare::{copies_fitting, Instance};
 
 /// How many classes after the current one a candidate type's trial fill looks at.
 const LOOKAHEAD: usize = 40;
+/// Nodes the packing opens at most; past that it stops (a seed need not cover every pod).
+const MAX_NODES: usize = 5_000;
 
 /// The patterns `(type, [(class, count)])` of a greedy packing, valuing a pod of class `c` at
 /// `values[c]`.
@@ -40,7 +42,7 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
             }
         }
         // New nodes, best value per price.
-        while remaining[c] > 0.0 {
+        while remaining[c] > 0.0 && open.len() < MAX_NODES {
             let mut best: Option<(f64, usize)> = None;
             for &t in &class.types {
                 let score = trial(instance, t, &order[position..], &remaining, values);

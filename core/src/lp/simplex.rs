@@ -299,7 +299,8 @@ impl Simplex {
 
     /// Solves (or re-solves after [`Simplex::add_column`]) and reports in the problem's units.
     pub fn solve(&mut self) -> Solution {
-        let limit = self.options.max_iterations.unwrap_or(10_000 + 20 * (self.m + self.original.len()));
+        let default_limit = 20usize.saturating_mul(self.m.saturating_add(self.original.len())).saturating_add(10_000);
+        let limit = self.options.max_iterations.unwrap_or(default_limit);
         let mut iterations = 0;
         self.restarts = 0;
         let status = loop {
