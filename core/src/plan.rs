@@ -10,8 +10,12 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Reproduces Karpenter v1's scheduling decisions, pod by pod.
-    #[default]
     Karpenter,
+    /// Karpenter's rules with cost-aware choices: never costlier than `karpenter`.
+    #[default]
+    Optimize,
+    /// A pattern MILP over shape classes (HiGHS), warm-started from `optimize`.
+    Exact,
 }
 
 impl std::str::FromStr for Mode {
@@ -19,7 +23,9 @@ impl std::str::FromStr for Mode {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "karpenter" => Ok(Mode::Karpenter),
-            other => Err(format!("unknown mode {other:?}: use karpenter")),
+            "optimize" => Ok(Mode::Optimize),
+            "exact" => Ok(Mode::Exact),
+            other => Err(format!("unknown mode {other:?}: use karpenter, optimize or exact")),
         }
     }
 }
@@ -28,6 +34,8 @@ impl std::fmt::Display for Mode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Mode::Karpenter => "karpenter",
+            Mode::Optimize => "optimize",
+            Mode::Exact => "exact",
         })
     }
 }
@@ -102,6 +110,8 @@ pub struct Plan {
     pub unschedulable: Vec<Unschedulable>,
     /// Price per hour of the new nodes.
     pub cost_per_hour: f64,
+    /// What `karpenter` mode's plan costs on the same input (for `optimize` and `exact`).
+    pub karpenter_cost_per_hour: Option<f64>,
     /// No plan for the same pods can launch new nodes for less (see [`crate::bound`]).
     pub lower_bound_per_hour: f64,
     /// `(cost − bound) / bound`: 0 when the cost is 0; `None` when only the bound is 0.

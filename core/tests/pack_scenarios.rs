@@ -16,8 +16,9 @@ struct Scenario {
     description: String,
     #[serde(default = "default_region")]
     region: String,
+    /// The modes to plan in, each checked against `expect` (default: karpenter and optimize).
     #[serde(default)]
-    mode: Option<String>,
+    modes: Option<Vec<String>>,
     manifests: String,
     expect: Expect,
 }
@@ -74,9 +75,17 @@ fn check(path: &Path) -> Result<(), String> {
     let s: Scenario = serde_yaml::from_str(&text).map_err(|e| format!("bad scenario file: {e}"))?;
     let inventory = fleetfit::manifest::parse("manifests", &s.manifests).map_err(|e| e.to_string())?;
     let catalog = Catalog::aws(&s.region).map_err(|e| e.to_string())?;
-    let mode: Mode = s.mode.as_deref().unwrap_or("karpenter").parse()?;
-    let plan = fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
-    let again = fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
+    let modes = s.modes.clone().unwrap_or_else(|| vec!["karpenter".into(), "optimize".into()]);
+    for mode in modes {
+        let mode: Mode = mode.parse()?;
+        check_mode(&s, &inventory, &catalog, mode).map_err(|e| format!("{mode} mode: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_mode(s: &Scenario, inventory: &fleetfit::Inventory, catalog: &Catalog, mode: Mode) -> Result<(), String> {
+    let plan = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
+    let again = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
     if plan != again {
         return Err("the same input gave two different plans".into());
     }
@@ -185,6 +194,11 @@ fn check(path: &Path) -> Result<(), String> {
     }
     if plan.lower_bound_per_hour > plan.cost_per_hour + 1e-9 {
         return Err(format!("bound {} above cost {}", plan.lower_bound_per_hour, plan.cost_per_hour));
+    }
+    if let Some(karpenter) = plan.karpenter_cost_per_hour {
+        if plan.cost_per_hour > karpenter + 1e-9 {
+            return Err(format!("cost {} above karpenter mode's {karpenter}{}", plan.cost_per_hour, summary()));
+        }
     }
     Ok(())
 }

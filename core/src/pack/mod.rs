@@ -18,6 +18,7 @@
 //! node-affinity terms are ORed uses, per NodePool, the first term that NodePool can satisfy.
 
 mod nodes;
+mod optimize;
 mod topology;
 
 use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
@@ -32,6 +33,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use topology::Topology;
 
 /// Plans the pending pods of an inventory: existing nodes first, then new nodes.
+///
+/// `optimize` and `exact` plans also run `karpenter` mode on the same input: its cost is
+/// reported for comparison, and should it ever place more pods or cost less, its placement
+/// is returned (with a note), so those modes are never worse than Karpenter's.
 pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> Result<Plan> {
     let pools: Vec<NodePool> =
         if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
@@ -44,20 +49,43 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     if inventory.nodepools.is_empty() {
         notes.push("no NodePool given: Karpenter's default NodePool was used".to_string());
     }
+    let simulate = |mode: Mode| {
+        let mut sim = Simulation::new(&ctx, inventory, &pending, &classes, &filters);
+        match mode {
+            Mode::Karpenter => sim.run_karpenter(),
+            Mode::Optimize | Mode::Exact => sim.run_optimize(),
+        }
+        Outcome::from(sim.finish())
+    };
+    let karpenter = simulate(Mode::Karpenter);
+    let (outcome, karpenter_cost) = match options.mode {
+        Mode::Karpenter => (karpenter, None),
+        Mode::Optimize | Mode::Exact => {
+            if options.mode == Mode::Exact {
+                return Err(crate::Error::Usage(
+                    "exact mode needs fleetfit built with the `milp` feature (HiGHS), on a native target".to_string(),
+                ));
+            }
+            let cost = karpenter.cost;
+            let optimized = simulate(options.mode);
+            if karpenter.better_than(&optimized) {
+                notes.push(format!(
+                    "{} mode's own plan ({} unschedulable, {:.4}/h) was no better than karpenter mode's, which is returned",
+                    options.mode,
+                    optimized.unschedulable.len(),
+                    optimized.cost
+                ));
+                (karpenter, Some(cost))
+            } else {
+                (optimized, Some(cost))
+            }
+        }
+    };
 
-    let mut sim = Simulation::new(&ctx, inventory, &pending, &classes, &filters);
-    match options.mode {
-        Mode::Karpenter => sim.run_karpenter(),
-    }
-    let (nodes, existing, unschedulable) = sim.finish();
-
-    let cost: f64 = nodes.iter().map(|n| n.price_per_hour).sum();
-    let bound = bound_input(&ctx, &classes, &filters, inventory, &pending);
-    // The resource-volume bound: fast at any size. Column generation (stronger) is for the
-    // optimizing modes, where its time is budgeted.
-    let lower = lower_bound(&bound, Effort::quick()).value.min(cost);
+    let bound = bound_input(&ctx, &classes, &filters, inventory);
+    let lower = lower_bound(&bound, Effort::default()).value.min(outcome.cost);
     let (mut used, mut total) = (Resources::default(), Resources::default());
-    for n in &nodes {
+    for n in &outcome.nodes {
         used.add_assign(&n.requests);
         total.add_assign(&n.allocatable);
     }
@@ -65,15 +93,39 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         mode: options.mode,
         region: ctx.region.clone(),
         currency: ctx.currency.clone(),
-        nodes,
-        existing,
-        unschedulable,
-        cost_per_hour: cost,
+        cost_per_hour: outcome.cost,
+        karpenter_cost_per_hour: karpenter_cost,
         lower_bound_per_hour: lower,
-        gap: Plan::gap_of(cost, lower),
+        gap: Plan::gap_of(outcome.cost, lower),
+        nodes: outcome.nodes,
+        existing: outcome.existing,
+        unschedulable: outcome.unschedulable,
         utilisation: Utilisation::of(&used, &total),
         notes,
     })
+}
+
+/// What one packing run decided.
+struct Outcome {
+    nodes: Vec<PlannedNode>,
+    existing: Vec<ExistingPlacement>,
+    unschedulable: Vec<Unschedulable>,
+    cost: f64,
+}
+
+impl From<(Vec<PlannedNode>, Vec<ExistingPlacement>, Vec<Unschedulable>)> for Outcome {
+    fn from((nodes, existing, unschedulable): (Vec<PlannedNode>, Vec<ExistingPlacement>, Vec<Unschedulable>)) -> Self {
+        let cost = nodes.iter().map(|n| n.price_per_hour).sum();
+        Outcome { nodes, existing, unschedulable, cost }
+    }
+}
+
+impl Outcome {
+    /// Fewer unschedulable pods, then a lower cost (beyond rounding).
+    fn better_than(&self, other: &Outcome) -> bool {
+        self.unschedulable.len() < other.unschedulable.len()
+            || (self.unschedulable.len() == other.unschedulable.len() && self.cost < other.cost - 1e-9)
+    }
 }
 
 /// The lower-bound problem: the pending pods that no existing node could ever host (so any
@@ -85,7 +137,6 @@ fn bound_input(
     classes: &[ShapeClass],
     filters: &[ClassFilter],
     inventory: &Inventory,
-    pending: &[&Pod],
 ) -> BoundInput {
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
@@ -94,7 +145,7 @@ fn bound_input(
         }
         names.into_iter().collect()
     };
-    let existing: Vec<ExistingNode> = ExistingNode::all(inventory, pending);
+    let existing: Vec<ExistingNode> = ExistingNode::all(inventory, &[]);
     let mut out = BoundInput { dimensions: dimensions.clone(), classes: Vec::new(), node_types: Vec::new() };
     // (pool, type) -> node type index
     let mut index: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
@@ -124,7 +175,6 @@ fn bound_input(
             nt.classes.push(class_index);
         }
     }
-    let _ = pending;
     out
 }
 
@@ -149,6 +199,10 @@ struct Simulation<'a> {
     /// Per pod: why the last attempt to open a node of each pool failed.
     failures: Vec<Vec<(usize, Rejection)>>,
     topology: Topology,
+    /// Whether a new NodeClaim keeps only options no larger than its launched type in the
+    /// resources its pool limits (`optimize`), or every option (`karpenter`, which charges
+    /// the largest against the limits).
+    trim_options: bool,
 }
 
 /// A class's candidates in one pool: the required node-affinity term used, and per instance
@@ -237,6 +291,7 @@ impl<'a> Simulation<'a> {
             level: vec![0; pods.len()],
             failures: vec![Vec::new(); pods.len()],
             topology,
+            trim_options: false,
         }
     }
 
@@ -257,10 +312,17 @@ impl<'a> Simulation<'a> {
         q
     }
 
-    /// Karpenter's solve loop: a pod that fails is relaxed one step (if it can be) and
-    /// requeued; the loop ends when a pass neither places nor relaxes any pod.
+    /// `karpenter` mode: every pod through Karpenter's solve loop, in queue order.
     fn run_karpenter(&mut self) {
-        let mut queue = self.queue();
+        self.run_karpenter_on(self.queue());
+    }
+
+    /// Karpenter's solve loop over `queue`: a pod that fails is relaxed one step (if it can be)
+    /// and requeued; the loop ends when a pass neither places nor relaxes any pod.
+    fn run_karpenter_on(&mut self, mut queue: Vec<usize>) {
+        if queue.is_empty() {
+            return;
+        }
         loop {
             let mut failed = Vec::new();
             let mut progress = false;
@@ -280,6 +342,11 @@ impl<'a> Simulation<'a> {
             }
             queue = failed;
         }
+    }
+
+    /// The key of new node `n` in [`Simulation::order`].
+    fn order_key(&self, n: usize) -> (usize, usize, usize) {
+        (self.new_nodes[n].pods.len(), n, n)
     }
 
     /// Tries existing nodes, then this run's new nodes, then a new NodeClaim per NodePool.
@@ -327,6 +394,9 @@ impl<'a> Simulation<'a> {
             match added {
                 Ok((mut node, next)) => {
                     node.commit(next, pod, p);
+                    if self.trim_options {
+                        node.trim_to_launch(ctx_pool, &self.remaining[pool]);
+                    }
                     let charge = node.largest_capacity(ctx_pool);
                     for (resource, room) in &mut self.remaining[pool] {
                         *room -= charge.get(resource);
@@ -350,6 +420,7 @@ impl<'a> Simulation<'a> {
         let nodes: Vec<PlannedNode> = self
             .new_nodes
             .iter()
+            .filter(|n| !n.pods.is_empty())
             .map(|n| {
                 per_pool_count[n.pool] += 1;
                 n.finalize(&self.ctx.pools[n.pool], per_pool_count[n.pool], self.pods)

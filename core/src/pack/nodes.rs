@@ -50,6 +50,16 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// The instance type and offering a NodeClaim launches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Launch {
+    /// Index into the pool's types.
+    pub instance_type: u32,
+    /// Index into the type's offerings.
+    pub offering: usize,
+    pub price: f64,
+}
+
 /// A NodeClaim opened during this run.
 #[derive(Debug, Clone)]
 pub(super) struct NewNode {
@@ -163,6 +173,25 @@ impl NewNode {
         pool: &PoolContext,
         topology: Option<&PodTopology<'_>>,
     ) -> Result<Next, Rejection> {
+        self.try_add_copies(pod, 1, term, allowed, pool, topology)
+    }
+
+    /// [`NewNode::try_add`] for `copies` identical pods at once (their host ports would clash
+    /// with each other, so a pod with host ports goes one at a time).
+    pub fn try_add_copies(
+        &self,
+        pod: &Pod,
+        copies: usize,
+        term: &Requirements,
+        allowed: &[u64],
+        pool: &PoolContext,
+        topology: Option<&PodTopology<'_>>,
+    ) -> Result<Next, Rejection> {
+        if copies > 1 {
+            if let Some(port) = pod.host_ports.first() {
+                return Err(Rejection::HostPort(port.port));
+            }
+        }
         if let Err(conflict) = self.requirements.compatible(term) {
             return Err(Rejection::Requirements(conflict.key().to_string()));
         }
@@ -175,7 +204,7 @@ impl NewNode {
             narrowed = tp.extra(pod, &requirements, &self.hostname)?;
             requirements = requirements.intersection(&narrowed);
         }
-        let requests = self.requests.add(&pod.requests);
+        let requests = self.requests.add(&pod.requests.scale(copies as i64));
         let types = &pool.instance_types;
         let zone = requirements.get(labels::ZONE);
         let capacity_type = requirements.get(labels::CAPACITY_TYPE);
@@ -221,11 +250,29 @@ impl NewNode {
     }
 
     pub fn commit(&mut self, next: Next, pod: &Pod, index: usize) {
+        self.commit_copies(next, pod, &[index]);
+    }
+
+    /// Commits a [`NewNode::try_add_copies`] of the pods `indices`.
+    pub fn commit_copies(&mut self, next: Next, pod: &Pod, indices: &[usize]) {
         self.requirements = next.requirements;
         self.options = next.options;
         self.requests = next.requests;
         self.ports.extend(pod.host_ports.iter().cloned());
-        self.pods.push(index);
+        self.pods.extend_from_slice(indices);
+    }
+
+    /// Drops the options larger than the launched type in a resource the pool limits, so that
+    /// charging the largest option against the limits charges what is launched.
+    pub fn trim_to_launch(&mut self, pool: &PoolContext, limited: &[(String, i64)]) {
+        if limited.is_empty() {
+            return;
+        }
+        let Some(launch) = self.launch(pool) else { return };
+        let launched = &pool.instance_types[launch.instance_type as usize].capacity;
+        let types = &pool.instance_types;
+        self.options
+            .retain(|(t, _)| limited.iter().all(|(r, _)| types[*t as usize].capacity.get(r) <= launched.get(r)));
     }
 
     /// The element-wise largest capacity among the options: what Karpenter charges against
@@ -236,42 +283,59 @@ impl NewNode {
             .fold(Resources::default(), |acc, (t, _)| acc.max(&pool.instance_types[*t as usize].capacity))
     }
 
-    /// The node as the plan reports it: the launch choice, the options, the pods.
-    pub fn finalize(&self, pool: &PoolContext, ordinal: usize, pods: &[&Pod]) -> PlannedNode {
+    /// What the NodeClaim launches: among its options (generic types only, unless there are
+    /// none: the AWS provider launches metal, GPU and accelerator types only then), the
+    /// cheapest reserved offering, else the cheapest spot offering no dearer than on-demand,
+    /// else the cheapest on-demand one; ties by type name, then zone.
+    pub fn launch(&self, pool: &PoolContext) -> Option<Launch> {
         let types = &pool.instance_types;
-        // The AWS provider launches exotic types (metal, GPU, accelerators) only when no
-        // generic type remains.
-        let generic: Vec<(u32, u64)> =
-            self.options.iter().copied().filter(|(t, _)| !is_exotic(&types[*t as usize])).collect();
-        let options = if generic.is_empty() { self.options.clone() } else { generic };
-        let offers = |ct: Option<CapacityType>| {
-            options.iter().flat_map(move |&(t, mask)| {
+        let offers: Vec<(u32, usize, &crate::catalog::Offering)> = self
+            .launchable(pool)
+            .flat_map(|(t, mask)| {
                 types[t as usize]
                     .offerings
                     .iter()
                     .enumerate()
-                    .filter(move |(i, o)| {
-                        mask & (1 << i) != 0 && o.available && ct.is_none_or(|c| o.capacity_type == c)
-                    })
-                    .map(move |(_, o)| (t, o))
+                    .filter(move |(i, o)| mask & (1 << i) != 0 && o.available)
+                    .map(move |(i, o)| (t, i, o))
             })
-        };
-        let cheapest_on_demand =
-            offers(Some(CapacityType::OnDemand)).map(|(_, o)| o.price).fold(f64::INFINITY, f64::min);
-        // Preference: reserved, then spot (not pricier than on-demand), then on-demand.
-        let chosen = [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].iter().find_map(|&ct| {
-            offers(Some(ct)).filter(|(_, o)| ct != CapacityType::Spot || o.price <= cheapest_on_demand).min_by(
-                |a, b| {
-                    a.1.price
-                        .total_cmp(&b.1.price)
-                        .then_with(|| types[a.0 as usize].name.cmp(&types[b.0 as usize].name))
-                        .then_with(|| a.1.zone.cmp(&b.1.zone))
-                },
-            )
-        });
-        let mut ranked: Vec<(f64, &str)> = options
+            .collect();
+        let cheapest_on_demand = offers
             .iter()
-            .map(|&(t, mask)| {
+            .filter(|(_, _, o)| o.capacity_type == CapacityType::OnDemand)
+            .map(|(_, _, o)| o.price)
+            .fold(f64::INFINITY, f64::min);
+        [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].iter().find_map(|&ct| {
+            offers
+                .iter()
+                .filter(|(_, _, o)| {
+                    o.capacity_type == ct && (ct != CapacityType::Spot || o.price <= cheapest_on_demand)
+                })
+                .min_by(|a, b| {
+                    a.2.price
+                        .total_cmp(&b.2.price)
+                        .then_with(|| types[a.0 as usize].name.cmp(&types[b.0 as usize].name))
+                        .then_with(|| a.2.zone.cmp(&b.2.zone))
+                })
+                .map(|&(t, offering, o)| Launch { instance_type: t, offering, price: o.price })
+        })
+    }
+
+    /// The options the AWS provider would launch: the generic types, or every option when
+    /// there is no generic one.
+    fn launchable<'s>(&'s self, pool: &'s PoolContext) -> impl Iterator<Item = (u32, u64)> + 's {
+        let types = &pool.instance_types;
+        let generic = self.options.iter().any(|(t, _)| !is_exotic(&types[*t as usize]));
+        self.options.iter().copied().filter(move |(t, _)| !generic || !is_exotic(&types[*t as usize]))
+    }
+
+    /// The node as the plan reports it: the launch choice, the options, the pods.
+    pub fn finalize(&self, pool: &PoolContext, ordinal: usize, pods: &[&Pod]) -> PlannedNode {
+        let types = &pool.instance_types;
+        let chosen = self.launch(pool);
+        let mut ranked: Vec<(f64, &str)> = self
+            .launchable(pool)
+            .map(|(t, mask)| {
                 let price = types[t as usize]
                     .offerings
                     .iter()
@@ -285,8 +349,9 @@ impl NewNode {
         ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
         let requests = self.requests.add(&pool.daemon_overhead);
         let (instance_type, zone, capacity_type, price, allocatable) = match chosen {
-            Some((t, o)) => {
-                let it = &types[t as usize];
+            Some(l) => {
+                let it = &types[l.instance_type as usize];
+                let o = &it.offerings[l.offering];
                 (it.name.clone(), o.zone.clone(), o.capacity_type.to_string(), o.price, it.allocatable.clone())
             }
             None => (String::new(), String::new(), String::new(), 0.0, Resources::default()),
@@ -307,7 +372,8 @@ impl NewNode {
     }
 }
 
-fn is_exotic(t: &InstanceType) -> bool {
+/// Metal, GPU and accelerator types: launched only when nothing generic fits.
+pub(super) fn is_exotic(t: &InstanceType) -> bool {
     let has = |key: &str| t.requirements.get(key).is_some_and(|r| r.values().any(|v| v != "0"));
     has(labels::INSTANCE_GPU_COUNT)
         || has(labels::INSTANCE_ACCELERATOR_COUNT)

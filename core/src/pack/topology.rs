@@ -224,6 +224,15 @@ impl Topology {
         self.preferred_node[class][level].as_ref()
     }
 
+    /// Whether the class is outside topology altogether: no constraint or preference of its
+    /// own, no preferred node affinity, and no group counts its pods.
+    pub fn is_free(&self, class: usize) -> bool {
+        self.owned[class].iter().all(Vec::is_empty)
+            && self.preferred_node[class].iter().all(Option::is_none)
+            && self.selected_by[class].is_empty()
+            && self.inverse[class].is_empty()
+    }
+
     /// Whether the class has any topology to honour at this level.
     pub fn matters(&self, class: usize, level: usize) -> bool {
         !self.owned[class][level].is_empty() || !self.inverse[class].is_empty()

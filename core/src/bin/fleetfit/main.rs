@@ -62,8 +62,10 @@ struct PlanArgs {
     /// first.
     #[arg(long, num_args = 1..)]
     cluster: Vec<PathBuf>,
-    /// How to decide: karpenter reproduces Karpenter v1's scheduler.
-    #[arg(long, default_value = "karpenter")]
+    /// How to decide: optimize (cost-aware, never costlier than karpenter), karpenter
+    /// (reproduces Karpenter v1's scheduler) or exact (a MILP with HiGHS, needs the milp
+    /// feature).
+    #[arg(long, default_value = "optimize")]
     mode: fleetfit::plan::Mode,
 }
 

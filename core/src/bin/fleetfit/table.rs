@@ -187,6 +187,15 @@ pub fn plan(p: &Plan, inventory: &Inventory) -> String {
         None => "unknown (no bound)".to_string(),
     };
     let _ = writeln!(out, "lower bound: {}/h  gap {gap}", money(&p.currency, p.lower_bound_per_hour));
+    if let Some(k) = p.karpenter_cost_per_hour {
+        let saving = if k > 0.0 { format!("  ({} less)", percent((k - p.cost_per_hour) / k)) } else { String::new() };
+        let _ = writeln!(
+            out,
+            "karpenter:   {}/h  ({}/month) for the same pods in karpenter mode{saving}",
+            money(&p.currency, k),
+            money(&p.currency, k * HOURS_PER_MONTH)
+        );
+    }
     let _ = writeln!(
         out,
         "utilisation of new nodes: cpu {}, memory {}",

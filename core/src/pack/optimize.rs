@@ -1,0 +1,601 @@
+//! `optimize` mode: the same rules as `karpenter` mode, with cost-aware decisions.
+//!
+//! 1. Pods with topology (spread, pod affinity or anti-affinity, host ports, preferred node
+//!    affinity, or counted by another pod's group) are placed exactly as in `karpenter` mode:
+//!    their constraints depend on the order of placement, and Karpenter's order is the one
+//!    users know.
+//! 2. Every other pod (a *free* pod: its class alone decides where it may go) goes onto an
+//!    existing node if one has room (first fit, largest pods first), then into the room a
+//!    node of step 1 has left on the instance type it launches (no extra cost).
+//! 3. The remaining free pods are packed by shape class. Each new node is the pattern —
+//!    instance type of the highest-weight NodePool with room, and how many pods of each class
+//!    it holds — that packs the most value per unit of price, a pod being worth what it costs
+//!    on the type that hosts its class most cheaply per pod. A pattern is repeated while its
+//!    classes have pods left. The NodeClaim keeps every type that holds its pods, so it
+//!    launches the cheapest (downsizing when a smaller type holds the pattern).
+//! 4. Local improvement, until nothing changes: a node whose pods all fit into the room
+//!    other nodes leave on their launched types is removed; two nodes whose pods one cheaper
+//!    node holds are merged.
+//!
+//! Everything is deterministic: orders are total and no clock or hash order is involved.
+
+use super::nodes::{is_exotic, NewNode};
+use super::{Placement, Simulation};
+use crate::resources::Resources;
+use std::collections::BTreeMap;
+
+/// Rounds of local improvement at most.
+const IMPROVEMENT_ROUNDS: usize = 8;
+/// Nodes considered for pairwise merges per round (the least efficient ones).
+const MERGE_CANDIDATES: usize = 48;
+/// A change must save more than this (per hour) to count.
+const EPSILON: f64 = 1e-9;
+
+/// Resource amounts as a dense vector over a fixed list of resource names.
+struct Dense {
+    names: Vec<String>,
+}
+
+impl Dense {
+    fn of(&self, r: &Resources) -> Vec<i64> {
+        self.names.iter().map(|n| r.get(n)).collect()
+    }
+}
+
+/// How many copies of `demand` fit in `room` (`cap` when the demand is zero).
+fn copies(demand: &[i64], room: &[i64], cap: usize) -> usize {
+    let mut n = cap;
+    for (d, r) in demand.iter().zip(room) {
+        if *d > 0 {
+            n = n.min((*r).max(0).checked_div(*d).unwrap_or(0) as usize);
+        }
+    }
+    n
+}
+
+fn take(room: &mut [i64], demand: &[i64], k: usize) {
+    for (r, d) in room.iter_mut().zip(demand) {
+        *r -= d * k as i64;
+    }
+}
+
+/// A candidate new node: a pool, an instance type, and pods per class.
+struct Pattern {
+    pool: usize,
+    counts: Vec<(usize, usize)>,
+}
+
+struct Packer<'s, 'a> {
+    sim: &'s mut Simulation<'a>,
+    dense: Dense,
+    /// Per class: one pod's requests (dense).
+    demand: Vec<Vec<i64>>,
+    /// Per pool, per type: allocatable less DaemonSet overhead (dense).
+    space: Vec<Vec<Vec<i64>>>,
+    /// Per class: its pods not yet placed, in queue order.
+    left: Vec<Vec<usize>>,
+    /// Per class: the cheapest price per pod of a node filled with the class alone.
+    value: Vec<f64>,
+    /// Free classes, largest first.
+    order: Vec<usize>,
+    /// Per class: whether it has a generic (not metal, GPU or accelerator) candidate.
+    generic: Vec<bool>,
+    /// Nodes opened by the packing (indices into the simulation's new nodes).
+    packed: Vec<usize>,
+}
+
+impl Simulation<'_> {
+    /// `optimize` mode (see the [module documentation](self)).
+    pub(super) fn run_optimize(&mut self) {
+        self.trim_options = true;
+        let queue = self.queue();
+        let free: Vec<bool> = (0..self.classes.len())
+            .map(|c| self.topology.is_free(c) && self.pods[self.classes[c].pods[0]].host_ports.is_empty())
+            .collect();
+        let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
+        self.run_karpenter_on(constrained);
+        let mut rest = vec![false; self.pods.len()];
+        let mut packer = Packer::new(self, &free, &free_pods);
+        packer.fill_existing();
+        packer.fill_new_nodes();
+        packer.pack();
+        packer.improve();
+        packer.left.into_iter().flatten().for_each(|p| rest[p] = true);
+        self.run_karpenter_on(queue.into_iter().filter(|&p| rest[p]).collect());
+    }
+}
+
+impl<'s, 'a> Packer<'s, 'a> {
+    fn new(sim: &'s mut Simulation<'a>, free: &[bool], free_pods: &[usize]) -> Self {
+        let mut names: Vec<String> = ["cpu", "memory", "pods", "ephemeral-storage"].map(String::from).to_vec();
+        for (c, class) in sim.classes.iter().enumerate() {
+            if free[c] {
+                for (name, _) in class.requests.iter() {
+                    if !names.iter().any(|n| n == name) {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+        }
+        let dense = Dense { names };
+        let demand: Vec<Vec<i64>> = sim.classes.iter().map(|c| dense.of(&c.requests)).collect();
+        let mut left = vec![Vec::new(); sim.classes.len()];
+        for &p in free_pods {
+            left[sim.pod_class[p]].push(p);
+        }
+        let value: Vec<f64> = sim
+            .filters
+            .iter()
+            .map(|f| {
+                f.candidates
+                    .iter()
+                    .filter(|c| c.pods_per_node > 0)
+                    .map(|c| c.price / c.pods_per_node as f64)
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .map(|v| if v.is_finite() { v } else { 0.0 })
+            .collect();
+        let generic: Vec<bool> = sim
+            .filters
+            .iter()
+            .map(|f| f.candidates.iter().any(|c| !is_exotic(&sim.ctx.pools[c.pool].instance_types[c.instance_type])))
+            .collect();
+        // Largest first: the sum of the shares of the largest capacity of any type.
+        let mut largest = vec![0i64; dense.names.len()];
+        for pool in &sim.ctx.pools {
+            for space in &pool.type_space {
+                for (l, v) in largest.iter_mut().zip(dense.of(space)) {
+                    *l = (*l).max(v);
+                }
+            }
+        }
+        let size = |c: usize| -> f64 {
+            demand[c].iter().zip(&largest).map(|(d, l)| if *l > 0 { *d as f64 / *l as f64 } else { 0.0 }).sum()
+        };
+        let mut order: Vec<usize> = (0..sim.classes.len()).filter(|&c| free[c] && !left[c].is_empty()).collect();
+        order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
+        let space = sim.ctx.pools.iter().map(|p| p.type_space.iter().map(|s| dense.of(s)).collect()).collect();
+        Packer { sim, dense, demand, space, left, value, order, generic, packed: Vec::new() }
+    }
+
+    fn space(&self, pool: usize, t: usize) -> &[i64] {
+        &self.space[pool][t]
+    }
+
+    /// Step 2a: existing nodes, first fit, largest pods first.
+    fn fill_existing(&mut self) {
+        if self.sim.existing.is_empty() {
+            return;
+        }
+        for c in self.order.clone() {
+            let class = &self.sim.classes[c];
+            let mut kept = Vec::new();
+            for p in std::mem::take(&mut self.left[c]) {
+                let pod = self.sim.pods[p];
+                match self.sim.existing.iter().position(|n| n.fits(pod, class, None)) {
+                    Some(i) => {
+                        self.sim.existing[i].add(pod, p);
+                        self.sim.placement[p] = Placement::Existing(i);
+                    }
+                    None => kept.push(p),
+                }
+            }
+            self.left[c] = kept;
+        }
+    }
+
+    /// Room left on the type a node launches, and the launched offering's bit, if any.
+    fn launched_room(&self, n: usize) -> Option<(usize, u64, Vec<i64>)> {
+        let pool = self.sim.new_nodes[n].pool;
+        let launch = self.sim.new_nodes[n].launch(&self.sim.ctx.pools[pool])?;
+        let used = self.dense.of(&self.sim.new_nodes[n].requests);
+        let t = launch.instance_type as usize;
+        let mut room = self.space(pool, t).to_vec();
+        for (r, u) in room.iter_mut().zip(used) {
+            *r -= u;
+        }
+        Some((t, 1u64 << launch.offering, room))
+    }
+
+    /// Adds up to `want` pods of class `c` to node `n` when they fit the room of its launched
+    /// type; returns how many were added.
+    fn absorb(&mut self, n: usize, c: usize, want: usize) -> usize {
+        let pool = self.sim.new_nodes[n].pool;
+        let Some((t, bit, room)) = self.launched_room(n) else { return 0 };
+        let Some((term, allowed)) = &self.sim.allowed[c][pool] else { return 0 };
+        if allowed[t] & bit == 0 {
+            return 0;
+        }
+        let k = copies(&self.demand[c], &room, want.min(self.left[c].len()));
+        if k == 0 {
+            return 0;
+        }
+        let pod = self.sim.pods[self.left[c][0]];
+        let ctx_pool = &self.sim.ctx.pools[pool];
+        match self.sim.new_nodes[n].try_add_copies(pod, k, &self.sim.classes[c].terms[*term], allowed, ctx_pool, None) {
+            Ok(next) => {
+                let pods: Vec<usize> = self.left[c].drain(..k).collect();
+                self.commit(n, next, &pods);
+                k
+            }
+            Err(_) => 0,
+        }
+    }
+
+    fn commit(&mut self, n: usize, next: super::nodes::Next, pods: &[usize]) {
+        let key = self.sim.order_key(n);
+        self.sim.order.remove(&key);
+        let pod = self.sim.pods[pods[0]];
+        self.sim.new_nodes[n].commit_copies(next, pod, pods);
+        self.sim.order.insert((self.sim.new_nodes[n].pods.len(), key.1, n));
+        for &p in pods {
+            self.sim.placement[p] = Placement::New(n);
+        }
+    }
+
+    /// Step 2b: the room this run's nodes leave on their launched types.
+    fn fill_new_nodes(&mut self) {
+        for n in 0..self.sim.new_nodes.len() {
+            for c in self.order.clone() {
+                if !self.left[c].is_empty() {
+                    self.absorb(n, c, usize::MAX);
+                }
+            }
+        }
+    }
+
+    /// The NodePools class `c` may open a node in now: those of the highest weight among the
+    /// pools with a candidate type under their remaining limits.
+    fn tier(&self, c: usize) -> Vec<usize> {
+        let open = |pool: usize| {
+            let remaining = &self.sim.remaining[pool];
+            self.sim.filters[c].candidates.iter().any(|cand| {
+                cand.pool == pool
+                    && remaining.iter().all(|(r, room)| {
+                        self.sim.ctx.pools[pool].instance_types[cand.instance_type].capacity.get(r) <= *room
+                    })
+            })
+        };
+        let pools: Vec<usize> = (0..self.sim.ctx.pools.len()).filter(|&p| self.sim.allowed[c][p].is_some()).collect();
+        let best = pools.iter().filter(|&&p| open(p)).map(|&p| self.sim.ctx.pools[p].nodepool.weight()).max();
+        match best {
+            Some(w) => pools.into_iter().filter(|&p| open(p) && self.sim.ctx.pools[p].nodepool.weight() == w).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The best pattern anchored on class `anchor` (see the [module documentation](self)).
+    fn best_pattern(&self, anchor: usize) -> Option<Pattern> {
+        let tier = self.tier(anchor);
+        let mut best: Option<(f64, f64, Pattern)> = None;
+        let candidates: Vec<(usize, usize, u64)> = self.sim.filters[anchor]
+            .candidates
+            .iter()
+            .filter(|cand| tier.contains(&cand.pool))
+            .filter(|cand| {
+                !self.generic[anchor] || !is_exotic(&self.sim.ctx.pools[cand.pool].instance_types[cand.instance_type])
+            })
+            .filter(|cand| {
+                self.sim.remaining[cand.pool].iter().all(|(r, room)| {
+                    self.sim.ctx.pools[cand.pool].instance_types[cand.instance_type].capacity.get(r) <= *room
+                })
+            })
+            .map(|cand| (cand.pool, cand.instance_type, cand.offerings))
+            .collect();
+        for (pool, t, mut mask) in candidates {
+            let mut room = self.space(pool, t).to_vec();
+            let k = copies(&self.demand[anchor], &room, self.left[anchor].len());
+            if k == 0 {
+                continue;
+            }
+            take(&mut room, &self.demand[anchor], k);
+            let mut worth = k as f64 * self.value[anchor];
+            let mut counts = vec![(anchor, k)];
+            for &c in &self.order {
+                if c == anchor || self.left[c].is_empty() {
+                    continue;
+                }
+                let Some((term, allowed)) = &self.sim.allowed[c][pool] else { continue };
+                let m = mask & allowed[t];
+                if m == 0 {
+                    continue;
+                }
+                let k = copies(&self.demand[c], &room, self.left[c].len());
+                if k == 0 {
+                    continue;
+                }
+                let terms = &self.sim.classes;
+                let compatible = counts.iter().all(|&(other, _)| {
+                    let other_term = self.sim.allowed[other][pool].as_ref().map_or(0, |a| a.0);
+                    terms[other].terms[other_term].compatible(&terms[c].terms[*term]).is_ok()
+                });
+                if !compatible {
+                    continue;
+                }
+                take(&mut room, &self.demand[c], k);
+                worth += k as f64 * self.value[c];
+                counts.push((c, k));
+                mask = m;
+            }
+            let it = &self.sim.ctx.pools[pool].instance_types[t];
+            let price = it
+                .offerings
+                .iter()
+                .enumerate()
+                .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
+                .map(|(_, o)| o.price)
+                .fold(f64::INFINITY, f64::min);
+            if !price.is_finite() {
+                continue;
+            }
+            let score = if price > 0.0 { worth / price } else { f64::INFINITY };
+            let better = match &best {
+                None => true,
+                Some((s, p, _)) => score > *s * (1.0 + EPSILON) || (score >= *s * (1.0 - EPSILON) && price < *p),
+            };
+            if better {
+                best = Some((score, price, Pattern { pool, counts }));
+            }
+        }
+        best.map(|(_, _, p)| p)
+    }
+
+    /// Opens a node holding `counts` pods per class in `pool`; `None` when it cannot (limits,
+    /// requirements of one class excluding another's, or no type holding them all).
+    fn build(&self, pool: usize, counts: &[(usize, usize)], remaining: &[(String, i64)]) -> Option<NewNode> {
+        let ctx_pool = &self.sim.ctx.pools[pool];
+        let mut node = NewNode::open(pool, ctx_pool, remaining, String::new()).ok()?;
+        for &(c, k) in counts {
+            let (term, allowed) = self.sim.allowed[c][pool].as_ref()?;
+            let pod = self.sim.pods[self.sim.classes[c].pods[0]];
+            let next = node.try_add_copies(pod, k, &self.sim.classes[c].terms[*term], allowed, ctx_pool, None).ok()?;
+            node.commit_copies(next, pod, &[]);
+        }
+        Some(node)
+    }
+
+    /// Registers a built node with the simulation, giving it `k` pods per class from `left`.
+    fn open(&mut self, mut node: NewNode, counts: &[(usize, usize)]) -> usize {
+        let n = self.sim.new_nodes.len();
+        let pool = node.pool;
+        node.hostname = format!("{}-new-{}", self.sim.ctx.pools[pool].nodepool.name, n + 1);
+        for &(c, k) in counts {
+            for p in self.left[c].drain(..k) {
+                node.pods.push(p);
+                self.sim.placement[p] = Placement::New(n);
+            }
+        }
+        node.trim_to_launch(&self.sim.ctx.pools[pool], &self.sim.remaining[pool]);
+        let charge = node.largest_capacity(&self.sim.ctx.pools[pool]);
+        for (resource, room) in &mut self.sim.remaining[pool] {
+            *room -= charge.get(resource);
+        }
+        self.sim.order.insert((node.pods.len(), n, n));
+        self.sim.new_nodes.push(node);
+        self.packed.push(n);
+        n
+    }
+
+    /// Step 3: pattern packing of the free pods left.
+    fn pack(&mut self) {
+        let mut stuck: Vec<usize> = Vec::new();
+        while let Some(anchor) = self.order.iter().copied().find(|&c| !self.left[c].is_empty() && !stuck.contains(&c)) {
+            let Some(pattern) = self.best_pattern(anchor) else {
+                stuck.push(anchor);
+                continue;
+            };
+            let repeat = pattern.counts.iter().map(|&(c, k)| self.left[c].len() / k).min().unwrap_or(0).max(1);
+            let mut opened = 0;
+            for _ in 0..repeat {
+                let remaining = self.sim.remaining[pattern.pool].clone();
+                let Some(node) = self.build(pattern.pool, &pattern.counts, &remaining) else { break };
+                self.open(node, &pattern.counts);
+                opened += 1;
+            }
+            if opened == 0 {
+                // The pattern's classes exclude each other: place the anchor's pods alone.
+                let k = pattern.counts[0].1;
+                let remaining = self.sim.remaining[pattern.pool].clone();
+                match self.build(pattern.pool, &[(anchor, k)], &remaining) {
+                    Some(node) => {
+                        self.open(node, &[(anchor, k)]);
+                    }
+                    None => stuck.push(anchor),
+                }
+            }
+        }
+    }
+
+    /// Per class, how many of the node's pods belong to it.
+    fn class_counts(&self, n: usize) -> Vec<(usize, usize)> {
+        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+        for &p in &self.sim.new_nodes[n].pods {
+            *counts.entry(self.sim.pod_class[p]).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    fn price(&self, n: usize) -> f64 {
+        let node = &self.sim.new_nodes[n];
+        node.launch(&self.sim.ctx.pools[node.pool]).map_or(0.0, |l| l.price)
+    }
+
+    /// Value packed per unit of price (higher is better).
+    fn efficiency(&self, n: usize) -> f64 {
+        let worth: f64 = self.class_counts(n).iter().map(|&(c, k)| k as f64 * self.value[c]).sum();
+        let price = self.price(n);
+        if price > 0.0 {
+            worth / price
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Takes node `n` out: its pods go back to `left` (front, keeping queue order), its limit
+    /// charge is returned.
+    fn retire(&mut self, n: usize) {
+        let key = self.sim.order_key(n);
+        self.sim.order.remove(&key);
+        let node = &mut self.sim.new_nodes[n];
+        let pods = std::mem::take(&mut node.pods);
+        let charge = node.largest_capacity(&self.sim.ctx.pools[node.pool]);
+        for (resource, room) in &mut self.sim.remaining[node.pool] {
+            *room += charge.get(resource);
+        }
+        node.options.clear();
+        node.requests = Resources::default();
+        for p in pods {
+            self.sim.placement[p] = Placement::Pending;
+            let c = self.sim.pod_class[p];
+            self.left[c].insert(0, p);
+        }
+        self.packed.retain(|&m| m != n);
+    }
+
+    /// Step 4: remove nodes whose pods fit elsewhere for free; merge pairs into a cheaper node.
+    fn improve(&mut self) {
+        for _ in 0..IMPROVEMENT_ROUNDS {
+            let removed = self.empty_weakest();
+            let merged = self.merge_pairs();
+            if !removed && !merged {
+                break;
+            }
+        }
+    }
+
+    /// Removes every packed node whose pods all fit into the room other nodes leave on their
+    /// launched types; least efficient first.
+    fn empty_weakest(&mut self) -> bool {
+        let mut nodes: Vec<(f64, usize)> = self.packed.iter().map(|&n| (self.efficiency(n), n)).collect();
+        nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut changed = false;
+        for (_, n) in nodes {
+            if !self.packed.contains(&n) {
+                continue;
+            }
+            let counts = self.class_counts(n);
+            // Dry run on the rooms of the other nodes.
+            let mut rooms: Vec<(usize, usize, u64, Vec<i64>)> = Vec::new();
+            for m in 0..self.sim.new_nodes.len() {
+                if m == n || self.sim.new_nodes[m].pods.is_empty() {
+                    continue;
+                }
+                if let Some((t, bit, room)) = self.launched_room(m) {
+                    rooms.push((m, t, bit, room));
+                }
+            }
+            let mut moves: Vec<(usize, usize, usize)> = Vec::new();
+            let mut fits = true;
+            for &(c, k) in &counts {
+                let mut want = k;
+                for (m, t, bit, room) in rooms.iter_mut() {
+                    if want == 0 {
+                        break;
+                    }
+                    let pool = self.sim.new_nodes[*m].pool;
+                    let Some((_, allowed)) = &self.sim.allowed[c][pool] else { continue };
+                    if allowed[*t] & *bit == 0 {
+                        continue;
+                    }
+                    let got = copies(&self.demand[c], room, want);
+                    if got > 0 {
+                        take(room, &self.demand[c], got);
+                        moves.push((*m, c, got));
+                        want -= got;
+                    }
+                }
+                if want > 0 {
+                    fits = false;
+                    break;
+                }
+            }
+            if !fits {
+                continue;
+            }
+            // Check the moves for real on copies of the receivers before committing.
+            let mut trial: BTreeMap<usize, NewNode> = BTreeMap::new();
+            let mut ok = true;
+            for &(m, c, k) in &moves {
+                let node = trial.entry(m).or_insert_with(|| self.sim.new_nodes[m].clone());
+                let pool = node.pool;
+                let Some((term, allowed)) = &self.sim.allowed[c][pool] else {
+                    ok = false;
+                    break;
+                };
+                let pod = self.sim.pods[self.sim.classes[c].pods[0]];
+                let ctx_pool = &self.sim.ctx.pools[pool];
+                match node.try_add_copies(pod, k, &self.sim.classes[c].terms[*term], allowed, ctx_pool, None) {
+                    Ok(next) => node.commit_copies(next, pod, &[]),
+                    Err(_) => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if !ok {
+                continue;
+            }
+            self.retire(n);
+            for (m, c, k) in moves {
+                let pool = self.sim.new_nodes[m].pool;
+                let Some((term, allowed)) = &self.sim.allowed[c][pool] else { continue };
+                let pod = self.sim.pods[self.left[c][0]];
+                let ctx_pool = &self.sim.ctx.pools[pool];
+                if let Ok(next) = self.sim.new_nodes[m].try_add_copies(
+                    pod,
+                    k,
+                    &self.sim.classes[c].terms[*term],
+                    allowed,
+                    ctx_pool,
+                    None,
+                ) {
+                    let pods: Vec<usize> = self.left[c].drain(..k).collect();
+                    self.commit(m, next, &pods);
+                }
+            }
+            changed = true;
+        }
+        changed
+    }
+
+    /// Merges pairs of packed nodes of the same pool into one node that costs less than both.
+    fn merge_pairs(&mut self) -> bool {
+        let mut nodes: Vec<(f64, usize)> = self.packed.iter().map(|&n| (self.efficiency(n), n)).collect();
+        nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        nodes.truncate(MERGE_CANDIDATES);
+        let mut changed = false;
+        for i in 0..nodes.len() {
+            for j in i + 1..nodes.len() {
+                let (a, b) = (nodes[i].1, nodes[j].1);
+                if !self.packed.contains(&a) || !self.packed.contains(&b) {
+                    continue;
+                }
+                let pool = self.sim.new_nodes[a].pool;
+                if self.sim.new_nodes[b].pool != pool {
+                    continue;
+                }
+                let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+                for (c, k) in self.class_counts(a).into_iter().chain(self.class_counts(b)) {
+                    *counts.entry(c).or_default() += k;
+                }
+                let counts: Vec<(usize, usize)> = counts.into_iter().collect();
+                let mut remaining = self.sim.remaining[pool].clone();
+                for n in [a, b] {
+                    let charge = self.sim.new_nodes[n].largest_capacity(&self.sim.ctx.pools[pool]);
+                    for (resource, room) in &mut remaining {
+                        *room += charge.get(resource);
+                    }
+                }
+                let Some(merged) = self.build(pool, &counts, &remaining) else { continue };
+                let price = merged.launch(&self.sim.ctx.pools[pool]).map_or(f64::INFINITY, |l| l.price);
+                if price < self.price(a) + self.price(b) - EPSILON {
+                    self.retire(a);
+                    self.retire(b);
+                    self.open(merged, &counts);
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+}
