@@ -68,10 +68,15 @@
 //! rounds, columns and knapsack nodes, never in time.
 
 mod columns;
+#[cfg(feature = "milp")]
+mod enumerate;
 mod knapsack;
 mod prepare;
 mod seed;
 mod volume;
+
+#[cfg(feature = "milp")]
+pub(crate) use prepare::{fits, LimitRow};
 
 use serde::{Deserialize, Serialize};
 
@@ -259,5 +264,97 @@ pub fn lower_bound(input: &BoundInput, effort: Effort) -> Bound {
         columns
     } else {
         volume
+    }
+}
+
+/// A pattern in input indices: a node type and `(class, count)` pairs.
+#[cfg(feature = "milp")]
+pub(crate) type InputPattern = (usize, Vec<(usize, u64)>);
+
+/// The patterns column generation leaves in its master, for the pattern MILP
+/// ([`crate::milp`]).
+#[cfg(feature = "milp")]
+#[derive(Debug, Clone)]
+pub(crate) struct PatternPool {
+    /// A lower bound on the cheapest solution within the limit rows: the resource-volume bound
+    /// (which ignores them) improved by Farley's bound of the master with them.
+    pub bound: Bound,
+    /// `(input type, [(input class, count)])`, pairs by class, counts ≥ 1, no pattern twice;
+    /// in the order they came in (seeds, then pricing rounds), then the enumerated ones.
+    pub patterns: Vec<InputPattern>,
+    /// `patterns` holds every maximal pattern of every type that no other type dominates, so a
+    /// covering MILP over them has the optimum of the whole problem.
+    pub complete: bool,
+    instance: prepare::Instance,
+    /// Dual-feasible prices proving `bound`.
+    certificate: Option<volume::Prices>,
+}
+
+/// Column generation under `limits` for `effort.max_iterations` rounds, then, if there are at
+/// most `max_enumerated` of them, every maximal pattern.
+#[cfg(feature = "milp")]
+pub(crate) fn pattern_pool(
+    input: &BoundInput,
+    limits: &[LimitRow],
+    effort: &Effort,
+    max_enumerated: usize,
+) -> Result<PatternPool, BoundInputError> {
+    let instance = prepare::Instance::with_limits(input, limits)?;
+    let (volume, prices) = volume::bound(&instance);
+    let generated = if instance.classes.is_empty() || effort.max_iterations == 0 {
+        columns::Generated { bound: volume.clone(), patterns: Vec::new(), certificate: prices.clone() }
+    } else {
+        columns::generate(&instance, effort, prices.clone().map(|p| (volume.value, p)))
+    };
+    let (bound, certificate) =
+        if generated.bound.value > volume.value { (generated.bound, generated.certificate) } else { (volume, prices) };
+    let enumerated = enumerate::maximal_patterns(
+        &instance,
+        enumerate::Filter::All,
+        max_enumerated.saturating_mul(20),
+        max_enumerated,
+    );
+    let complete = enumerated.is_some();
+    let mut pool = PatternPool { bound, patterns: Vec::new(), complete, instance, certificate };
+    let mut found = generated.patterns;
+    found.extend(enumerated.unwrap_or_default());
+    let mut seen = std::collections::BTreeSet::new();
+    for pattern in pool.in_input_indices(found) {
+        if seen.insert(pattern.clone()) {
+            pool.patterns.push(pattern);
+        }
+    }
+    Ok(pool)
+}
+
+#[cfg(feature = "milp")]
+impl PatternPool {
+    /// Every maximal pattern that may be part of a solution costing less than `cost`: those
+    /// of reduced cost below `cost − z` at the prices proving the bound `z` (see
+    /// [`enumerate`]), or `None` when they are more than `max_patterns` (or there are no such
+    /// prices). A MILP over a pool holding them has, if its optimum is below `cost`, the
+    /// optimum of the whole problem; its dual bound, capped at `cost`, is a lower bound.
+    pub fn near_optimal(&self, cost: f64, max_patterns: usize) -> Option<Vec<InputPattern>> {
+        let prices = self.certificate.as_ref()?;
+        let value = columns::dual_value(&self.instance, prices);
+        if !(value.is_finite() && cost.is_finite()) {
+            return None;
+        }
+        // Listing a little too much is harmless; too little would not be.
+        let gap = (cost - value).max(0.0) + 1e-9 * cost.abs().max(1.0);
+        let filter = enumerate::Filter::Below { prices, gap };
+        let found = enumerate::maximal_patterns(&self.instance, filter, max_patterns.saturating_mul(20), max_patterns)?;
+        Some(self.in_input_indices(found))
+    }
+
+    fn in_input_indices(&self, patterns: Vec<columns::PoolPattern>) -> Vec<InputPattern> {
+        patterns
+            .into_iter()
+            .filter(|(_, counts)| !counts.is_empty())
+            .map(|(t, counts)| {
+                let counts = counts.into_iter().map(|(c, a)| (self.instance.classes[c].input, a)).collect();
+                (self.instance.types[t].input, counts)
+            })
+            .collect()
     }
 }

@@ -26,6 +26,8 @@ pub mod filter;
 pub mod labels;
 pub mod lp;
 pub mod manifest;
+#[cfg(feature = "milp")]
+pub mod milp;
 pub mod model;
 pub mod pack;
 pub mod plan;

@@ -6,9 +6,16 @@
 //! (see the [module documentation](super)); the best is kept and becomes the new centre. When
 //! the mixed prices find no column that improves the master ("mispricing"), the round prices at
 //! the master's own prices and the mix leans less on the centre from then on.
+//!
+//! The same loop serves the pattern MILP ([`crate::milp`]): there the master also has the
+//! caller's limit rows `Σ_t L_rt n_t ≤ max_r` (`L ≥ 0`), priced by `μ_r ≥ 0` that count against
+//! every pattern of a type by `Σ_r μ_r L_rt`; Farley's bound then reads
+//! `(Σ_c π_c count_c + Σ_T σ_T N(T) − Σ_r μ_r max_r) / ρ`, a lower bound on the cheapest
+//! solution within the limits. An artificial column per class (one pod for a high price) keeps
+//! that master feasible whatever the limits, and the patterns it held are returned as the pool.
 
 use super::knapsack::{self, Item};
-use super::prepare::{copies_fitting, Instance};
+use super::prepare::{copies_fitting, Instance, NodeType};
 use super::seed;
 use super::volume::{Prices, ROUNDING_MARGIN};
 use super::{Bound, BoundMethod, Effort};
@@ -40,8 +47,31 @@ struct Pricing {
     patterns: Vec<Pattern>,
 }
 
-/// Column generation from `start` (a valid bound and the prices that prove it), if any.
+/// A pattern of the master: a type and its `(class, count)` pairs (class ascending, counts > 0),
+/// in [`Instance`] indices.
+pub(super) type PoolPattern = (usize, Vec<(usize, u64)>);
+
+/// What a column generation leaves.
+pub(super) struct Generated {
+    pub bound: Bound,
+    /// Every pattern the master held, in the order they came in.
+    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
+    pub patterns: Vec<PoolPattern>,
+    /// Dual-feasible prices over all patterns (no pattern is worth more than its type's price)
+    /// whose [`dual_value`] is the bound before its rounding margin; `None` when the bound is 0
+    /// for want of any.
+    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
+    pub certificate: Option<Prices>,
+}
+
+/// Column generation from `start` (a valid bound and the dual-feasible prices that prove it),
+/// if any.
 pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>) -> Bound {
+    generate(instance, effort, start).bound
+}
+
+/// Column generation from `start`, keeping its patterns and the prices of its best bound.
+pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>) -> Generated {
     let mut out = Bound {
         value: 0.0,
         method: BoundMethod::ColumnGeneration,
@@ -52,22 +82,42 @@ pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Pr
     };
     if instance.classes.is_empty() {
         out.proven = true;
-        return out;
+        return Generated { bound: out, patterns: Vec::new(), certificate: None };
     }
     let (mut best, mut centre) = match start {
         Some((value, prices)) => (value, Some(prices)),
         None => (0.0, None),
     };
+    let mut certificate = centre.clone();
     out.value = best;
-    // Rows: one per class (its pods are covered), then one per type set (its node count).
+    let stop = |out: Bound, patterns: Vec<PoolPattern>, certificate: Option<Prices>| Generated {
+        bound: out,
+        patterns,
+        certificate,
+    };
+    // Rows: one per class (its pods are covered), then one per type set (its node count), then
+    // one per limit.
     let mut problem = Problem::new();
     let demands = instance.classes.iter().map(|c| c.count).chain(instance.sets.iter().map(|s| s.nodes));
-    for rhs in demands {
-        if problem.add_row(Relation::GreaterEqual, rhs).is_err() {
-            return out;
+    let rows = demands
+        .map(|rhs| (Relation::GreaterEqual, rhs))
+        .chain(instance.limits.iter().map(|&max| (Relation::LessEqual, max)));
+    for (relation, rhs) in rows {
+        if problem.add_row(relation, rhs).is_err() {
+            return stop(out, Vec::new(), certificate);
         }
     }
-    let mut master = Master { instance, seen: BTreeSet::new(), columns: 0 };
+    let mut master = Master { instance, seen: BTreeSet::new(), order: Vec::new(), columns: 0 };
+    if !instance.limits.is_empty() {
+        // One pod of a class for more than any node costs: the master stays feasible whatever
+        // the limits, and these columns are no patterns.
+        let dearest = instance.types.iter().map(|t| t.price).fold(0.0f64, f64::max);
+        for c in 0..instance.classes.len() {
+            if problem.add_column(2.0 * dearest + 1.0, f64::INFINITY, &[(c, 1.0)]).is_err() {
+                return stop(out, Vec::new(), certificate);
+            }
+        }
+    }
     let mut initial = initial_patterns(instance);
     // The nodes of a greedy packing, pods valued at the starting prices (or by size).
     let values: Vec<f64> = match &centre {
@@ -79,7 +129,7 @@ pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Pr
         if master.admit(t, &counts) {
             let (cost, entries) = master.column(t, &counts);
             if problem.add_column(cost, f64::INFINITY, &entries).is_err() {
-                return out;
+                return stop(out, master.order, certificate);
             }
         }
     }
@@ -107,6 +157,7 @@ pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Pr
             let value = if pricing.rho > 0.0 { dual_value(instance, &prices) / pricing.rho } else { 0.0 };
             if value.is_finite() && value > best {
                 best = value;
+                certificate = Some(prices.scaled(1.0 / pricing.rho));
                 centre = Some(prices);
             }
             for pattern in pricing.patterns {
@@ -145,7 +196,7 @@ pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Pr
         }
     }
     out.value = best * (1.0 - ROUNDING_MARGIN);
-    out
+    stop(out, master.order, certificate)
 }
 
 /// Per class, the type with the lowest price per pod when filled with that class alone.
@@ -170,17 +221,19 @@ fn initial_patterns(instance: &Instance) -> Vec<(usize, Vec<(usize, f64)>)> {
     initial
 }
 
-/// The master's row prices, made non-negative, with the rows a free type could serve worth
-/// nothing (so no type is priced above its cost by them).
+/// The master's row prices, made non-negative (limit rows' negated), with the rows a free type
+/// could serve worth nothing (so no type is priced above its cost by them).
 fn prices_from(instance: &Instance, duals: &[f64]) -> Prices {
     let clean = |v: f64| if v.is_finite() { v.max(0.0) } else { 0.0 };
-    let n = instance.classes.len();
+    let (n, m) = (instance.classes.len(), instance.sets.len());
     let mut prices = Prices {
         classes: duals.iter().take(n).map(|&v| clean(v)).collect(),
-        sets: duals.iter().skip(n).take(instance.sets.len()).map(|&v| clean(v)).collect(),
+        sets: duals.iter().skip(n).take(m).map(|&v| clean(v)).collect(),
+        limits: duals.iter().skip(n + m).take(instance.limits.len()).map(|&v| clean(-v)).collect(),
     };
     prices.classes.resize(n, 0.0);
-    prices.sets.resize(instance.sets.len(), 0.0);
+    prices.sets.resize(m, 0.0);
+    prices.limits.resize(instance.limits.len(), 0.0);
     for ty in instance.types.iter().filter(|t| t.price <= 0.0) {
         ty.hosts.iter().for_each(|&c| prices.classes[c] = 0.0);
         ty.sets.iter().for_each(|&s| prices.sets[s] = 0.0);
@@ -191,13 +244,25 @@ fn prices_from(instance: &Instance, duals: &[f64]) -> Prices {
 /// `weight · centre + (1 − weight) · own`.
 fn mix(centre: &Prices, own: &Prices, weight: f64) -> Prices {
     let blend = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| weight * x + (1.0 - weight) * y).collect();
-    Prices { classes: blend(&centre.classes, &own.classes), sets: blend(&centre.sets, &own.sets) }
+    Prices {
+        classes: blend(&centre.classes, &own.classes),
+        sets: blend(&centre.sets, &own.sets),
+        limits: blend(&centre.limits, &own.limits),
+    }
 }
 
-/// `Σ_c π_c count_c + Σ_T σ_T N(T)`.
-fn dual_value(instance: &Instance, prices: &Prices) -> f64 {
+/// `Σ_c π_c count_c + Σ_T σ_T N(T) − Σ_r μ_r max_r`.
+pub(super) fn dual_value(instance: &Instance, prices: &Prices) -> f64 {
     instance.classes.iter().zip(&prices.classes).map(|(c, p)| c.count * p).sum::<f64>()
         + instance.sets.iter().zip(&prices.sets).map(|(s, p)| s.nodes * p).sum::<f64>()
+        - instance.limits.iter().zip(&prices.limits).map(|(max, p)| max * p).sum::<f64>()
+}
+
+/// What a node of type `ty` is worth at `prices` before its pods: its sets' prices less its
+/// limit rows' charges.
+pub(super) fn fixed_value(ty: &NodeType, prices: &Prices) -> f64 {
+    ty.sets.iter().map(|&s| prices.sets[s]).sum::<f64>()
+        - ty.limits.iter().map(|&(r, a)| prices.limits[r] * a).sum::<f64>()
 }
 
 /// Prices every type: the best pattern of each worth more than `worth` times its price, and
@@ -209,7 +274,7 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pri
         if ty.price <= 0.0 {
             continue;
         }
-        let fixed: f64 = ty.sets.iter().map(|&s| prices.sets[s]).sum();
+        let fixed = fixed_value(ty, prices);
         let items: Vec<Item> = ty
             .hosts
             .iter()
@@ -241,7 +306,9 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pri
 struct Master<'a> {
     instance: &'a Instance,
     /// Patterns already in, as (type, [(class, count)]) with counts as integers.
-    seen: BTreeSet<(usize, Vec<(usize, u64)>)>,
+    seen: BTreeSet<PoolPattern>,
+    /// The same, in the order they came in (pairs sorted by class, zero counts left out).
+    order: Vec<PoolPattern>,
     columns: usize,
 }
 
@@ -252,25 +319,30 @@ impl Master<'_> {
         let new = self.seen.insert(key);
         if new {
             self.columns += 1;
+            let mut pattern: Vec<(usize, u64)> =
+                counts.iter().filter(|&&(_, a)| a >= 1.0).map(|&(c, a)| (c, a as u64)).collect();
+            pattern.sort_unstable();
+            self.order.push((t, pattern));
         }
         new
     }
 
     /// Cost and master entries of a pattern: its counts on class rows, 1 on each set row of
-    /// its type.
+    /// its type, its type's coefficients on the limit rows.
     fn column(&self, t: usize, counts: &[(usize, f64)]) -> (f64, Vec<(usize, f64)>) {
         let n_classes = self.instance.classes.len();
+        let limit_row = n_classes + self.instance.sets.len();
         let ty = &self.instance.types[t];
         let mut entries: Vec<(usize, f64)> = counts.iter().copied().filter(|&(_, a)| a > 0.0).collect();
         entries.extend(ty.sets.iter().map(|&s| (n_classes + s, 1.0)));
+        entries.extend(ty.limits.iter().map(|&(r, a)| (limit_row + r, a)));
         (ty.price, entries)
     }
 
     /// Price of a pattern minus its value at `prices`, relative to the price.
     fn reduced_cost(&self, prices: &Prices, t: usize, counts: &[(usize, f64)]) -> f64 {
         let ty = &self.instance.types[t];
-        let value: f64 = counts.iter().map(|&(c, a)| prices.classes[c] * a).sum::<f64>()
-            + ty.sets.iter().map(|&s| prices.sets[s]).sum::<f64>();
+        let value: f64 = counts.iter().map(|&(c, a)| prices.classes[c] * a).sum::<f64>() + fixed_value(ty, prices);
         (ty.price - value) / ty.price.max(f64::MIN_POSITIVE)
     }
 }

@@ -1,6 +1,6 @@
 //! The instance both bounds work on: validated input, the classes that some type hosts, the
-//! types no other type dominates, the type sets of the volume and node-count rows, and the
-//! big-pod cliques.
+//! types no other type dominates, the type sets of the volume and node-count rows, the
+//! big-pod cliques, and (for the pattern MILP) limit rows on the number of nodes per type.
 
 use super::{BoundInput, BoundInputError};
 
@@ -9,7 +9,7 @@ use super::{BoundInput, BoundInputError};
 pub(super) const FIT_SLACK: f64 = 1e-12;
 
 /// Whether a load fits a capacity, rounding in favour of fitting.
-pub(super) fn fits(load: f64, capacity: f64) -> bool {
+pub(crate) fn fits(load: f64, capacity: f64) -> bool {
     load <= capacity + FIT_SLACK * capacity.max(1.0)
 }
 
@@ -38,6 +38,9 @@ pub(super) fn copies_fitting(demand: &[f64], capacity: &[f64], limit: f64) -> f6
 /// A class some kept type hosts.
 #[derive(Debug, Clone)]
 pub(super) struct Class {
+    /// Its index in the input.
+    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
+    pub input: usize,
     pub count: f64,
     pub demand: Vec<f64>,
     /// Kept types hosting it (indices into [`Instance::types`], ascending).
@@ -47,12 +50,32 @@ pub(super) struct Class {
 /// A node type no other dominates.
 #[derive(Debug, Clone)]
 pub(super) struct NodeType {
+    /// Its index in the input.
+    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
+    pub input: usize,
     pub price: f64,
     pub capacity: Vec<f64>,
     /// Classes it hosts (indices into [`Instance::classes`], ascending).
     pub hosts: Vec<usize>,
     /// Type sets containing it (indices into [`Instance::sets`]).
     pub sets: Vec<usize>,
+    /// Its non-zero coefficients in the limit rows, as `(limit, coefficient)`.
+    pub limits: Vec<(usize, f64)>,
+}
+
+/// A limit on the nodes of a solution, over the input's types:
+/// `Σ_t coefficients[t] · (nodes of type t) ≤ max`, coefficients finite and `≥ 0`, `max` finite.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LimitRow {
+    /// One per input node type.
+    pub coefficients: Vec<f64>,
+    pub max: f64,
+}
+
+impl LimitRow {
+    fn coefficient(&self, node_type: usize) -> f64 {
+        self.coefficients.get(node_type).copied().unwrap_or(0.0)
+    }
 }
 
 /// A set of types `T` with the classes `S(T)` confined to it.
@@ -82,6 +105,9 @@ pub(super) struct Instance {
     pub types: Vec<NodeType>,
     pub sets: Vec<TypeSet>,
     pub cliques: Vec<Clique>,
+    /// Limit right-hand sides (the coefficients are on the types, [`NodeType::limits`]); empty
+    /// for the bounds, which ignore limits.
+    pub limits: Vec<f64>,
     /// Input indices of classes with pods that no type hosts.
     pub uncovered: Vec<usize>,
 }
@@ -118,6 +144,13 @@ impl BitSet {
 
 impl Instance {
     pub fn new(input: &BoundInput) -> Result<Instance, BoundInputError> {
+        Instance::with_limits(input, &[])
+    }
+
+    /// The instance under limit rows (already checked by the caller: one finite coefficient
+    /// `≥ 0` per input type, finite `max`). A type then only dominates another whose limit
+    /// coefficients are all at least its own, so that swapping nodes keeps every limit.
+    pub fn with_limits(input: &BoundInput, limit_rows: &[LimitRow]) -> Result<Instance, BoundInputError> {
         input.validate()?;
         let dimensions = input.dimensions.len();
         let n_classes = input.classes.len();
@@ -144,6 +177,7 @@ impl Instance {
             ta.price <= tb.price
                 && hosted[b].is_subset(&hosted[a])
                 && ta.capacity.iter().zip(&tb.capacity).all(|(x, y)| x >= y)
+                && limit_rows.iter().all(|row| row.coefficient(a) <= row.coefficient(b))
         };
         let mut kept_inputs = Vec::new();
         for t in 0..input.node_types.len() {
@@ -179,7 +213,7 @@ impl Instance {
             }
             class_of_input[c] = classes.len();
             type_sets.push(types);
-            classes.push(Class { count: class.count as f64, demand: class.demand.clone(), types: list });
+            classes.push(Class { input: c, count: class.count as f64, demand: class.demand.clone(), types: list });
         }
         let mut types: Vec<NodeType> = kept_inputs
             .iter()
@@ -187,7 +221,20 @@ impl Instance {
                 let source = &input.node_types[t];
                 let hosts =
                     hosted[t].members().into_iter().map(|c| class_of_input[c]).filter(|&c| c != usize::MAX).collect();
-                NodeType { price: source.price, capacity: source.capacity.clone(), hosts, sets: Vec::new() }
+                let limits = limit_rows
+                    .iter()
+                    .enumerate()
+                    .map(|(r, row)| (r, row.coefficient(t)))
+                    .filter(|&(_, a)| a != 0.0)
+                    .collect();
+                NodeType {
+                    input: t,
+                    price: source.price,
+                    capacity: source.capacity.clone(),
+                    hosts,
+                    sets: Vec::new(),
+                    limits,
+                }
             })
             .collect();
 
@@ -233,7 +280,8 @@ impl Instance {
             sets.push(TypeSet { types: members, classes: confined, demand, nodes });
         }
         let cliques = cliques(&classes, &types, &type_sets, dimensions);
-        Ok(Instance { dimensions, classes, types, sets, cliques, uncovered })
+        let limits = limit_rows.iter().map(|row| row.max).collect();
+        Ok(Instance { dimensions, classes, types, sets, cliques, limits, uncovered })
     }
 }
 

@@ -37,6 +37,17 @@ enum RowKind {
 pub(super) struct Prices {
     pub classes: Vec<f64>,
     pub sets: Vec<f64>,
+    /// Per limit row, the negated price of its `≤` row (so `≥ 0`); the resource-volume LP has
+    /// no limit rows and leaves them at 0.
+    pub limits: Vec<f64>,
+}
+
+impl Prices {
+    /// Every price times `factor`.
+    pub fn scaled(&self, factor: f64) -> Prices {
+        let times = |v: &[f64]| v.iter().map(|x| x * factor).collect();
+        Prices { classes: times(&self.classes), sets: times(&self.sets), limits: times(&self.limits) }
+    }
 }
 
 /// The resource-volume bound, with the (safe) row prices it rests on, translated to the
@@ -79,7 +90,11 @@ pub(super) fn bound(instance: &Instance) -> (Bound, Option<Prices>) {
     let costs: Vec<f64> = instance.types.iter().map(|t| t.price).collect();
     let (value, y) = safe_duals(&rows, &costs, &solution.duals);
     out.value = value;
-    let mut prices = Prices { classes: vec![0.0; instance.classes.len()], sets: vec![0.0; instance.sets.len()] };
+    let mut prices = Prices {
+        classes: vec![0.0; instance.classes.len()],
+        sets: vec![0.0; instance.sets.len()],
+        limits: vec![0.0; instance.limits.len()],
+    };
     for (row, &yi) in rows.iter().zip(&y) {
         if yi <= 0.0 {
             continue;
