@@ -6,7 +6,8 @@
 //! equal kinds: generic, zonal spread, hostname spread, zonal self-affinity, hostname
 //! self-anti-affinity. Seeded (42) with this file's own generator.
 //!
-//! Run: `cargo bench -p fleetfit-core --bench pack [-- SIZES...]` (default 1 100 1000 5000).
+//! Run: `cargo bench -p fleetfit-core --bench pack [-- SIZES... MODES...]` (default sizes 1 100
+//! 1000 5000 10000 20000, every mode).
 //! Prints pods per second, nodes and cost; never fails on speed.
 
 use fleetfit::catalog::Catalog;
@@ -139,12 +140,15 @@ fn workload(count: usize, seed: u64) -> Inventory {
     inventory
 }
 
-/// The modes measured (optimize and exact join as they land).
-const MODES: &[Mode] = &[Mode::Karpenter];
+/// The modes measured (exact joins when built with the `milp` feature).
+const MODES: &[Mode] = &[Mode::Karpenter, Mode::Optimize];
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![1, 100, 1000, 5000] } else { sizes };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1, 100, 1000, 5000, 10000, 20000] } else { sizes };
+    let modes: Vec<Mode> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let modes = if modes.is_empty() { MODES.to_vec() } else { modes };
     let catalog = catalog();
     println!(
         "{:>7}  {:<10} {:>10} {:>12} {:>7} {:>12} {:>12} {:>8}",
@@ -152,7 +156,7 @@ fn main() {
     );
     for &n in &sizes {
         let inventory = workload(n, 42);
-        for &mode in MODES {
+        for &mode in &modes {
             let start = Instant::now();
             let plan =
                 fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode }).unwrap_or_else(|e| panic!("{e}"));

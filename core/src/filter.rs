@@ -147,6 +147,12 @@ pub struct PoolContext {
     pub(crate) type_space: Vec<Resources>,
     /// Per instance type: offerings compatible with the pool (bit mask) and the cheapest price.
     pub(crate) type_offerings: Vec<(u64, f64)>,
+    /// Per instance type: metal, GPU or accelerator (launched only when nothing generic fits).
+    pub(crate) type_exotic: Vec<bool>,
+    /// The zones of the types' offerings, sorted; and per type, per offering, the index of its
+    /// zone there (for offering checks without string comparisons).
+    pub(crate) zones: Vec<String>,
+    pub(crate) offering_zone: Vec<Vec<u8>>,
 }
 
 impl PoolContext {
@@ -244,6 +250,22 @@ impl FilterContext {
                 .collect();
             let type_space = types.iter().map(|t| t.allocatable.sub(&daemon_overhead)).collect();
             let type_offerings = types.iter().map(|t| matching_offerings(t, zone, capacity_type)).collect();
+            let type_exotic = types.iter().map(is_exotic).collect();
+            let zones: Vec<String> = types
+                .iter()
+                .flat_map(|t| t.offerings.iter().map(|o| o.zone.clone()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let offering_zone = types
+                .iter()
+                .map(|t| {
+                    t.offerings
+                        .iter()
+                        .map(|o| zones.binary_search(&o.zone).ok().filter(|&i| i < 64).map_or(u8::MAX, |i| i as u8))
+                        .collect()
+                })
+                .collect();
             pools.push(PoolContext {
                 nodepool: pool,
                 requirements,
@@ -252,6 +274,9 @@ impl FilterContext {
                 type_verdicts,
                 type_space,
                 type_offerings,
+                type_exotic,
+                zones,
+                offering_zone,
             });
         }
         Ok(FilterContext {
@@ -294,6 +319,15 @@ pub struct Candidate {
     pub price: f64,
     /// How many pods of the class fit on an empty node of this type (after DaemonSets).
     pub pods_per_node: u64,
+}
+
+/// Metal, GPU and accelerator types: the AWS provider launches them only when no generic
+/// type fits.
+pub fn is_exotic(t: &InstanceType) -> bool {
+    let has = |key: &str| t.requirements.get(key).is_some_and(|r| r.values().any(|v| v != "0"));
+    has(labels::INSTANCE_GPU_COUNT)
+        || has(labels::INSTANCE_ACCELERATOR_COUNT)
+        || t.requirements.get(labels::INSTANCE_SIZE).is_some_and(|r| r.values().any(|v| v.starts_with("metal")))
 }
 
 /// Why a NodePool or instance type cannot host a shape class.

@@ -244,6 +244,36 @@ impl Resources {
         out
     }
 
+    /// Element-wise maximum, in place.
+    pub fn max_assign(&mut self, other: &Resources) {
+        self.cpu = self.cpu.max(other.cpu);
+        self.memory = self.memory.max(other.memory);
+        self.pods = self.pods.max(other.pods);
+        self.ephemeral_storage = self.ephemeral_storage.max(other.ephemeral_storage);
+        for (k, v) in &other.extended {
+            match self.extended.get_mut(k) {
+                Some(e) => *e = (*e).max(*v),
+                None => {
+                    self.extended.insert(k.clone(), *v);
+                }
+            }
+        }
+    }
+
+    /// Whether `self + extra` fits in `capacity`, without building the sum.
+    pub fn fits_with(&self, extra: &Resources, capacity: &Resources) -> bool {
+        let ok = |a: i64, b: i64, cap: i64| a.saturating_add(b) <= cap;
+        ok(self.cpu.0, extra.cpu.0, capacity.cpu.0)
+            && ok(self.memory.0, extra.memory.0, capacity.memory.0)
+            && ok(self.pods, extra.pods, capacity.pods)
+            && ok(self.ephemeral_storage.0, extra.ephemeral_storage.0, capacity.ephemeral_storage.0)
+            && self
+                .extended
+                .keys()
+                .chain(extra.extended.keys())
+                .all(|k| ok(self.get(k), extra.get(k), capacity.extended.get(k).copied().unwrap_or(0)))
+    }
+
     /// Multiplies every amount by `n`, saturating.
     pub fn scale(&self, n: i64) -> Resources {
         Resources {

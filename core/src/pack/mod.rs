@@ -83,7 +83,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     };
 
     let bound = bound_input(&ctx, &classes, &filters, inventory);
-    let lower = lower_bound(&bound, Effort::default()).value.min(outcome.cost);
+    let lower = lower_bound(&bound, Effort::quick()).value.min(outcome.cost);
     let (mut used, mut total) = (Resources::default(), Resources::default());
     for n in &outcome.nodes {
         used.add_assign(&n.requests);
@@ -199,6 +199,8 @@ struct Simulation<'a> {
     /// Per pod: why the last attempt to open a node of each pool failed.
     failures: Vec<Vec<(usize, Rejection)>>,
     topology: Topology,
+    /// Per class, per new node: the node can never take a pod of the class.
+    dead: Vec<Vec<bool>>,
     /// Whether a new NodeClaim keeps only options no larger than its launched type in the
     /// resources its pool limits (`optimize`), or every option (`karpenter`, which charges
     /// the largest against the limits).
@@ -291,6 +293,7 @@ impl<'a> Simulation<'a> {
             level: vec![0; pods.len()],
             failures: vec![Vec::new(); pods.len()],
             topology,
+            dead: vec![Vec::new(); classes.len()],
             trim_options: false,
         }
     }
@@ -364,23 +367,49 @@ impl<'a> Simulation<'a> {
             self.topology.record(c, level, &reqs, &host);
             return true;
         }
-        let order: Vec<(usize, usize, usize)> = self.order.iter().copied().collect();
-        for key in order {
+        // This run's new nodes, fewest pods first. A node that can never take a pod of this
+        // class (no room in its largest option, conflicting requirements, or any rejection
+        // when topology is not involved: nodes only gain pods and lose options) is marked dead
+        // for the class and skipped from then on.
+        let dead = &mut self.dead[c];
+        dead.resize(self.new_nodes.len(), false);
+        let mut found = None;
+        for &key in &self.order {
             let n = key.2;
-            let pool = self.new_nodes[n].pool;
-            let Some((term, allowed)) = &self.allowed[c][pool] else { continue };
-            let ctx_pool = &self.ctx.pools[pool];
-            if let Ok(next) =
-                self.new_nodes[n].try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref())
-            {
-                self.order.remove(&key);
-                self.new_nodes[n].commit(next, pod, p);
-                self.order.insert((self.new_nodes[n].pods.len(), key.1, n));
-                self.placement[p] = Placement::New(n);
-                let node = &self.new_nodes[n];
-                self.topology.record(c, level, &node.requirements, &node.hostname);
-                return true;
+            if dead[n] {
+                continue;
             }
+            let node = &self.new_nodes[n];
+            let Some((term, allowed)) = &self.allowed[c][node.pool] else {
+                dead[n] = true;
+                continue;
+            };
+            if !node.has_room_for(&pod.requests) || node.requirements.compatible(&class.terms[*term]).is_err() {
+                dead[n] = true;
+                continue;
+            }
+            if pod_topology.is_some() && self.topology.host_rejects(c, level, &node.hostname) {
+                continue;
+            }
+            let ctx_pool = &self.ctx.pools[node.pool];
+            match node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()) {
+                Ok(next) => {
+                    found = Some((key, next));
+                    break;
+                }
+                Err(_) if pod_topology.is_none() => dead[n] = true,
+                Err(_) => {}
+            }
+        }
+        if let Some((key, next)) = found {
+            let n = key.2;
+            self.order.remove(&key);
+            self.new_nodes[n].commit(next, pod, p);
+            self.order.insert((self.new_nodes[n].pods.len(), key.1, n));
+            self.placement[p] = Placement::New(n);
+            let node = &self.new_nodes[n];
+            self.topology.record(c, level, &node.requirements, &node.hostname);
+            return true;
         }
         self.failures[p].clear();
         for pool in 0..self.ctx.pools.len() {

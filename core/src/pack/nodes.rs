@@ -2,7 +2,7 @@
 //! this run opens (whose requirements and instance-type options narrow with every pod).
 
 use super::topology::Topology;
-use crate::catalog::{CapacityType, InstanceType};
+use crate::catalog::CapacityType;
 use crate::filter::{PoolContext, ShapeClass};
 use crate::labels;
 use crate::model::{HostPort, Inventory, Node, Pod};
@@ -70,6 +70,9 @@ pub(super) struct NewNode {
     pub options: Vec<(u32, u64)>,
     /// Requests of its pods (DaemonSet overhead is accounted in the pool's type space).
     pub requests: Resources,
+    /// The element-wise largest space (allocatable less DaemonSets) among the options: a pod
+    /// whose requests do not fit beside `requests` in it can never join.
+    pub largest_space: Resources,
     pub pods: Vec<usize>,
     pub ports: Vec<HostPort>,
     /// A placeholder hostname, unique in the run (its domain for hostname topology).
@@ -91,12 +94,12 @@ impl PodTopology<'_> {
     /// affinity (until relaxed) and the narrowing topology asks for.
     fn extra(&self, pod: &Pod, reqs: &Requirements, hostname: &str) -> Result<Requirements, Rejection> {
         let mut extra = Requirements::new();
-        let mut reqs = reqs.clone();
+        let mut reqs = std::borrow::Cow::Borrowed(reqs);
         if let Some(preferred) = self.topology.preferred_node(self.class, self.level) {
             if let Err(c) = reqs.compatible(preferred) {
                 return Err(Rejection::Requirements(format!("preferred node affinity on {}", c.key())));
             }
-            reqs = reqs.intersection(preferred);
+            reqs = std::borrow::Cow::Owned(reqs.intersection(preferred));
             extra = preferred.clone();
         }
         let narrowed = self
@@ -112,6 +115,16 @@ pub(super) struct Next {
     requirements: Requirements,
     options: Vec<(u32, u64)>,
     requests: Resources,
+    largest_space: Resources,
+}
+
+/// The element-wise largest space among some options of a pool.
+fn largest_space(pool: &PoolContext, options: &[(u32, u64)]) -> Resources {
+    let mut out = Resources::default();
+    for (t, _) in options {
+        out.max_assign(&pool.type_space[*t as usize]);
+    }
+    out
 }
 
 fn ports_clash(used: &[HostPort], wanted: &[HostPort]) -> Option<u16> {
@@ -155,6 +168,7 @@ impl NewNode {
         Ok(NewNode {
             pool: pool_index,
             requirements: pool.requirements.clone(),
+            largest_space: largest_space(pool, &options),
             options,
             requests: Resources::default(),
             pods: Vec::new(),
@@ -209,6 +223,16 @@ impl NewNode {
         let zone = requirements.get(labels::ZONE);
         let capacity_type = requirements.get(labels::CAPACITY_TYPE);
         let recheck_offerings = narrowed.has_key(labels::ZONE) || narrowed.has_key(labels::CAPACITY_TYPE);
+        // Zones (by index in the pool's list) and capacity types the requirements allow.
+        let zone_bits: u64 = pool
+            .zones
+            .iter()
+            .take(64)
+            .enumerate()
+            .filter(|(_, z)| zone.is_none_or(|r| r.has(z)))
+            .fold(0, |m, (i, _)| m | (1u64 << i));
+        let capacity_ok = |ct: CapacityType| capacity_type.is_none_or(|c| c.has(ct.as_str()));
+        let capacity_bits = [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].map(capacity_ok);
         let options: Vec<(u32, u64)> = self
             .options
             .iter()
@@ -216,10 +240,18 @@ impl NewNode {
                 let it = &types[t as usize];
                 let mut m = mask & allowed[t as usize];
                 if recheck_offerings {
+                    let zones = &pool.offering_zone[t as usize];
                     for (i, o) in it.offerings.iter().enumerate() {
-                        let ok = zone.is_none_or(|z| z.has(&o.zone))
-                            && capacity_type.is_none_or(|c| c.has(o.capacity_type.as_str()));
-                        if !ok {
+                        let in_zone = match zones[i] {
+                            u8::MAX => zone.is_none_or(|z| z.has(&o.zone)),
+                            z => zone_bits & (1u64 << z) != 0,
+                        };
+                        let ct = match o.capacity_type {
+                            CapacityType::Reserved => capacity_bits[0],
+                            CapacityType::Spot => capacity_bits[1],
+                            CapacityType::OnDemand => capacity_bits[2],
+                        };
+                        if !(in_zone && ct) {
                             m &= !(1u64 << i);
                         }
                     }
@@ -246,7 +278,7 @@ impl NewNode {
                 return Err(Rejection::MinValues { key: r.key().to_string(), required, available: distinct.len() });
             }
         }
-        Ok(Next { requirements, options, requests })
+        Ok(Next { requirements, largest_space: largest_space(pool, &options), options, requests })
     }
 
     pub fn commit(&mut self, next: Next, pod: &Pod, index: usize) {
@@ -258,6 +290,7 @@ impl NewNode {
         self.requirements = next.requirements;
         self.options = next.options;
         self.requests = next.requests;
+        self.largest_space = next.largest_space;
         self.ports.extend(pod.host_ports.iter().cloned());
         self.pods.extend_from_slice(indices);
     }
@@ -273,6 +306,12 @@ impl NewNode {
         let types = &pool.instance_types;
         self.options
             .retain(|(t, _)| limited.iter().all(|(r, _)| types[*t as usize].capacity.get(r) <= launched.get(r)));
+    }
+
+    /// Whether `requests` could ever join: they fit beside the node's pods in its largest
+    /// option.
+    pub fn has_room_for(&self, requests: &Resources) -> bool {
+        self.requests.fits_with(requests, &self.largest_space)
     }
 
     /// The element-wise largest capacity among the options: what Karpenter charges against
@@ -324,9 +363,9 @@ impl NewNode {
     /// The options the AWS provider would launch: the generic types, or every option when
     /// there is no generic one.
     fn launchable<'s>(&'s self, pool: &'s PoolContext) -> impl Iterator<Item = (u32, u64)> + 's {
-        let types = &pool.instance_types;
-        let generic = self.options.iter().any(|(t, _)| !is_exotic(&types[*t as usize]));
-        self.options.iter().copied().filter(move |(t, _)| !generic || !is_exotic(&types[*t as usize]))
+        let exotic = &pool.type_exotic;
+        let generic = self.options.iter().any(|(t, _)| !exotic[*t as usize]);
+        self.options.iter().copied().filter(move |(t, _)| !generic || !exotic[*t as usize])
     }
 
     /// The node as the plan reports it: the launch choice, the options, the pods.
@@ -370,14 +409,6 @@ impl NewNode {
             allocatable,
         }
     }
-}
-
-/// Metal, GPU and accelerator types: launched only when nothing generic fits.
-pub(super) fn is_exotic(t: &InstanceType) -> bool {
-    let has = |key: &str| t.requirements.get(key).is_some_and(|r| r.values().any(|v| v != "0"));
-    has(labels::INSTANCE_GPU_COUNT)
-        || has(labels::INSTANCE_ACCELERATOR_COUNT)
-        || t.requirements.get(labels::INSTANCE_SIZE).is_some_and(|r| r.values().any(|v| v.starts_with("metal")))
 }
 
 /// A node of the cluster, with the room its bound pods leave.

@@ -19,7 +19,7 @@
 //!
 //! Everything is deterministic: orders are total and no clock or hash order is involved.
 
-use super::nodes::{is_exotic, NewNode};
+use super::nodes::NewNode;
 use super::{Placement, Simulation};
 use crate::resources::Resources;
 use std::collections::BTreeMap;
@@ -138,7 +138,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         let generic: Vec<bool> = sim
             .filters
             .iter()
-            .map(|f| f.candidates.iter().any(|c| !is_exotic(&sim.ctx.pools[c.pool].instance_types[c.instance_type])))
+            .map(|f| f.candidates.iter().any(|c| !sim.ctx.pools[c.pool].type_exotic[c.instance_type]))
             .collect();
         // Largest first: the sum of the shares of the largest capacity of any type.
         let mut largest = vec![0i64; dense.names.len()];
@@ -272,9 +272,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             .candidates
             .iter()
             .filter(|cand| tier.contains(&cand.pool))
-            .filter(|cand| {
-                !self.generic[anchor] || !is_exotic(&self.sim.ctx.pools[cand.pool].instance_types[cand.instance_type])
-            })
+            .filter(|cand| !self.generic[anchor] || !self.sim.ctx.pools[cand.pool].type_exotic[cand.instance_type])
             .filter(|cand| {
                 self.sim.remaining[cand.pool].iter().all(|(r, room)| {
                     self.sim.ctx.pools[cand.pool].instance_types[cand.instance_type].capacity.get(r) <= *room

@@ -238,6 +238,29 @@ impl Topology {
         !self.owned[class][level].is_empty() || !self.inverse[class].is_empty()
     }
 
+    /// Whether hostname topology rules the node out for good: its count in a hostname spread
+    /// group is at maxSkew, or a hostname anti-affinity (its own or another pod's) takes it.
+    /// Counts only grow during a run, so the answer never turns back to `false`.
+    pub fn host_rejects(&self, class: usize, level: usize, hostname: &str) -> bool {
+        let owned = self.owned[class][level].iter().map(|&g| &self.groups[g]).filter(|g| g.key == labels::HOSTNAME);
+        for group in owned {
+            let here = group.counts.get(hostname).copied().unwrap_or(0);
+            let rejects = match &group.kind {
+                Kind::Spread { max_skew, .. } => here >= *max_skew as i64,
+                Kind::AntiAffinity => here > 0 || group.blocked.contains(hostname),
+                Kind::Affinity => false,
+            };
+            if rejects {
+                return true;
+            }
+        }
+        self.inverse[class]
+            .iter()
+            .map(|&g| &self.groups[g])
+            .filter(|g| g.key == labels::HOSTNAME)
+            .any(|g| g.owners.get(hostname).is_some_and(|c| *c > 0) || g.blocked.contains(hostname))
+    }
+
     /// The requirements a pod of `class` adds to a node with `reqs` and hostname `hostname`:
     /// narrowed domains per key, or why the node is ruled out. `pod_reqs` is the pod's own node
     /// requirement (for spread's nodeAffinityPolicy: Honor).
