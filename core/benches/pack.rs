@@ -141,7 +141,12 @@ fn workload(count: usize, seed: u64) -> Inventory {
 }
 
 /// The modes measured (exact joins when built with the `milp` feature).
-const MODES: &[Mode] = &[Mode::Karpenter, Mode::Optimize];
+const MODES: &[Mode] = &[
+    Mode::Karpenter,
+    Mode::Optimize,
+    #[cfg(feature = "milp")]
+    Mode::Exact,
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -158,8 +163,8 @@ fn main() {
         let inventory = workload(n, 42);
         for &mode in &modes {
             let start = Instant::now();
-            let plan =
-                fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode }).unwrap_or_else(|e| panic!("{e}"));
+            let plan = fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode, ..Default::default() })
+                .unwrap_or_else(|e| panic!("{e}"));
             let secs = start.elapsed().as_secs_f64();
             println!(
                 "{n:>7}  {:<10} {secs:>10.3} {:>12.0} {:>7} {:>12.2} {:>12.2} {:>8}",

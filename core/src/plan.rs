@@ -44,6 +44,10 @@ impl std::fmt::Display for Mode {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PlanOptions {
     pub mode: Mode,
+    /// `exact` mode: HiGHS's time limit per solve (default 10 s); the best plan found by then
+    /// is returned with its proven gap.
+    #[serde(default)]
+    pub time_limit_seconds: Option<f64>,
 }
 
 /// Requested share of allocatable, per resource (0.0–1.0).

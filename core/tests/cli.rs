@@ -173,3 +173,57 @@ fn a_catalog_of_ones_own() {
     assert_eq!(w["cheapest"][0]["instance_type"], "big");
     assert!(w["rejections"][0]["message"].as_str().unwrap().starts_with("needs 4 CPU"), "{w}");
 }
+
+#[test]
+fn plans_the_bundled_web_shop_cheaper_than_karpenter() {
+    let out = fleetfit(&["plan", "-f", "examples/webshop", "--nodepools", "examples/nodepools.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("(mode optimize, region us-east-1)"), "optimize is the default:\n{text}");
+    for line in ["COUNT  INSTANCE TYPE", "cost:", "lower bound:", "karpenter:", "utilisation of new nodes:"] {
+        assert!(text.contains(line), "missing {line:?}:\n{text}");
+    }
+    assert!(text.contains("shop/legacy-billing-0"), "the mis-pinned pods are reported:\n{text}");
+}
+
+#[test]
+fn plan_json_has_every_field_in_every_mode() {
+    let mut costs = Vec::new();
+    for mode in ["karpenter", "optimize", "exact"] {
+        let args = ["plan", "-f", "examples/webshop", "--nodepools", "examples/nodepools.yaml", "--mode", mode];
+        let out = fleetfit(&[&args[..], &["-o", "json"]].concat());
+        assert!(out.status.success(), "{mode}: {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+        assert_eq!(v["mode"], mode);
+        let nodes = v["nodes"].as_array().unwrap();
+        assert!(!nodes.is_empty());
+        for n in nodes {
+            for field in
+                ["nodepool", "instance_type", "zone", "capacity_type", "price_per_hour", "instance_types", "pods"]
+            {
+                assert!(!n[field].is_null(), "{mode}: node without {field}: {n}");
+            }
+            let options = n["instance_types"].as_array().unwrap();
+            assert!(!options.is_empty() && options.len() <= 60, "{mode}: {} options", options.len());
+        }
+        let placed: usize = nodes.iter().map(|n| n["pods"].as_array().unwrap().len()).sum::<usize>()
+            + v["existing"].as_array().unwrap().len()
+            + v["unschedulable"].as_array().unwrap().len();
+        assert_eq!(placed, 99, "{mode}: every pending pod is accounted for");
+        let unschedulable = &v["unschedulable"][0];
+        assert!(unschedulable["pod"].as_str().unwrap().starts_with("shop/legacy-billing-"));
+        assert!(!unschedulable["reasons"].as_array().unwrap().is_empty());
+        let cost = v["cost_per_hour"].as_f64().unwrap();
+        assert!(v["lower_bound_per_hour"].as_f64().unwrap() <= cost + 1e-9);
+        assert!(v["gap"].as_f64().is_some());
+        costs.push(cost);
+    }
+    assert!(costs[1] <= costs[0] + 1e-9 && costs[2] <= costs[1] + 1e-9, "exact ≤ optimize ≤ karpenter: {costs:?}");
+}
+
+#[test]
+fn plan_rejects_a_bad_time_limit() {
+    let out = fleetfit(&["plan", "-f", "examples/webshop", "--mode", "exact", "--time-limit", "0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("time_limit_seconds is 0: must be a positive number of seconds"), "{}", stderr(&out));
+}

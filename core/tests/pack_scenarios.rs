@@ -16,7 +16,8 @@ struct Scenario {
     description: String,
     #[serde(default = "default_region")]
     region: String,
-    /// The modes to plan in, each checked against `expect` (default: karpenter and optimize).
+    /// The modes to plan in, each checked against `expect` (default: karpenter, optimize and,
+    /// with the `milp` feature, exact).
     #[serde(default)]
     modes: Option<Vec<String>>,
     manifests: String,
@@ -75,7 +76,14 @@ fn check(path: &Path) -> Result<(), String> {
     let s: Scenario = serde_yaml::from_str(&text).map_err(|e| format!("bad scenario file: {e}"))?;
     let inventory = fleetfit::manifest::parse("manifests", &s.manifests).map_err(|e| e.to_string())?;
     let catalog = Catalog::aws(&s.region).map_err(|e| e.to_string())?;
-    let modes = s.modes.clone().unwrap_or_else(|| vec!["karpenter".into(), "optimize".into()]);
+    let default_modes = || {
+        let mut modes = vec!["karpenter".to_string(), "optimize".to_string()];
+        if cfg!(feature = "milp") {
+            modes.push("exact".to_string());
+        }
+        modes
+    };
+    let modes = s.modes.clone().unwrap_or_else(default_modes);
     for mode in modes {
         let mode: Mode = mode.parse()?;
         check_mode(&s, &inventory, &catalog, mode).map_err(|e| format!("{mode} mode: {e}"))?;
@@ -84,8 +92,10 @@ fn check(path: &Path) -> Result<(), String> {
 }
 
 fn check_mode(s: &Scenario, inventory: &fleetfit::Inventory, catalog: &Catalog, mode: Mode) -> Result<(), String> {
-    let plan = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
-    let again = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode }).map_err(|e| e.to_string())?;
+    let plan = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode, ..Default::default() })
+        .map_err(|e| e.to_string())?;
+    let again = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode, ..Default::default() })
+        .map_err(|e| e.to_string())?;
     if plan != again {
         return Err("the same input gave two different plans".into());
     }

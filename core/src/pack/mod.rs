@@ -38,6 +38,9 @@ use topology::Topology;
 /// reported for comparison, and should it ever place more pods or cost less, its placement
 /// is returned (with a note), so those modes are never worse than Karpenter's.
 pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> Result<Plan> {
+    if let Some(t) = options.time_limit_seconds.filter(|t| t.is_nan() || *t <= 0.0) {
+        return Err(crate::Error::Usage(format!("time_limit_seconds is {t}: must be a positive number of seconds")));
+    }
     let pools: Vec<NodePool> =
         if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
     let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
@@ -49,25 +52,41 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     if inventory.nodepools.is_empty() {
         notes.push("no NodePool given: Karpenter's default NodePool was used".to_string());
     }
-    let simulate = |mode: Mode| {
+    // A bound the exact mode proves for the whole plan, if it does.
+    let mut exact_bound: Option<f64> = None;
+    let mut simulate = |mode: Mode, notes: &mut Vec<String>| -> Result<Outcome> {
         let mut sim = Simulation::new(&ctx, inventory, &pending, &classes, &filters);
         match mode {
             Mode::Karpenter => sim.run_karpenter(),
-            Mode::Optimize | Mode::Exact => sim.run_optimize(),
+            Mode::Optimize => sim.run_optimize(),
+            #[cfg(feature = "milp")]
+            Mode::Exact => {
+                let milp = crate::milp::MilpOptions {
+                    time_limit_seconds: options.time_limit_seconds.unwrap_or(DEFAULT_TIME_LIMIT_SECONDS),
+                    ..Default::default()
+                };
+                if let Some(report) = sim.run_exact(&milp) {
+                    notes.push(report.note);
+                    if report.covers_plan {
+                        exact_bound = Some(report.lower_bound);
+                    }
+                }
+            }
+            #[cfg(not(feature = "milp"))]
+            Mode::Exact => {
+                return Err(crate::Error::Usage(
+                    "exact mode needs fleetfit built with the `milp` feature (HiGHS), on a native target".to_string(),
+                ))
+            }
         }
-        Outcome::from(sim.finish())
+        Ok(Outcome::from(sim.finish()))
     };
-    let karpenter = simulate(Mode::Karpenter);
+    let karpenter = simulate(Mode::Karpenter, &mut notes)?;
     let (outcome, karpenter_cost) = match options.mode {
         Mode::Karpenter => (karpenter, None),
         Mode::Optimize | Mode::Exact => {
-            if options.mode == Mode::Exact {
-                return Err(crate::Error::Usage(
-                    "exact mode needs fleetfit built with the `milp` feature (HiGHS), on a native target".to_string(),
-                ));
-            }
             let cost = karpenter.cost;
-            let optimized = simulate(options.mode);
+            let optimized = simulate(options.mode, &mut notes)?;
             if karpenter.better_than(&optimized) {
                 notes.push(format!(
                     "{} mode's own plan ({} unschedulable, {:.4}/h) was no better than karpenter mode's, which is returned",
@@ -83,7 +102,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     };
 
     let bound = bound_input(&ctx, &classes, &filters, inventory);
-    let lower = lower_bound(&bound, Effort::quick()).value.min(outcome.cost);
+    let lower = lower_bound(&bound, Effort::quick()).value.max(exact_bound.unwrap_or(0.0)).min(outcome.cost);
     let (mut used, mut total) = (Resources::default(), Resources::default());
     for n in &outcome.nodes {
         used.add_assign(&n.requests);
@@ -104,6 +123,10 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         notes,
     })
 }
+
+/// `exact` mode's time limit when [`PlanOptions::time_limit_seconds`] is not set.
+#[cfg(feature = "milp")]
+pub const DEFAULT_TIME_LIMIT_SECONDS: f64 = 10.0;
 
 /// What one packing run decided.
 struct Outcome {

@@ -87,6 +87,20 @@ struct Packer<'s, 'a> {
 impl Simulation<'_> {
     /// `optimize` mode (see the [module documentation](self)).
     pub(super) fn run_optimize(&mut self) {
+        self.run_optimize_then(|_| ());
+    }
+
+    /// `exact` mode: `optimize`, with its packing re-solved by the MILP.
+    #[cfg(feature = "milp")]
+    pub(super) fn run_exact(&mut self, options: &crate::milp::MilpOptions) -> Option<ExactReport> {
+        let mut report = None;
+        self.run_optimize_then(|packer| report = packer.exact(options));
+        report
+    }
+
+    /// `optimize`, with `then` run on the packing before the pods left go through
+    /// Karpenter's loop.
+    fn run_optimize_then(&mut self, then: impl FnOnce(&mut Packer<'_, '_>)) {
         self.trim_options = true;
         let queue = self.queue();
         let free: Vec<bool> = (0..self.classes.len())
@@ -100,6 +114,7 @@ impl Simulation<'_> {
         packer.fill_new_nodes();
         packer.pack();
         packer.improve();
+        then(&mut packer);
         packer.left.into_iter().flatten().for_each(|p| rest[p] = true);
         self.run_karpenter_on(queue.into_iter().filter(|&p| rest[p]).collect());
     }
@@ -595,5 +610,192 @@ impl<'s, 'a> Packer<'s, 'a> {
             }
         }
         changed
+    }
+}
+
+/// What `exact` mode proved about the nodes it re-solved.
+#[cfg(feature = "milp")]
+pub(super) struct ExactReport {
+    /// A lower bound on the cost of the re-solved nodes, valid for every plan when
+    /// `covers_plan`.
+    pub lower_bound: f64,
+    /// The re-solved pods are every pending pod and the MILP saw every candidate of theirs, so
+    /// `lower_bound` bounds the whole plan.
+    pub covers_plan: bool,
+    pub note: String,
+}
+
+#[cfg(feature = "milp")]
+impl Packer<'_, '_> {
+    /// `exact` mode: the packed nodes (free classes on new nodes) are re-solved as a pattern
+    /// MILP over their shape classes and the NodePools they were packed in, warm-started from
+    /// the packing; the MILP's nodes replace them when they cost less and every one of them
+    /// can be opened as a NodeClaim.
+    fn exact(&mut self, options: &crate::milp::MilpOptions) -> Option<ExactReport> {
+        use crate::bound::{BoundClass, BoundInput, BoundNodeType};
+        use crate::milp::{solve, NodeLimit};
+        if self.packed.is_empty() {
+            return None;
+        }
+        // Classes and the pools they were packed in.
+        let mut pools_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
+        for &n in &self.packed {
+            let pool = self.sim.new_nodes[n].pool;
+            for (c, k) in self.class_counts(n) {
+                *counts.entry(c).or_default() += k as u64;
+                let pools = pools_of.entry(c).or_default();
+                if !pools.contains(&pool) {
+                    pools.push(pool);
+                }
+            }
+        }
+        let classes: Vec<usize> = counts.keys().copied().collect();
+        let index_of = |c: usize| classes.iter().position(|&x| x == c);
+        let dims = self.dense.names.clone();
+        let mut input = BoundInput { dimensions: dims, classes: Vec::new(), node_types: Vec::new() };
+        for &c in &classes {
+            input
+                .classes
+                .push(BoundClass { count: counts[&c], demand: self.demand[c].iter().map(|&d| d as f64).collect() });
+        }
+        // Node types: (pool, type, offering mask), hosting the classes whose compatible
+        // offerings include that mask's; priced at the mask's cheapest offering.
+        let mut keys: Vec<(usize, usize, u64)> = Vec::new();
+        let mut covers_plan = true;
+        for &c in &classes {
+            for cand in &self.sim.filters[c].candidates {
+                let pool = cand.pool;
+                if !pools_of[&c].contains(&pool) {
+                    covers_plan = false;
+                    continue;
+                }
+                if self.generic[c] && self.sim.ctx.pools[pool].type_exotic[cand.instance_type] {
+                    continue;
+                }
+                let key = (pool, cand.instance_type, cand.offerings);
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.sort_unstable();
+        for &(pool, t, mask) in &keys {
+            let it = &self.sim.ctx.pools[pool].instance_types[t];
+            let price = it
+                .offerings
+                .iter()
+                .enumerate()
+                .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
+                .map(|(_, o)| o.price)
+                .fold(f64::INFINITY, f64::min);
+            let hosts: Vec<usize> = classes
+                .iter()
+                .enumerate()
+                .filter(|&(_, &c)| {
+                    pools_of[&c].contains(&pool)
+                        && self.sim.allowed[c][pool].as_ref().is_some_and(|(_, allowed)| allowed[t] & mask == mask)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            input.node_types.push(BoundNodeType {
+                price: if price.is_finite() { price } else { 0.0 },
+                capacity: self.space(pool, t).iter().map(|&v| v.max(0) as f64).collect(),
+                classes: hosts,
+            });
+        }
+        // Limits: what each pool has left once the packed nodes are taken out.
+        let mut remaining = self.sim.remaining.clone();
+        for &n in &self.packed {
+            let node = &self.sim.new_nodes[n];
+            let charge = node.largest_capacity(&self.sim.ctx.pools[node.pool]);
+            for (resource, room) in &mut remaining[node.pool] {
+                *room += charge.get(resource);
+            }
+        }
+        let mut limits = Vec::new();
+        for (pool, rows) in remaining.iter().enumerate() {
+            for (resource, room) in rows {
+                let coefficients: Vec<(usize, f64)> = keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| k.0 == pool)
+                    .map(|(i, k)| (i, self.sim.ctx.pools[pool].instance_types[k.1].capacity.get(resource) as f64))
+                    .collect();
+                if !coefficients.is_empty() {
+                    limits.push(NodeLimit { coefficients, max: (*room).max(0) as f64 });
+                }
+            }
+        }
+        // The packing as the warm start: each node's launched type and offering.
+        let mut warm = Vec::new();
+        let mut packed_cost = 0.0;
+        for &n in &self.packed {
+            let node = &self.sim.new_nodes[n];
+            let launch = node.launch(&self.sim.ctx.pools[node.pool])?;
+            packed_cost += launch.price;
+            let t = launch.instance_type as usize;
+            let node_counts: Vec<(usize, u64)> =
+                self.class_counts(n).into_iter().filter_map(|(c, k)| Some((index_of(c)?, k as u64))).collect();
+            let fitting = keys.iter().enumerate().find(|(i, k)| {
+                k.0 == node.pool
+                    && k.1 == t
+                    && k.2 & (1 << launch.offering) != 0
+                    && node_counts.iter().all(|(c, _)| input.node_types[*i].classes.contains(c))
+            });
+            if let Some((i, _)) = fitting {
+                warm.push((i, node_counts));
+            }
+        }
+        let solution = match solve(&input, &limits, &warm, options) {
+            Ok(s) => s,
+            Err(e) => {
+                return Some(ExactReport {
+                    lower_bound: 0.0,
+                    covers_plan: false,
+                    note: format!("exact: the MILP gave no answer ({e}); the optimize packing is kept"),
+                })
+            }
+        };
+        let mut note = format!(
+            "exact: {} pods in {} shape classes re-solved as a MILP: {:.4}/h (packing {:.4}/h), bound {:.4}/h{}",
+            counts.values().sum::<u64>(),
+            classes.len(),
+            solution.cost,
+            packed_cost,
+            solution.lower_bound,
+            if solution.proven_optimal { ", proven optimal" } else { "" }
+        );
+        if solution.cost < packed_cost - EPSILON {
+            // Build every node first; replace the packing only if all of them open.
+            let mut rooms = remaining.clone();
+            let mut built = Vec::new();
+            for (i, node_counts) in &solution.nodes {
+                let (pool, _, _) = keys[*i];
+                let counts: Vec<(usize, usize)> = node_counts.iter().map(|&(c, k)| (classes[c], k as usize)).collect();
+                let Some(mut node) = self.build(pool, &counts, &rooms[pool]) else {
+                    note.push_str("; a MILP node could not be opened as a NodeClaim, the packing is kept");
+                    built.clear();
+                    break;
+                };
+                node.trim_to_launch(&self.sim.ctx.pools[pool], &rooms[pool]);
+                let charge = node.largest_capacity(&self.sim.ctx.pools[pool]);
+                for (resource, room) in &mut rooms[pool] {
+                    *room -= charge.get(resource);
+                }
+                built.push((node, counts));
+            }
+            if !built.is_empty() {
+                for n in self.packed.clone() {
+                    self.retire(n);
+                }
+                for (node, counts) in built {
+                    self.open(node, &counts);
+                }
+            }
+        }
+        let all_pending = self.sim.placement.iter().all(|p| !matches!(p, Placement::Existing(_)))
+            && counts.values().sum::<u64>() as usize == self.sim.pods.len();
+        Some(ExactReport { lower_bound: solution.lower_bound, covers_plan: covers_plan && all_pending, note })
     }
 }

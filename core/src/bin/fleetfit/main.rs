@@ -67,6 +67,10 @@ struct PlanArgs {
     /// feature).
     #[arg(long, default_value = "optimize")]
     mode: fleetfit::plan::Mode,
+    /// exact mode: seconds HiGHS may search per solve (default 10); the best plan found by
+    /// then is returned with its proven gap.
+    #[arg(long, value_name = "SECONDS")]
+    time_limit: Option<f64>,
 }
 
 #[derive(Args)]
@@ -115,7 +119,11 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
             files.extend(args.cluster.iter().cloned());
             let inventory = input::load_inventory(&files, &c.nodepools)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
-            let plan = fleetfit::pack::plan(&inventory, &catalog, &fleetfit::plan::PlanOptions { mode: args.mode })?;
+            let plan = fleetfit::pack::plan(
+                &inventory,
+                &catalog,
+                &fleetfit::plan::PlanOptions { mode: args.mode, time_limit_seconds: args.time_limit },
+            )?;
             emit(c.output, &plan, || table::plan(&plan, &inventory))
         }
     }
