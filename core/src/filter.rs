@@ -83,7 +83,7 @@ pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
 }
 
 /// The pod's alternative node requirements: nodeSelector ∩ each required term ∩ volumes.
-fn node_terms(pod: &Pod, volumes: Option<&Requirements>) -> Vec<Requirements> {
+pub(crate) fn node_terms(pod: &Pod, volumes: Option<&Requirements>) -> Vec<Requirements> {
     let mut base = Requirements::from_labels(&pod.node_selector);
     if let Some(v) = volumes {
         base = base.intersection(v);

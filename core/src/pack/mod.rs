@@ -19,6 +19,7 @@
 
 mod nodes;
 mod optimize;
+mod order;
 mod topology;
 
 use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
@@ -29,8 +30,9 @@ use crate::plan::{ExistingPlacement, Mode, Plan, PlanOptions, PlannedNode, Unsch
 use crate::resources::Resources;
 use crate::Result;
 use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
+use order::NodeOrder;
 use std::collections::{BTreeMap, BTreeSet};
-use topology::Topology;
+use topology::{Screen, Topology};
 
 /// Plans the pending pods of an inventory: existing nodes first, then new nodes.
 ///
@@ -212,8 +214,8 @@ struct Simulation<'a> {
     allowed: Vec<Vec<Option<Allowed>>>,
     existing: Vec<ExistingNode<'a>>,
     new_nodes: Vec<NewNode>,
-    /// New nodes in the order they are tried: (pod count, creation sequence, index).
-    order: BTreeSet<(usize, usize, usize)>,
+    /// New nodes in the order they are tried.
+    order: NodeOrder,
     /// Per pool: remaining room under its limits (only limited resources are listed).
     remaining: Vec<Vec<(String, i64)>>,
     placement: Vec<Placement>,
@@ -280,6 +282,7 @@ impl<'a> Simulation<'a> {
             .collect();
         let mut topology = Topology::new(&representatives, &bound, BTreeMap::new());
         let universe = domains(ctx, inventory, &topology.keys());
+        let order = NodeOrder::new(&universe);
         topology = Topology::new(&representatives, &bound, universe);
         let remaining = ctx
             .pools
@@ -310,7 +313,7 @@ impl<'a> Simulation<'a> {
             allowed,
             existing,
             new_nodes: Vec::new(),
-            order: BTreeSet::new(),
+            order,
             remaining,
             placement: vec![Placement::Pending; pods.len()],
             level: vec![0; pods.len()],
@@ -370,9 +373,10 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    /// The key of new node `n` in [`Simulation::order`].
-    fn order_key(&self, n: usize) -> (usize, usize, usize) {
-        (self.new_nodes[n].pods.len(), n, n)
+    /// Puts new node `n` in its place in [`Simulation::order`] after a change.
+    fn reorder(&mut self, n: usize) {
+        let node = &self.new_nodes[n];
+        self.order.place(n, node.pods.len(), &node.requirements);
     }
 
     /// Tries existing nodes, then this run's new nodes, then a new NodeClaim per NodePool.
@@ -394,11 +398,18 @@ impl<'a> Simulation<'a> {
         // class (no room in its largest option, conflicting requirements, or any rejection
         // when topology is not involved: nodes only gain pods and lose options) is marked dead
         // for the class and skipped from then on.
+        let final_level = level + 1 == self.topology.levels_of(c);
         let dead = &mut self.dead[c];
         dead.resize(self.new_nodes.len(), false);
         let mut found = None;
-        for &key in &self.order {
-            let n = key.2;
+        // Only nodes that may be in a domain the pod's topology admits today.
+        let admitted =
+            pod_topology.as_ref().and_then(|tp| self.topology.admitted_domains(c, level, pod, tp.pod_requirements));
+        let candidates = match &admitted {
+            Some((key, domains)) => self.order.iter_admitting(key, domains),
+            None => Box::new(self.order.iter()),
+        };
+        for n in candidates {
             if dead[n] {
                 continue;
             }
@@ -411,24 +422,33 @@ impl<'a> Simulation<'a> {
                 dead[n] = true;
                 continue;
             }
-            if pod_topology.is_some() && self.topology.host_rejects(c, level, &node.hostname) {
-                continue;
+            if let Some(tp) = &pod_topology {
+                match self.topology.screen(c, level, pod, &node.requirements, &node.hostname, tp.pod_requirements) {
+                    Screen::Open => {}
+                    Screen::NotNow => continue,
+                    // A lower level honours all a higher one does: ruled out for good at the
+                    // last level, the node is for every pod of the class.
+                    Screen::Never => {
+                        if final_level {
+                            dead[n] = true;
+                        }
+                        continue;
+                    }
+                }
             }
             let ctx_pool = &self.ctx.pools[node.pool];
             match node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()) {
                 Ok(next) => {
-                    found = Some((key, next));
+                    found = Some((n, next));
                     break;
                 }
                 Err(_) if pod_topology.is_none() => dead[n] = true,
                 Err(_) => {}
             }
         }
-        if let Some((key, next)) = found {
-            let n = key.2;
-            self.order.remove(&key);
+        if let Some((n, next)) = found {
             self.new_nodes[n].commit(next, pod, p);
-            self.order.insert((self.new_nodes[n].pods.len(), key.1, n));
+            self.reorder(n);
             self.placement[p] = Placement::New(n);
             let node = &self.new_nodes[n];
             self.topology.record(c, level, &node.requirements, &node.hostname);
@@ -454,8 +474,8 @@ impl<'a> Simulation<'a> {
                         *room -= charge.get(resource);
                     }
                     let n = self.new_nodes.len();
-                    self.order.insert((1, n, n));
                     self.new_nodes.push(node);
+                    self.reorder(n);
                     self.placement[p] = Placement::New(n);
                     let node = &self.new_nodes[n];
                     self.topology.record(c, level, &node.requirements, &node.hostname);

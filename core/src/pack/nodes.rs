@@ -10,8 +10,12 @@ use crate::plan::{PlannedNode, Utilisation};
 use crate::requirements::{Operator, Requirements};
 use crate::resources::{describe_amount, Resources};
 use crate::taints::TaintEffect;
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::fmt;
+
+/// The instance-type options a NodeClaim carries at most (Karpenter's limit).
+const MAX_OPTIONS: usize = 60;
 
 /// Why a NodeClaim cannot take a pod.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +34,7 @@ pub(super) enum Rejection {
         required: u32,
         available: usize,
     },
-    Topology(String),
+    Topology(std::sync::Arc<str>),
 }
 
 impl fmt::Display for Rejection {
@@ -77,6 +81,8 @@ pub(super) struct NewNode {
     pub ports: Vec<HostPort>,
     /// A placeholder hostname, unique in the run (its domain for hostname topology).
     pub hostname: String,
+    /// [`NewNode::launch`], once asked; cleared whenever the options change.
+    launched: OnceCell<Option<Launch>>,
 }
 
 /// The topology a pod brings to a placement: the run's state, the pod's class and its own
@@ -174,6 +180,7 @@ impl NewNode {
             pods: Vec::new(),
             ports: Vec::new(),
             hostname,
+            launched: OnceCell::new(),
         })
     }
 
@@ -216,6 +223,13 @@ impl NewNode {
         let mut narrowed = Requirements::new();
         if let Some(tp) = topology {
             narrowed = tp.extra(pod, &requirements, &self.hostname)?;
+            // As Karpenter: topology's requirements must be compatible with the node's before
+            // any instance type is looked at.
+            if let Some(r) =
+                narrowed.iter().find(|r| requirements.get(r.key()).is_some_and(|have| !have.compatible_with(r)))
+            {
+                return Err(Rejection::Topology(format!("topology needs {} outside the node's", r.key()).into()));
+            }
             requirements = requirements.intersection(&narrowed);
         }
         let requests = self.requests.add(&pod.requests.scale(copies as i64));
@@ -289,6 +303,7 @@ impl NewNode {
     pub fn commit_copies(&mut self, next: Next, pod: &Pod, indices: &[usize]) {
         self.requirements = next.requirements;
         self.options = next.options;
+        self.launched.take();
         self.requests = next.requests;
         self.largest_space = next.largest_space;
         self.ports.extend(pod.host_ports.iter().cloned());
@@ -306,6 +321,13 @@ impl NewNode {
         let types = &pool.instance_types;
         self.options
             .retain(|(t, _)| limited.iter().all(|(r, _)| types[*t as usize].capacity.get(r) <= launched.get(r)));
+        self.launched.take();
+    }
+
+    /// Leaves the node without options (it launches nothing).
+    pub fn clear_options(&mut self) {
+        self.options.clear();
+        self.launched.take();
     }
 
     /// Whether `requests` could ever join: they fit beside the node's pods in its largest
@@ -327,6 +349,10 @@ impl NewNode {
     /// cheapest reserved offering, else the cheapest spot offering no dearer than on-demand,
     /// else the cheapest on-demand one; ties by type name, then zone.
     pub fn launch(&self, pool: &PoolContext) -> Option<Launch> {
+        *self.launched.get_or_init(|| self.cheapest_launch(pool))
+    }
+
+    fn cheapest_launch(&self, pool: &PoolContext) -> Option<Launch> {
         let types = &pool.instance_types;
         let offers: Vec<(u32, usize, &crate::catalog::Offering)> = self
             .launchable(pool)
@@ -385,7 +411,13 @@ impl NewNode {
                 (price, types[t as usize].name.as_str())
             })
             .collect();
-        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+        // The 60 cheapest, by price then name (a total order: the same list however found).
+        let cheapest_first = |a: &(f64, &str), b: &(f64, &str)| a.0.total_cmp(&b.0).then(a.1.cmp(b.1));
+        if ranked.len() > MAX_OPTIONS {
+            ranked.select_nth_unstable_by(MAX_OPTIONS, cheapest_first);
+            ranked.truncate(MAX_OPTIONS);
+        }
+        ranked.sort_by(cheapest_first);
         let requests = self.requests.add(&pool.daemon_overhead);
         let (instance_type, zone, capacity_type, price, allocatable) = match chosen {
             Some(l) => {
@@ -402,7 +434,7 @@ impl NewNode {
             zone,
             capacity_type,
             price_per_hour: price,
-            instance_types: ranked.iter().take(60).map(|(_, n)| n.to_string()).collect(),
+            instance_types: ranked.iter().map(|(_, n)| n.to_string()).collect(),
             pods: self.pods.iter().map(|&p| pods[p].key()).collect(),
             utilisation: Utilisation::of(&requests, &allocatable),
             requests,

@@ -212,16 +212,17 @@ impl<'s, 'a> Packer<'s, 'a> {
         Some((t, 1u64 << launch.offering, room))
     }
 
-    /// Adds up to `want` pods of class `c` to node `n` when they fit the room of its launched
-    /// type; returns how many were added.
-    fn absorb(&mut self, n: usize, c: usize, want: usize) -> usize {
+    /// Adds up to `want` pods of class `c` to node `n` when they fit `launched`, the room of
+    /// its launched type ([`Packer::launched_room`]); returns how many were added.
+    fn absorb(&mut self, n: usize, c: usize, want: usize, launched: &(usize, u64, Vec<i64>)) -> usize {
         let pool = self.sim.new_nodes[n].pool;
-        let Some((t, bit, room)) = self.launched_room(n) else { return 0 };
+        let (t, bit, room) = launched;
+        let (t, bit) = (*t, *bit);
         let Some((term, allowed)) = &self.sim.allowed[c][pool] else { return 0 };
         if allowed[t] & bit == 0 {
             return 0;
         }
-        let k = copies(&self.demand[c], &room, want.min(self.left[c].len()));
+        let k = copies(&self.demand[c], room, want.min(self.left[c].len()));
         if k == 0 {
             return 0;
         }
@@ -238,11 +239,9 @@ impl<'s, 'a> Packer<'s, 'a> {
     }
 
     fn commit(&mut self, n: usize, next: super::nodes::Next, pods: &[usize]) {
-        let key = self.sim.order_key(n);
-        self.sim.order.remove(&key);
         let pod = self.sim.pods[pods[0]];
         self.sim.new_nodes[n].commit_copies(next, pod, pods);
-        self.sim.order.insert((self.sim.new_nodes[n].pods.len(), key.1, n));
+        self.sim.reorder(n);
         for &p in pods {
             self.sim.placement[p] = Placement::New(n);
         }
@@ -250,10 +249,13 @@ impl<'s, 'a> Packer<'s, 'a> {
 
     /// Step 2b: the room this run's nodes leave on their launched types.
     fn fill_new_nodes(&mut self) {
+        let classes = self.order.clone();
         for n in 0..self.sim.new_nodes.len() {
-            for c in self.order.clone() {
-                if !self.left[c].is_empty() {
-                    self.absorb(n, c, usize::MAX);
+            let mut launched = self.launched_room(n);
+            for &c in &classes {
+                let Some(room) = &launched else { break };
+                if !self.left[c].is_empty() && self.absorb(n, c, usize::MAX, room) > 0 {
+                    launched = self.launched_room(n);
                 }
             }
         }
@@ -383,8 +385,8 @@ impl<'s, 'a> Packer<'s, 'a> {
         for (resource, room) in &mut self.sim.remaining[pool] {
             *room -= charge.get(resource);
         }
-        self.sim.order.insert((node.pods.len(), n, n));
         self.sim.new_nodes.push(node);
+        self.sim.reorder(n);
         self.packed.push(n);
         n
     }
@@ -447,15 +449,14 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// Takes node `n` out: its pods go back to `left` (front, keeping queue order), its limit
     /// charge is returned.
     fn retire(&mut self, n: usize) {
-        let key = self.sim.order_key(n);
-        self.sim.order.remove(&key);
+        self.sim.order.remove(n);
         let node = &mut self.sim.new_nodes[n];
         let pods = std::mem::take(&mut node.pods);
         let charge = node.largest_capacity(&self.sim.ctx.pools[node.pool]);
         for (resource, room) in &mut self.sim.remaining[node.pool] {
             *room += charge.get(resource);
         }
-        node.options.clear();
+        node.clear_options();
         node.requests = Resources::default();
         for p in pods {
             self.sim.placement[p] = Placement::Pending;

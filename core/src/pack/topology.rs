@@ -14,6 +14,7 @@ use crate::labels;
 use crate::model::{LabelSelector, Labels, NodeInclusionPolicy, Pod, PodAffinityTerm, WhenUnsatisfiable};
 use crate::requirements::{Requirement, Requirements};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -31,16 +32,37 @@ struct Group {
     /// `None`: every namespace (an empty namespace selector).
     all_namespaces: bool,
     selector: LabelSelector,
+    /// Spread with nodeAffinityPolicy Honor: the owning pod's node requirements (ORed terms);
+    /// only pods on nodes compatible with one of them count. Empty: every node counts.
+    node_filter: Vec<Requirements>,
     counts: BTreeMap<String, i64>,
     /// Anti-affinity: domains holding a pod that owns this group (for the inverse rule), and
     /// domains blocked by an owner whose node may land in several.
     owners: BTreeMap<String, i64>,
     blocked: BTreeSet<String>,
+    /// Why the group rejects a node, written once (rejections are frequent, read rarely).
+    rules_out_node: Arc<str>,
+    leaves_no_domain: Arc<str>,
 }
 
 impl Group {
+    /// Matching pods counted in domain `d`.
+    fn count(&self, d: &str) -> i64 {
+        self.counts.get(d).copied().unwrap_or(0)
+    }
+
+    /// Anti-affinity owned by other pods: domain `d` holds one of them, or may.
+    fn taken(&self, d: &str) -> bool {
+        self.owners.get(d).is_some_and(|c| *c > 0) || self.blocked.contains(d)
+    }
+
     fn selects(&self, pod: &Pod) -> bool {
         (self.all_namespaces || self.namespaces.contains(&pod.namespace)) && self.selector.matches(&pod.labels)
+    }
+
+    /// Whether pods on a node with requirements `reqs` count in the group.
+    fn counts_on(&self, reqs: &Requirements) -> bool {
+        self.node_filter.is_empty() || self.node_filter.iter().any(|term| reqs.compatible(term).is_ok())
     }
 
     fn identity(&self) -> (Kind, String, BTreeSet<String>, bool, String) {
@@ -49,7 +71,7 @@ impl Group {
             self.key.clone(),
             self.namespaces.clone(),
             self.all_namespaces,
-            format!("{:?}", self.selector),
+            format!("{:?} {:?}", self.selector, self.node_filter),
         )
     }
 }
@@ -71,9 +93,44 @@ pub(super) struct Topology {
     universe: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// What [`Topology::screen`] sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Screen {
+    Open,
+    NotNow,
+    Never,
+}
+
+/// What a group asks of one domain of its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DomainRule {
+    /// Spread: at most this many matching pods already there.
+    AtMost(i64),
+    /// Affinity: a matching pod is there.
+    Occupied,
+    /// Affinity of the first pod of a self-selecting group: any one domain.
+    Any,
+    /// Affinity with no matching pod anywhere, for a pod it does not select.
+    Nothing,
+    /// Anti-affinity: no matching pod there, nor possibly there.
+    Free,
+}
+
+impl DomainRule {
+    fn admits(self, group: &Group, d: &str) -> bool {
+        match self {
+            DomainRule::AtMost(n) => group.count(d) <= n,
+            DomainRule::Occupied => group.count(d) > 0,
+            DomainRule::Any => true,
+            DomainRule::Nothing => false,
+            DomainRule::Free => group.count(d) == 0 && !group.blocked.contains(d),
+        }
+    }
+}
+
 /// Why topology rules a node out for a pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct TopologyRejection(pub String);
+pub(super) struct TopologyRejection(pub Arc<str>);
 
 impl Topology {
     /// Builds the groups of the classes' pods (one representative each) and of every bound pod
@@ -106,12 +163,15 @@ impl Topology {
         }
         for (pod, node_labels) in bound {
             let hostname = node_labels.get(labels::HOSTNAME).cloned();
+            let node_reqs = std::cell::OnceCell::new();
             for g in 0..t.groups.len() {
                 let group = &t.groups[g];
                 let domain =
                     if group.key == labels::HOSTNAME { hostname.clone() } else { node_labels.get(&group.key).cloned() };
                 let Some(domain) = domain else { continue };
-                if group.selects(pod) {
+                if group.selects(pod)
+                    && group.counts_on(node_reqs.get_or_init(|| Requirements::from_labels(*node_labels)))
+                {
                     *t.groups[g].counts.entry(domain.clone()).or_default() += 1;
                 }
                 if t.groups[g].kind == Kind::AntiAffinity && t.owns(pod, g) {
@@ -203,11 +263,12 @@ impl Topology {
         (owned, preferred)
     }
 
-    fn intern(&mut self, g: Group) -> usize {
+    fn intern(&mut self, mut g: Group) -> usize {
         let id = g.identity();
         match self.groups.iter().position(|x| x.identity() == id) {
             Some(i) => i,
             None => {
+                (g.rules_out_node, g.leaves_no_domain) = describe(&g);
                 self.groups.push(g);
                 self.groups.len() - 1
             }
@@ -238,27 +299,116 @@ impl Topology {
         !self.owned[class][level].is_empty() || !self.inverse[class].is_empty()
     }
 
-    /// Whether hostname topology rules the node out for good: its count in a hostname spread
-    /// group is at maxSkew, or a hostname anti-affinity (its own or another pod's) takes it.
-    /// Counts only grow during a run, so the answer never turns back to `false`.
-    pub fn host_rejects(&self, class: usize, level: usize, hostname: &str) -> bool {
-        let owned = self.owned[class][level].iter().map(|&g| &self.groups[g]).filter(|g| g.key == labels::HOSTNAME);
-        for group in owned {
-            let here = group.counts.get(hostname).copied().unwrap_or(0);
-            let rejects = match &group.kind {
-                Kind::Spread { max_skew, .. } => here >= *max_skew as i64,
-                Kind::AntiAffinity => here > 0 || group.blocked.contains(hostname),
-                Kind::Affinity => false,
-            };
-            if rejects {
-                return true;
+    /// A quick look, without building anything, at whether topology rules a node with `reqs`
+    /// and `hostname` out for a pod of the class: [`Screen::Never`] when hostname topology
+    /// does (counts only grow during a run, so it stays ruled out), [`Screen::NotNow`] when no
+    /// domain the node may still take is allowed today. [`Screen::Open`] promises nothing:
+    /// [`Topology::narrow`] decides. `pod_reqs` as there.
+    pub fn screen(
+        &self,
+        class: usize,
+        level: usize,
+        pod: &Pod,
+        reqs: &Requirements,
+        hostname: &str,
+        pod_reqs: &Requirements,
+    ) -> Screen {
+        let mut verdict = Screen::Open;
+        for &g in &self.owned[class][level] {
+            let group = &self.groups[g];
+            let key = group.key.as_str();
+            if key == labels::HOSTNAME {
+                if !self.host_admits(group, pod, hostname) {
+                    // Affinity may yet be met here by a pod of another class.
+                    if group.kind != Kind::Affinity {
+                        return Screen::Never;
+                    }
+                    verdict = Screen::NotNow;
+                }
+                continue;
+            }
+            if verdict == Screen::Open {
+                let rule = self.rule(group, pod, pod_reqs);
+                if !self.domains(key, reqs.get(key)).any(|d| rule.admits(group, d)) {
+                    verdict = Screen::NotNow;
+                }
             }
         }
-        self.inverse[class]
-            .iter()
-            .map(|&g| &self.groups[g])
-            .filter(|g| g.key == labels::HOSTNAME)
-            .any(|g| g.owners.get(hostname).is_some_and(|c| *c > 0) || g.blocked.contains(hostname))
+        for &g in &self.inverse[class] {
+            let group = &self.groups[g];
+            let key = group.key.as_str();
+            if key == labels::HOSTNAME {
+                if group.taken(hostname) {
+                    return Screen::Never;
+                }
+            } else if verdict == Screen::Open && self.domains(key, reqs.get(key)).all(|d| group.taken(d)) {
+                verdict = Screen::NotNow;
+            }
+        }
+        verdict
+    }
+
+    /// A key other than hostname on which a pod of the class admits only some domains today,
+    /// and those domains (sorted): [`Topology::screen`] rules out every node pinned to another
+    /// domain of the key. `pod_reqs` as there.
+    pub fn admitted_domains(
+        &self,
+        class: usize,
+        level: usize,
+        pod: &Pod,
+        pod_reqs: &Requirements,
+    ) -> Option<(&str, Vec<&str>)> {
+        let owned = self.owned[class][level].iter().map(|&g| (&self.groups[g], true));
+        let inverse = self.inverse[class].iter().map(|&g| (&self.groups[g], false));
+        let (group, own) = owned.chain(inverse).find(|(g, _)| g.key != labels::HOSTNAME)?;
+        let key = group.key.as_str();
+        let admitted = if own {
+            let rule = self.rule(group, pod, pod_reqs);
+            self.domains(key, None).filter(|d| rule.admits(group, d)).map(String::as_str).collect()
+        } else {
+            self.domains(key, None).filter(|d| !group.taken(d)).map(String::as_str).collect()
+        };
+        Some((key, admitted))
+    }
+
+    /// Whether a group lets a pod join the node `hostname` (for groups on the hostname key).
+    fn host_admits(&self, group: &Group, pod: &Pod, hostname: &str) -> bool {
+        let here = group.count(hostname);
+        match &group.kind {
+            // A new node is always a possible domain, so the global minimum is 0.
+            Kind::Spread { max_skew, .. } => here < *max_skew as i64,
+            Kind::AntiAffinity => here == 0 && !group.blocked.contains(hostname),
+            Kind::Affinity => here > 0 || (group.counts.values().all(|c| *c == 0) && group.selects(pod)),
+        }
+    }
+
+    /// The known domains of `key` that `allowed` (if any) admits.
+    fn domains<'s>(&'s self, key: &str, allowed: Option<&'s Requirement>) -> impl Iterator<Item = &'s String> + 's {
+        self.universe.get(key).into_iter().flatten().filter(move |d| allowed.is_none_or(|r| r.has(d)))
+    }
+
+    /// What a group asks of each domain of its key today. `pod_reqs` is the pod's own node
+    /// requirement (for spread's nodeAffinityPolicy: Honor).
+    fn rule(&self, group: &Group, pod: &Pod, pod_reqs: &Requirements) -> DomainRule {
+        let key = group.key.as_str();
+        match &group.kind {
+            Kind::Spread { max_skew, min_domains, honor_affinity } => {
+                let eligible = self.domains(key, if *honor_affinity { pod_reqs.get(key) } else { None });
+                let (mut global_min, mut domains) = (i64::MAX, 0);
+                for d in eligible {
+                    global_min = global_min.min(group.count(d));
+                    domains += 1;
+                }
+                if domains == 0 || min_domains.is_some_and(|m| domains < m) {
+                    global_min = 0;
+                }
+                DomainRule::AtMost(global_min + *max_skew as i64 - 1)
+            }
+            Kind::Affinity if group.counts.values().any(|c| *c > 0) => DomainRule::Occupied,
+            Kind::Affinity if group.selects(pod) => DomainRule::Any,
+            Kind::Affinity => DomainRule::Nothing,
+            Kind::AntiAffinity => DomainRule::Free,
+        }
     }
 
     /// The requirements a pod of `class` adds to a node with `reqs` and hostname `hostname`:
@@ -286,91 +436,43 @@ impl Topology {
             let group = &self.groups[g];
             let key = group.key.as_str();
             if key == labels::HOSTNAME {
-                let here = group.counts.get(hostname).copied().unwrap_or(0);
-                let ok = match &group.kind {
-                    Kind::Spread { max_skew, .. } => here < *max_skew as i64,
-                    Kind::AntiAffinity => here == 0 && !group.blocked.contains(hostname),
-                    Kind::Affinity => here > 0 || (group.counts.values().all(|c| *c == 0) && group.selects(pod)),
-                };
-                if !ok {
-                    return Err(TopologyRejection(describe(group, hostname)));
+                if !self.host_admits(group, pod, hostname) {
+                    return Err(TopologyRejection(group.rules_out_node.clone()));
                 }
                 continue;
             }
             let allowed = current(key, &out);
-            let universe: Vec<&String> = self
-                .universe
-                .get(key)
-                .map(|u| u.iter().filter(|d| allowed.as_ref().is_none_or(|r| r.has(d))).collect())
-                .unwrap_or_default();
-            let narrowed = match &group.kind {
-                Kind::Spread { max_skew, min_domains, honor_affinity } => {
-                    let eligible: Vec<&String> = self
-                        .universe
-                        .get(key)
-                        .map(|u| {
-                            u.iter()
-                                .filter(|d| !*honor_affinity || pod_reqs.get(key).is_none_or(|r| r.has(d)))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let count = |d: &str| group.counts.get(d).copied().unwrap_or(0);
-                    let mut global_min = eligible.iter().map(|d| count(d)).min().unwrap_or(0);
-                    if min_domains.is_some_and(|m| (eligible.len() as i32) < m) {
-                        global_min = 0;
-                    }
-                    universe
-                        .iter()
-                        .filter(|d| count(d) + 1 - global_min <= *max_skew as i64)
-                        .min_by(|a, b| count(a).cmp(&count(b)).then(a.cmp(b)))
-                        .map(|d| Requirement::single(key, d.to_string()))
-                }
-                Kind::Affinity => {
-                    let with: Vec<&&String> =
-                        universe.iter().filter(|d| group.counts.get(d.as_str()).is_some_and(|c| *c > 0)).collect();
-                    if !with.is_empty() {
-                        Some(Requirement::any_of(key, with.into_iter().map(|d| d.to_string())))
-                    } else if group.counts.values().all(|c| *c == 0) && group.selects(pod) {
-                        universe.first().map(|d| Requirement::single(key, d.to_string()))
-                    } else {
-                        None
-                    }
-                }
-                Kind::AntiAffinity => {
-                    let free: Vec<&&String> = universe
-                        .iter()
-                        .filter(|d| {
-                            group.counts.get(d.as_str()).is_none_or(|c| *c == 0) && !group.blocked.contains(d.as_str())
-                        })
-                        .collect();
-                    (!free.is_empty()).then(|| Requirement::any_of(key, free.into_iter().map(|d| d.to_string())))
-                }
+            let rule = self.rule(group, pod, pod_reqs);
+            let mut admitted = self.domains(key, allowed.as_ref()).filter(|d| rule.admits(group, d)).peekable();
+            let narrowed = match (&group.kind, rule) {
+                // Spread: the least-populated admitted domain.
+                (Kind::Spread { .. }, _) => admitted
+                    .min_by(|a, b| group.count(a).cmp(&group.count(b)).then(a.cmp(b)))
+                    .map(|d| Requirement::single(key, d.to_string())),
+                // The first pod of a self-selecting affinity group picks one domain.
+                (_, DomainRule::Any) => admitted.next().map(|d| Requirement::single(key, d.to_string())),
+                _ => admitted.peek().is_some().then(|| Requirement::any_of(key, admitted.map(|d| d.to_string()))),
             };
             match narrowed {
                 Some(r) => out.add(r),
-                None => return Err(TopologyRejection(describe(group, ""))),
+                None => return Err(TopologyRejection(group.leaves_no_domain.clone())),
             }
         }
         for &g in &self.inverse[class] {
             let group = &self.groups[g];
             let key = group.key.as_str();
-            let taken = |d: &str| group.owners.get(d).is_some_and(|c| *c > 0) || group.blocked.contains(d);
             if key == labels::HOSTNAME {
-                if taken(hostname) {
-                    return Err(TopologyRejection(format!(
-                        "another pod's anti-affinity keeps it off {key}={hostname}"
-                    )));
+                if group.taken(hostname) {
+                    return Err(TopologyRejection(
+                        format!("another pod's anti-affinity keeps it off {key}={hostname}").into(),
+                    ));
                 }
                 continue;
             }
             let allowed = current(key, &out);
-            let free: Vec<String> = self
-                .universe
-                .get(key)
-                .map(|u| u.iter().filter(|d| allowed.as_ref().is_none_or(|r| r.has(d)) && !taken(d)).cloned().collect())
-                .unwrap_or_default();
+            let free: Vec<String> = self.domains(key, allowed.as_ref()).filter(|d| !group.taken(d)).cloned().collect();
             if free.is_empty() {
-                return Err(TopologyRejection(format!("another pod's anti-affinity on {key} leaves no domain")));
+                return Err(TopologyRejection(format!("another pod's anti-affinity on {key} leaves no domain").into()));
             }
             out.add(Requirement::any_of(key, free));
         }
@@ -381,6 +483,9 @@ impl Topology {
     /// domain for the group's key; anti-affinity owners block every domain still possible.
     pub fn record(&mut self, class: usize, level: usize, reqs: &Requirements, hostname: &str) {
         for &g in &self.selected_by[class] {
+            if !self.groups[g].counts_on(reqs) {
+                continue;
+            }
             let key = self.groups[g].key.clone();
             for d in domains_of(&key, reqs, hostname, &self.universe) {
                 *self.groups[g].counts.entry(d).or_default() += 1;
@@ -444,19 +549,23 @@ fn spread_group(pod: &Pod, c: &crate::model::TopologySpreadConstraint) -> Group 
             selector.match_labels.insert(k.clone(), v.clone());
         }
     }
+    let honor_affinity = c.node_affinity_policy == NodeInclusionPolicy::Honor;
+    let mut node_filter = if honor_affinity { crate::filter::node_terms(pod, None) } else { Vec::new() };
+    if node_filter.iter().any(Requirements::is_empty) {
+        node_filter.clear();
+    }
     Group {
-        kind: Kind::Spread {
-            max_skew: c.max_skew.max(1),
-            min_domains: c.min_domains,
-            honor_affinity: c.node_affinity_policy == NodeInclusionPolicy::Honor,
-        },
+        kind: Kind::Spread { max_skew: c.max_skew.max(1), min_domains: c.min_domains, honor_affinity },
         key: labels::normalize(&c.topology_key).to_string(),
         namespaces: BTreeSet::from([pod.namespace.clone()]),
         all_namespaces: false,
         selector,
+        node_filter,
         counts: BTreeMap::new(),
         owners: BTreeMap::new(),
         blocked: BTreeSet::new(),
+        rules_out_node: Arc::from(""),
+        leaves_no_domain: Arc::from(""),
     }
 }
 
@@ -480,21 +589,21 @@ fn term_group(pod: &Pod, term: &PodAffinityTerm, kind: Kind) -> Group {
         namespaces,
         all_namespaces,
         selector,
+        node_filter: Vec::new(),
         counts: BTreeMap::new(),
         owners: BTreeMap::new(),
         blocked: BTreeSet::new(),
+        rules_out_node: Arc::from(""),
+        leaves_no_domain: Arc::from(""),
     }
 }
 
-fn describe(group: &Group, hostname: &str) -> String {
+/// What a group's rejections say: (a node is ruled out, no domain is left).
+fn describe(group: &Group) -> (Arc<str>, Arc<str>) {
     let what = match &group.kind {
         Kind::Spread { max_skew, .. } => format!("topology spread on {} (maxSkew {max_skew})", group.key),
         Kind::Affinity => format!("pod affinity on {}", group.key),
         Kind::AntiAffinity => format!("pod anti-affinity on {}", group.key),
     };
-    if hostname.is_empty() {
-        format!("{what} leaves no allowed domain")
-    } else {
-        format!("{what} rules out this node")
-    }
+    (format!("{what} rules out this node").into(), format!("{what} leaves no allowed domain").into())
 }

@@ -1,0 +1,142 @@
+//! The order this run's new nodes are tried in — fewest pods first, then creation — and the
+//! same order per topology domain, so a pod whose topology admits only some domains of a key
+//! walks only the nodes that may be in one of them.
+
+use crate::requirements::Requirements;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A node's place in the order: (pod count, node index, which is its creation order).
+type Place = (usize, usize);
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct NodeOrder {
+    all: BTreeSet<Place>,
+    /// Per node: its pod count while it is in the order.
+    pods: Vec<Option<usize>>,
+    keys: Vec<KeyIndex>,
+}
+
+/// The order split by the domain a node is pinned to on one topology key.
+#[derive(Debug, Clone)]
+struct KeyIndex {
+    key: String,
+    /// The key's known domains, sorted.
+    domains: Vec<String>,
+    /// Per domain, then one for nodes not pinned to a single known domain.
+    buckets: Vec<BTreeSet<Place>>,
+    /// Per node: its bucket while it is in the order.
+    bucket_of: Vec<usize>,
+}
+
+impl KeyIndex {
+    /// The bucket of a node with `reqs`: its single domain on the key, if it is a known one.
+    fn bucket(&self, reqs: &Requirements) -> usize {
+        let unpinned = self.domains.len();
+        let Some(r) = reqs.get(&self.key).filter(|r| !r.is_complement()) else { return unpinned };
+        let mut values = r.values();
+        match (values.next(), values.next()) {
+            (Some(v), None) => self.domains.binary_search_by(|d| d.as_str().cmp(v)).unwrap_or(unpinned),
+            _ => unpinned,
+        }
+    }
+}
+
+impl NodeOrder {
+    /// An empty order indexed on every key of `universe` (topology keys and their domains).
+    pub fn new(universe: &BTreeMap<String, BTreeSet<String>>) -> Self {
+        let keys = universe
+            .iter()
+            .map(|(key, domains)| KeyIndex {
+                key: key.clone(),
+                domains: domains.iter().cloned().collect(),
+                buckets: vec![BTreeSet::new(); domains.len() + 1],
+                bucket_of: Vec::new(),
+            })
+            .collect();
+        NodeOrder { keys, ..NodeOrder::default() }
+    }
+
+    /// Puts node `n`, now with `pods` pods and requirements `reqs`, in its place (moving it if
+    /// it was in the order).
+    pub fn place(&mut self, n: usize, pods: usize, reqs: &Requirements) {
+        self.remove(n);
+        self.pods[n] = Some(pods);
+        self.all.insert((pods, n));
+        for k in &mut self.keys {
+            let b = k.bucket(reqs);
+            k.bucket_of[n] = b;
+            k.buckets[b].insert((pods, n));
+        }
+    }
+
+    /// Takes node `n` out of the order.
+    pub fn remove(&mut self, n: usize) {
+        if self.pods.len() <= n {
+            self.pods.resize(n + 1, None);
+            for k in &mut self.keys {
+                k.bucket_of.resize(n + 1, 0);
+            }
+        }
+        let Some(pods) = self.pods[n].take() else { return };
+        self.all.remove(&(pods, n));
+        for k in &mut self.keys {
+            k.buckets[k.bucket_of[n]].remove(&(pods, n));
+        }
+    }
+
+    /// Every node in the order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.all.iter().map(|&(_, n)| n)
+    }
+
+    /// The nodes in the order that are pinned on `key` to a domain in `admitted` (sorted) or
+    /// not pinned to a single known one; every node when the key is not indexed.
+    pub fn iter_admitting<'s>(&'s self, key: &str, admitted: &[&str]) -> Box<dyn Iterator<Item = usize> + 's> {
+        let Some(k) = self.keys.iter().find(|k| k.key == key) else { return Box::new(self.iter()) };
+        let mut sources: Vec<_> = admitted
+            .iter()
+            .filter_map(|d| k.domains.binary_search_by(|x| x.as_str().cmp(d)).ok())
+            .chain([k.domains.len()])
+            .map(|b| k.buckets[b].iter().copied().peekable())
+            .collect();
+        Box::new(std::iter::from_fn(move || {
+            let (i, _) =
+                sources.iter_mut().enumerate().filter_map(|(i, s)| s.peek().map(|p| (i, *p))).min_by_key(|x| x.1)?;
+            sources[i].next().map(|(_, n)| n)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::requirements::Requirement;
+
+    fn zone(z: &str) -> Requirements {
+        let mut r = Requirements::new();
+        r.add(Requirement::single(crate::labels::ZONE, z.to_string()));
+        r
+    }
+
+    #[test]
+    fn walks_admitted_domains_and_unpinned_nodes_in_order() {
+        let universe = BTreeMap::from([(
+            crate::labels::ZONE.to_string(),
+            BTreeSet::from(["a".to_string(), "b".to_string(), "c".to_string()]),
+        )]);
+        let mut order = NodeOrder::new(&universe);
+        order.place(0, 3, &zone("a"));
+        order.place(1, 1, &zone("b"));
+        order.place(2, 2, &Requirements::new());
+        order.place(3, 1, &zone("c"));
+        order.place(4, 5, &zone("zz"));
+        assert_eq!(order.iter().collect::<Vec<_>>(), [1, 3, 2, 0, 4]);
+        assert_eq!(order.iter_admitting(crate::labels::ZONE, &["a", "c"]).collect::<Vec<_>>(), [3, 2, 0, 4]);
+        assert_eq!(order.iter_admitting("other", &[]).collect::<Vec<_>>(), [1, 3, 2, 0, 4]);
+        // Moving a node re-buckets it.
+        order.place(3, 4, &zone("b"));
+        order.remove(0);
+        assert_eq!(order.iter_admitting(crate::labels::ZONE, &["a", "c"]).collect::<Vec<_>>(), [2, 4]);
+        assert_eq!(order.iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+}
