@@ -66,7 +66,7 @@ fn cluster(n_classes: usize, n_types: usize, seed: u64) -> BoundInput {
         let gpu = if kind == Kind::Gpu { 1.0 } else { 0.0 };
         let count = 1 + rng.log_uniform(1.0, 120.0) as u64;
         kinds.push(kind);
-        classes.push(BoundClass { count, demand: vec![cpu, memory, 1.0, gpu] });
+        classes.push(BoundClass { count, demand: vec![cpu, memory, 1.0, gpu], min_nodes: 0 });
     }
     let hosts =
         |kind_ok: &dyn Fn(Kind) -> bool| -> Vec<usize> { (0..n_classes).filter(|&c| kind_ok(kinds[c])).collect() };

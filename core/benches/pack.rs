@@ -10,6 +10,9 @@
 //! 1000 5000 10000 20000, every mode).
 //! Prints pods per second, nodes and cost; never fails on speed.
 
+mod common;
+
+use common::Lcg;
 use fleetfit::catalog::Catalog;
 use fleetfit::model::{Inventory, Pod};
 use fleetfit::plan::{Mode, PlanOptions};
@@ -105,16 +108,6 @@ spec:
         - {topologyKey: kubernetes.io/hostname, labelSelector: {matchLabels: {kind: hostname-anti-affinity}}}
   containers: [{name: c, resources: {requests: {cpu: 100m}}}]
 "#;
-
-/// A small linear congruential generator: the same numbers on every platform.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % n as u64) as usize
-    }
-}
 
 fn workload(count: usize, seed: u64) -> Inventory {
     let mut inventory = fleetfit::manifest::parse_sources(&[

@@ -6,11 +6,15 @@
 //! with or without existing nodes (partly filled), with or without zonal spread and hostname
 //! anti-affinity. Seeded with this file's own generator.
 //!
-//! Run: `cargo bench -p fleetfit-core --bench quality [-- NAME...]` (instances whose name
-//! contains one of the NAMEs; default all). Exact mode joins when built with the `milp`
+//! Run: `cargo bench -p fleetfit-core --bench quality [-- NAME...] [--manifests]` (instances
+//! whose name contains one of the NAMEs; default all; `--manifests` prints their manifests,
+//! ready for `fleetfit plan`, instead of planning them). Exact mode joins when built with the `milp`
 //! feature. Prints one row per instance and a summary; exits non-zero only when `optimize`
 //! costs more than `karpenter` somewhere, never on speed.
 
+mod common;
+
+use common::Lcg;
 use fleetfit::catalog::Catalog;
 use fleetfit::plan::{Mode, Plan, PlanOptions};
 use fleetfit::{labels, NodeClass};
@@ -66,28 +70,6 @@ spec:
 /// Instance types of the existing nodes (all in the general NodePool).
 const EXISTING_TYPES: [&str; 5] = ["m6i.2xlarge", "c6i.4xlarge", "r6i.2xlarge", "m7i.xlarge", "c7g.2xlarge"];
 const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
-
-/// A 64-bit linear congruential generator (Knuth's MMIX constants): the same numbers on every
-/// platform.
-struct Lcg(u64);
-
-impl Lcg {
-    fn unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Uniform in `lo..=hi`.
-    fn between(&mut self, (lo, hi): (usize, usize)) -> usize {
-        lo + ((hi - lo + 1) as f64 * self.unit()) as usize
-    }
-    /// Log-uniform between `lo` and `hi`.
-    fn log_uniform(&mut self, (lo, hi): (f64, f64)) -> f64 {
-        lo * (hi / lo).powf(self.unit())
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-}
 
 /// What a workload looks like: its Deployments, their sizes and constraints.
 struct Profile {
@@ -379,27 +361,30 @@ fn percent(value: Option<f64>) -> String {
 
 fn main() {
     let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let dump = std::env::args().any(|a| a == "--manifests");
     let catalog = Catalog::aws("us-east-1").unwrap_or_else(|e| panic!("{e}"));
     let modes = modes();
-    println!(
-        "{:<24} {:>5} {:>7} {:>5} | {:>10} {:>10} {:>10} | {:>10} | {:>7} {:>7} {:>7} | {:>7} {:>7} {:>7} | {:>5} {:>5}",
-        "instance",
-        "pods",
-        "classes",
-        "nodes",
-        "karpenter",
-        "optimize",
-        "exact",
-        "bound",
-        "gap k",
-        "gap o",
-        "gap e",
-        "time k",
-        "time o",
-        "time e",
-        "uns k",
-        "uns o"
-    );
+    if !dump {
+        println!(
+            "{:<24} {:>5} {:>7} {:>5} | {:>10} {:>10} {:>10} | {:>10} | {:>7} {:>7} {:>7} | {:>7} {:>7} {:>7} | {:>5} {:>5}",
+            "instance",
+            "pods",
+            "classes",
+            "nodes",
+            "karpenter",
+            "optimize",
+            "exact",
+            "bound",
+            "gap k",
+            "gap o",
+            "gap e",
+            "time k",
+            "time o",
+            "time e",
+            "uns k",
+            "uns o"
+        );
+    }
     let (mut gaps_k, mut gaps_o, mut gaps_e, mut savings) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut instances, mut worse, mut fewer_placed) = (0, Vec::new(), Vec::new());
     for profile in PROFILES {
@@ -408,8 +393,12 @@ fn main() {
             if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
                 continue;
             }
-            let inventory =
-                fleetfit::manifest::parse(&name, &manifests(profile, seed, &catalog)).unwrap_or_else(|e| panic!("{e}"));
+            let text = manifests(profile, seed, &catalog);
+            if dump {
+                println!("# {name}\n{text}");
+                continue;
+            }
+            let inventory = fleetfit::manifest::parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
             let pending: Vec<&fleetfit::Pod> = inventory.pending_pods().collect();
             let classes = fleetfit::filter::shape_classes(&pending, &inventory).len();
             let outcomes: Vec<(Mode, Outcome)> = modes.iter().map(|&m| (m, run(&inventory, &catalog, m))).collect();

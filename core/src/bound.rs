@@ -23,8 +23,10 @@
 //! The sets `T` used are every distinct `T(c)` and the union of all of them.
 //! 1. *Volume*: `Σ_{t∈T} C_tk n_t ≥ D_k(T)` for each such `T` and dimension `k` — every pod of
 //!    `S(T)` sits on a node whose type is in `T`, and those nodes hold their pods' demand.
-//! 2. *Node count*: `Σ_{t∈T} n_t ≥ N(T) = max(1, max_k ⌈D_k(T) / M_k(T)⌉)` — those nodes are at
-//!    least that many, an integer (this is what makes one small pod cost a whole node).
+//! 2. *Node count*: `Σ_{t∈T} n_t ≥ N(T) = max(1, max_k ⌈D_k(T) / M_k(T)⌉, max_{c∈S(T)} m_c)` —
+//!    those nodes are at least that many, an integer (this is what makes one small pod cost a
+//!    whole node), and at least the distinct nodes `m_c` a class of `S(T)` needs
+//!    ([`BoundClass::min_nodes`]).
 //! 3. *Big pods*: if no two pods of a set `B` of classes fit together on any type hosting both
 //!    (per dimension `k`: each pod of `B` takes more than half of `C_tk` on every type hosting it;
 //!    plus one greedy clique of such "conflicting" classes), then `Σ_{t∈∪T(c)} n_t ≥ Σ_{c∈B} count_c`.
@@ -90,11 +92,16 @@ pub struct BoundInput {
     pub node_types: Vec<BoundNodeType>,
 }
 
-/// A group of identical pods: how many, and the demand of one pod per dimension.
+/// A group of identical pods: how many, the demand of one pod per dimension, and how many
+/// distinct nodes they need at least (0: no such rule).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BoundClass {
     pub count: u64,
     pub demand: Vec<f64>,
+    /// The pods sit on at least this many distinct nodes (their topology: anti-affinity
+    /// against each other, spread over hosts or zones).
+    #[serde(default)]
+    pub min_nodes: u64,
 }
 
 /// A node option: its price per hour, its usable capacity per dimension (allocatable minus

@@ -9,7 +9,7 @@ use fleetfit::bound::{
 use proptest::prelude::*;
 
 fn class(count: u64, demand: &[f64]) -> BoundClass {
-    BoundClass { count, demand: demand.to_vec() }
+    BoundClass { count, demand: demand.to_vec(), min_nodes: 0 }
 }
 
 fn node(price: f64, capacity: &[f64], classes: &[usize]) -> BoundNodeType {
@@ -48,6 +48,24 @@ fn big_pods_need_a_node_each() {
     let (volume, columns, _) = all_bounds(&i);
     assert!(close(volume.value, 10.0), "{volume:?}");
     assert!(close(columns.value, 10.0), "{columns:?}");
+}
+
+#[test]
+fn pods_that_need_distinct_nodes_pay_for_them() {
+    // Four 1-cpu pods that repel each other (min_nodes 4) on 8-cpu nodes at $1: volume alone
+    // says one node; they need four. A second class free to share brings no more nodes.
+    let mut spread = class(4, &[1.0]);
+    spread.min_nodes = 4;
+    let i = input(&["cpu"], vec![spread, class(6, &[1.0])], vec![node(1.0, &[8.0], &[0, 1])]);
+    let (volume, columns, best) = all_bounds(&i);
+    assert!(close(volume.value, 4.0), "{volume:?}");
+    assert!(close(columns.value, 4.0), "{columns:?}");
+    assert!(close(best.value, 4.0), "{best:?}");
+    // More than the pods is no more than one node per pod.
+    let mut over = class(2, &[1.0]);
+    over.min_nodes = 9;
+    let i = input(&["cpu"], vec![over], vec![node(1.0, &[8.0], &[0])]);
+    assert!(close(resource_volume_bound(&i).value, 2.0));
 }
 
 #[test]
@@ -435,7 +453,7 @@ proptest! {
     ) {
         let i = BoundInput {
             dimensions: (0..dims).map(|k| k.to_string()).collect(),
-            classes: classes.into_iter().map(|(count, demand)| BoundClass { count, demand }).collect(),
+            classes: classes.into_iter().map(|(count, demand)| BoundClass { count, demand, min_nodes: 0 }).collect(),
             node_types: types.into_iter().map(|(price, capacity, classes)| BoundNodeType { price, capacity, classes }).collect(),
         };
         let bound = lower_bound(&i, Effort::default());

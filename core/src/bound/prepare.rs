@@ -43,6 +43,8 @@ pub(super) struct Class {
     pub input: usize,
     pub count: f64,
     pub demand: Vec<f64>,
+    /// Distinct nodes its pods need at least.
+    pub min_nodes: f64,
     /// Kept types hosting it (indices into [`Instance::types`], ascending).
     pub types: Vec<usize>,
 }
@@ -213,7 +215,13 @@ impl Instance {
             }
             class_of_input[c] = classes.len();
             type_sets.push(types);
-            classes.push(Class { input: c, count: class.count as f64, demand: class.demand.clone(), types: list });
+            classes.push(Class {
+                input: c,
+                count: class.count as f64,
+                demand: class.demand.clone(),
+                min_nodes: class.min_nodes.min(class.count) as f64,
+                types: list,
+            });
         }
         let mut types: Vec<NodeType> = kept_inputs
             .iter()
@@ -267,7 +275,7 @@ impl Instance {
                     }
                 }
             }
-            let mut nodes = 1.0f64;
+            let mut nodes = confined.iter().map(|&c| classes[c].min_nodes).fold(1.0f64, f64::max);
             for (k, &total) in demand.iter().enumerate() {
                 let largest = members.iter().map(|&t| types[t].capacity[k]).fold(0.0f64, f64::max);
                 if largest > 0.0 && total > 0.0 {

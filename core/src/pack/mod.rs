@@ -103,7 +103,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         }
     };
 
-    let bound = bound_input(&ctx, &classes, &filters, inventory);
+    let bound = bound_input(&ctx, &pending, &classes, &filters, inventory);
     let lower = lower_bound(&bound, Effort::quick()).value.max(exact_bound.unwrap_or(0.0)).min(outcome.cost);
     let (mut used, mut total) = (Resources::default(), Resources::default());
     for n in &outcome.nodes {
@@ -153,16 +153,36 @@ impl Outcome {
     }
 }
 
+/// The topology of a run: the groups of the classes' pods (one representative each) and of
+/// the pods bound to nodes, over the domains the NodePools, instance types and nodes give.
+fn topology(ctx: &FilterContext, inventory: &Inventory, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
+    let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
+    let bound: Vec<(&Pod, &crate::model::Labels)> = inventory
+        .pods
+        .iter()
+        .filter(|p| !matches!(p.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed))
+        .filter_map(|p| {
+            let node = inventory.nodes.iter().find(|n| Some(n.name.as_str()) == p.node_name.as_deref())?;
+            Some((p, &node.labels))
+        })
+        .collect();
+    let keys = Topology::new(&representatives, &bound, BTreeMap::new()).keys();
+    Topology::new(&representatives, &bound, domains(ctx, inventory, &keys))
+}
+
 /// The lower-bound problem: the pending pods that no existing node could ever host (so any
 /// plan must put them on new nodes), against every (NodePool, instance type) that can host
-/// them at its cheapest compatible price. Limits and existing capacity are relaxed away, so
-/// the bound is valid for every plan.
+/// them at its cheapest compatible price, with the distinct nodes their required topology
+/// asks for. Limits and existing capacity are relaxed away, so the bound is valid for every
+/// plan.
 fn bound_input(
     ctx: &FilterContext,
+    pending: &[&Pod],
     classes: &[ShapeClass],
     filters: &[ClassFilter],
     inventory: &Inventory,
 ) -> BoundInput {
+    let topology = topology(ctx, inventory, pending, classes);
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
         for c in classes {
@@ -180,9 +200,11 @@ fn bound_input(
             continue;
         }
         let class_index = out.classes.len();
+        let count = class.pods.len() as u64;
         out.classes.push(BoundClass {
-            count: class.pods.len() as u64,
+            count,
             demand: dimensions.iter().map(|d| class.requests.get(d) as f64).collect(),
+            min_nodes: topology.min_nodes(ci, count, pending[class.pods[0]], &class.terms[0]),
         });
         for cand in &filters[ci].candidates {
             let key = (cand.pool, cand.instance_type);
@@ -270,20 +292,8 @@ impl<'a> Simulation<'a> {
             })
             .collect();
         let existing = ExistingNode::all(inventory, pods);
-        let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
-        let bound: Vec<(&Pod, &crate::model::Labels)> = inventory
-            .pods
-            .iter()
-            .filter(|p| !matches!(p.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed))
-            .filter_map(|p| {
-                let node = inventory.nodes.iter().find(|n| Some(n.name.as_str()) == p.node_name.as_deref())?;
-                Some((p, &node.labels))
-            })
-            .collect();
-        let mut topology = Topology::new(&representatives, &bound, BTreeMap::new());
-        let universe = domains(ctx, inventory, &topology.keys());
-        let order = NodeOrder::new(&universe);
-        topology = Topology::new(&representatives, &bound, universe);
+        let topology = topology(ctx, inventory, pods, classes);
+        let order = NodeOrder::new(topology.universe());
         let remaining = ctx
             .pools
             .iter()

@@ -658,7 +658,11 @@ impl Packer<'_, '_> {
         for &c in &classes {
             input
                 .classes
-                .push(BoundClass { count: counts[&c], demand: self.demand[c].iter().map(|&d| d as f64).collect() });
+                .push(BoundClass {
+                    count: counts[&c],
+                    demand: self.demand[c].iter().map(|&d| d as f64).collect(),
+                    min_nodes: 0,
+                });
         }
         // Node types: (pool, type, offering mask), hosting the classes whose compatible
         // offerings include that mask's; priced at the mask's cheapest offering.

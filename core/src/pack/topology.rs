@@ -510,6 +510,47 @@ impl Topology {
         }
     }
 
+    /// The known domains per topology key.
+    pub fn universe(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.universe
+    }
+
+    /// How many distinct nodes the `count` pods of a class need at least, by its required
+    /// topology (with `pod` one of them, `pod_reqs` its node requirement):
+    /// - anti-affinity against its own pods, on any key: one pod per domain, so per node;
+    /// - hostname spread with maxSkew `s`: at most `s` of them per node;
+    /// - spread with maxSkew `s` on another key, over `Z` eligible domains, when the class is
+    ///   the only one its group counts and nothing is counted yet: every domain keeps within
+    ///   `s` of the emptiest, so the pods use at least `min(Z, ⌈count / s⌉)` domains.
+    pub fn min_nodes(&self, class: usize, count: u64, pod: &Pod, pod_reqs: &Requirements) -> u64 {
+        let Some(required) = self.owned[class].last() else { return 0 };
+        let mut out = 0;
+        for &g in required {
+            let group = &self.groups[g];
+            if !group.selects(pod) {
+                continue;
+            }
+            let hostname = group.key == labels::HOSTNAME;
+            let nodes = match &group.kind {
+                Kind::AntiAffinity => count,
+                Kind::Spread { max_skew, .. } if hostname => count.div_ceil(*max_skew as u64),
+                Kind::Spread { max_skew, honor_affinity, .. } => {
+                    let alone = self.selected_by.iter().enumerate().all(|(c, s)| c == class || !s.contains(&g));
+                    if alone && group.counts.values().all(|n| *n == 0) {
+                        let honored = if *honor_affinity { pod_reqs.get(&group.key) } else { None };
+                        let domains = self.domains(&group.key, honored).count() as u64;
+                        domains.min(count.div_ceil(*max_skew as u64))
+                    } else {
+                        0
+                    }
+                }
+                Kind::Affinity => 0,
+            };
+            out = out.max(nodes);
+        }
+        out
+    }
+
     /// The topology keys some group counts on.
     pub fn keys(&self) -> BTreeSet<String> {
         self.groups.iter().map(|g| g.key.clone()).collect()
