@@ -64,7 +64,10 @@ fn manifests(pods: usize, seed: u64) -> String {
         if rng.chance(0.1) {
             let _ = writeln!(out, "      topologySpreadConstraints: [{{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: d{d}}}}}}}]");
         }
-        let _ = writeln!(out, "      containers: [{{name: c, resources: {{requests: {{cpu: {cpu}m, memory: {memory_mib}Mi}}}}}}]");
+        let _ = writeln!(
+            out,
+            "      containers: [{{name: c, resources: {{requests: {{cpu: {cpu}m, memory: {memory_mib}Mi}}}}}}]"
+        );
     }
     out
 }

@@ -13,7 +13,10 @@ fn input(classes: &[(u64, Vec<f64>)], types: &[(f64, Vec<f64>, Vec<usize>)]) -> 
     let dimensions = classes.first().map_or(1, |c| c.1.len());
     BoundInput {
         dimensions: (0..dimensions).map(|k| format!("d{k}")).collect(),
-        classes: classes.iter().map(|(count, demand)| BoundClass { count: *count, demand: demand.clone(), min_nodes: 0 }).collect(),
+        classes: classes
+            .iter()
+            .map(|(count, demand)| BoundClass { count: *count, demand: demand.clone(), min_nodes: 0 })
+            .collect(),
         node_types: types
             .iter()
             .map(|(price, capacity, classes)| BoundNodeType {

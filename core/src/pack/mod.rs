@@ -479,10 +479,7 @@ impl<'a> Simulation<'a> {
                     if self.trim_options {
                         node.trim_to_launch(ctx_pool, &self.remaining[pool]);
                     }
-                    let charge = node.largest_capacity(ctx_pool);
-                    for (resource, room) in &mut self.remaining[pool] {
-                        *room -= charge.get(resource);
-                    }
+                    node.charge(ctx_pool, &mut self.remaining[pool], 1);
                     let n = self.new_nodes.len();
                     self.new_nodes.push(node);
                     self.reorder(n);

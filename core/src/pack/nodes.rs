@@ -336,12 +336,15 @@ impl NewNode {
         self.requests.fits_with(requests, &self.largest_space)
     }
 
-    /// The element-wise largest capacity among the options: what Karpenter charges against
-    /// the NodePool's limits.
-    pub fn largest_capacity(&self, pool: &PoolContext) -> Resources {
-        self.options
-            .iter()
-            .fold(Resources::default(), |acc, (t, _)| acc.max(&pool.instance_types[*t as usize].capacity))
+    /// Charges the NodeClaim against what its pool's limits leave (`sign` 1), or gives the
+    /// charge back (`sign` -1): per limited resource, the largest capacity among its options,
+    /// as Karpenter charges a NodeClaim.
+    pub fn charge(&self, pool: &PoolContext, remaining: &mut [(String, i64)], sign: i64) {
+        for (resource, room) in remaining {
+            let types = &pool.instance_types;
+            let largest = self.options.iter().map(|(t, _)| types[*t as usize].capacity.get(resource)).max();
+            *room -= sign * largest.unwrap_or(0);
+        }
     }
 
     /// What the NodeClaim launches: among its options (generic types only, unless there are

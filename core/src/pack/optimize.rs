@@ -381,10 +381,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             }
         }
         node.trim_to_launch(&self.sim.ctx.pools[pool], &self.sim.remaining[pool]);
-        let charge = node.largest_capacity(&self.sim.ctx.pools[pool]);
-        for (resource, room) in &mut self.sim.remaining[pool] {
-            *room -= charge.get(resource);
-        }
+        node.charge(&self.sim.ctx.pools[pool], &mut self.sim.remaining[pool], 1);
         self.sim.new_nodes.push(node);
         self.sim.reorder(n);
         self.packed.push(n);
@@ -452,10 +449,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         self.sim.order.remove(n);
         let node = &mut self.sim.new_nodes[n];
         let pods = std::mem::take(&mut node.pods);
-        let charge = node.largest_capacity(&self.sim.ctx.pools[node.pool]);
-        for (resource, room) in &mut self.sim.remaining[node.pool] {
-            *room += charge.get(resource);
-        }
+        node.charge(&self.sim.ctx.pools[node.pool], &mut self.sim.remaining[node.pool], -1);
         node.clear_options();
         node.requests = Resources::default();
         for p in pods {
@@ -483,38 +477,35 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut nodes: Vec<(f64, usize)> = self.packed.iter().map(|&n| (self.efficiency(n), n)).collect();
         nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut changed = false;
+        // The room each node with pods leaves on its launched type, kept current as pods move.
+        let mut rooms: Vec<Option<(usize, u64, Vec<i64>)>> = (0..self.sim.new_nodes.len())
+            .map(|m| if self.sim.new_nodes[m].pods.is_empty() { None } else { self.launched_room(m) })
+            .collect();
         for (_, n) in nodes {
             if !self.packed.contains(&n) {
                 continue;
             }
             let counts = self.class_counts(n);
-            // Dry run on the rooms of the other nodes.
-            let mut rooms: Vec<(usize, usize, u64, Vec<i64>)> = Vec::new();
-            for m in 0..self.sim.new_nodes.len() {
-                if m == n || self.sim.new_nodes[m].pods.is_empty() {
-                    continue;
-                }
-                if let Some((t, bit, room)) = self.launched_room(m) {
-                    rooms.push((m, t, bit, room));
-                }
-            }
+            // Dry run on the rooms of the other nodes (the rooms it changes, copied).
+            let mut taken: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
             let mut moves: Vec<(usize, usize, usize)> = Vec::new();
             let mut fits = true;
             for &(c, k) in &counts {
                 let mut want = k;
-                for (m, t, bit, room) in rooms.iter_mut() {
+                for (m, entry) in rooms.iter().enumerate() {
                     if want == 0 {
                         break;
                     }
-                    let pool = self.sim.new_nodes[*m].pool;
+                    let Some((t, bit, room)) = entry.as_ref().filter(|_| m != n) else { continue };
+                    let pool = self.sim.new_nodes[m].pool;
                     let Some((_, allowed)) = &self.sim.allowed[c][pool] else { continue };
                     if allowed[*t] & *bit == 0 {
                         continue;
                     }
-                    let got = copies(&self.demand[c], room, want);
+                    let got = copies(&self.demand[c], taken.get(&m).unwrap_or(room), want);
                     if got > 0 {
-                        take(room, &self.demand[c], got);
-                        moves.push((*m, c, got));
+                        take(taken.entry(m).or_insert_with(|| room.clone()), &self.demand[c], got);
+                        moves.push((m, c, got));
                         want -= got;
                     }
                 }
@@ -550,6 +541,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                 continue;
             }
             self.retire(n);
+            rooms[n] = None;
             for (m, c, k) in moves {
                 let pool = self.sim.new_nodes[m].pool;
                 let Some((term, allowed)) = &self.sim.allowed[c][pool] else { continue };
@@ -566,6 +558,9 @@ impl<'s, 'a> Packer<'s, 'a> {
                     let pods: Vec<usize> = self.left[c].drain(..k).collect();
                     self.commit(m, next, &pods);
                 }
+            }
+            for &m in taken.keys() {
+                rooms[m] = self.launched_room(m);
             }
             changed = true;
         }
@@ -595,10 +590,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                 let counts: Vec<(usize, usize)> = counts.into_iter().collect();
                 let mut remaining = self.sim.remaining[pool].clone();
                 for n in [a, b] {
-                    let charge = self.sim.new_nodes[n].largest_capacity(&self.sim.ctx.pools[pool]);
-                    for (resource, room) in &mut remaining {
-                        *room += charge.get(resource);
-                    }
+                    self.sim.new_nodes[n].charge(&self.sim.ctx.pools[pool], &mut remaining, -1);
                 }
                 let Some(merged) = self.build(pool, &counts, &remaining) else { continue };
                 let price = merged.launch(&self.sim.ctx.pools[pool]).map_or(f64::INFINITY, |l| l.price);
@@ -656,13 +648,11 @@ impl Packer<'_, '_> {
         let dims = self.dense.names.clone();
         let mut input = BoundInput { dimensions: dims, classes: Vec::new(), node_types: Vec::new() };
         for &c in &classes {
-            input
-                .classes
-                .push(BoundClass {
-                    count: counts[&c],
-                    demand: self.demand[c].iter().map(|&d| d as f64).collect(),
-                    min_nodes: 0,
-                });
+            input.classes.push(BoundClass {
+                count: counts[&c],
+                demand: self.demand[c].iter().map(|&d| d as f64).collect(),
+                min_nodes: 0,
+            });
         }
         // Node types: (pool, type, offering mask), hosting the classes whose compatible
         // offerings include that mask's; priced at the mask's cheapest offering.
@@ -713,10 +703,7 @@ impl Packer<'_, '_> {
         let mut remaining = self.sim.remaining.clone();
         for &n in &self.packed {
             let node = &self.sim.new_nodes[n];
-            let charge = node.largest_capacity(&self.sim.ctx.pools[node.pool]);
-            for (resource, room) in &mut remaining[node.pool] {
-                *room += charge.get(resource);
-            }
+            node.charge(&self.sim.ctx.pools[node.pool], &mut remaining[node.pool], -1);
         }
         let mut limits = Vec::new();
         for (pool, rows) in remaining.iter().enumerate() {
@@ -784,10 +771,7 @@ impl Packer<'_, '_> {
                     break;
                 };
                 node.trim_to_launch(&self.sim.ctx.pools[pool], &rooms[pool]);
-                let charge = node.largest_capacity(&self.sim.ctx.pools[pool]);
-                for (resource, room) in &mut rooms[pool] {
-                    *room -= charge.get(resource);
-                }
+                node.charge(&self.sim.ctx.pools[pool], &mut rooms[pool], 1);
                 built.push((node, counts));
             }
             if !built.is_empty() {
