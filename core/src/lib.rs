@@ -8,6 +8,9 @@
 //! - [`catalog`]: the embedded EC2 catalog and Karpenter's capacity math.
 //! - [`filter`]: which NodePool × instance type × offering can host each shape of pod, and
 //!   why every other cannot; [`explain`] reports it per workload.
+//! - [`pack`]: the scheduling simulation — Karpenter's own decisions, a cheaper optimizing
+//!   mode, and an exact MILP mode (`milp`, HiGHS, native only) — returning a [`plan::Plan`].
+//! - [`lp`], [`bound`]: a pure-Rust simplex and the lower bounds every plan carries.
 //!
 //! ```
 //! let manifests = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - name: web\n      resources: {requests: {cpu: 500m, memory: 1Gi}}\n";
