@@ -443,6 +443,9 @@ fn main() {
             }
         }
     }
+    if dump {
+        return;
+    }
     println!();
     println!("instances: {instances}");
     println!(

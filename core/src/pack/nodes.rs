@@ -531,6 +531,20 @@ impl<'a> ExistingNode<'a> {
         class.requests.fits(&self.available) && self.admits(class)
     }
 
+    /// How many pods of the class the node's free room could take if they had it to
+    /// themselves (an upper bound: host ports and topology are not looked at).
+    pub fn room_for(&self, class: &ShapeClass) -> u64 {
+        if !self.could_host(class) {
+            return 0;
+        }
+        let copies = class
+            .requests
+            .iter()
+            .filter(|(_, demand)| *demand > 0)
+            .map(|(resource, demand)| (self.available.get(resource) / demand).max(0) as u64);
+        copies.min().unwrap_or(u64::MAX)
+    }
+
     pub fn add(&mut self, pod: &Pod, _index: usize) {
         self.available = self.available.sub(&pod.requests);
         self.ports.extend(pod.host_ports.iter().cloned());
