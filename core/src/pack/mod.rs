@@ -456,7 +456,9 @@ impl<'a> Simulation<'a> {
                 dead[n] = true;
                 continue;
             };
-            if !node.has_room_for(&pod.requests) || node.requirements.compatible(&class.terms[*term]).is_err() {
+            if !node.has_room_for(&pod.requests, &self.ctx.pools[node.pool])
+                || node.requirements.compatible(&class.terms[*term]).is_err()
+            {
                 dead[n] = true;
                 continue;
             }

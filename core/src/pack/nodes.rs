@@ -74,9 +74,9 @@ pub(super) struct NewNode {
     pub options: Vec<(u32, u64)>,
     /// Requests of its pods (DaemonSet overhead is accounted in the pool's type space).
     pub requests: Resources,
-    /// The element-wise largest space (allocatable less DaemonSets) among the options: a pod
-    /// whose requests do not fit beside `requests` in it can never join.
-    pub largest_space: Resources,
+    /// The element-wise largest space (allocatable less DaemonSets) among the options, once
+    /// asked ([`NewNode::has_room_for`]); cleared whenever the options change.
+    largest_space: OnceCell<Resources>,
     pub pods: Vec<usize>,
     pub ports: Vec<HostPort>,
     /// A placeholder hostname, unique in the run (its domain for hostname topology).
@@ -121,7 +121,6 @@ pub(super) struct Next {
     requirements: Requirements,
     options: Vec<(u32, u64)>,
     requests: Resources,
-    largest_space: Resources,
 }
 
 /// The element-wise largest space among some options of a pool.
@@ -174,7 +173,7 @@ impl NewNode {
         Ok(NewNode {
             pool: pool_index,
             requirements: pool.requirements.clone(),
-            largest_space: largest_space(pool, &options),
+            largest_space: OnceCell::new(),
             options,
             requests: Resources::default(),
             pods: Vec::new(),
@@ -292,7 +291,7 @@ impl NewNode {
                 return Err(Rejection::MinValues { key: r.key().to_string(), required, available: distinct.len() });
             }
         }
-        Ok(Next { requirements, largest_space: largest_space(pool, &options), options, requests })
+        Ok(Next { requirements, options, requests })
     }
 
     pub fn commit(&mut self, next: Next, pod: &Pod, index: usize) {
@@ -302,10 +301,8 @@ impl NewNode {
     /// Commits a [`NewNode::try_add_copies`] of the pods `indices`.
     pub fn commit_copies(&mut self, next: Next, pod: &Pod, indices: &[usize]) {
         self.requirements = next.requirements;
-        self.options = next.options;
-        self.launched.take();
+        self.set_options(next.options);
         self.requests = next.requests;
-        self.largest_space = next.largest_space;
         self.ports.extend(pod.host_ports.iter().cloned());
         self.pods.extend_from_slice(indices);
     }
@@ -319,21 +316,31 @@ impl NewNode {
         let Some(launch) = self.launch(pool) else { return };
         let launched = &pool.instance_types[launch.instance_type as usize].capacity;
         let types = &pool.instance_types;
-        self.options
-            .retain(|(t, _)| limited.iter().all(|(r, _)| types[*t as usize].capacity.get(r) <= launched.get(r)));
-        self.launched.take();
+        let kept = self
+            .options
+            .iter()
+            .copied()
+            .filter(|(t, _)| limited.iter().all(|(r, _)| types[*t as usize].capacity.get(r) <= launched.get(r)))
+            .collect();
+        self.set_options(kept);
     }
 
     /// Leaves the node without options (it launches nothing).
     pub fn clear_options(&mut self) {
-        self.options.clear();
+        self.set_options(Vec::new());
+    }
+
+    /// Replaces the options, forgetting what was derived from them.
+    fn set_options(&mut self, options: Vec<(u32, u64)>) {
+        self.options = options;
         self.launched.take();
+        self.largest_space.take();
     }
 
     /// Whether `requests` could ever join: they fit beside the node's pods in its largest
     /// option.
-    pub fn has_room_for(&self, requests: &Resources) -> bool {
-        self.requests.fits_with(requests, &self.largest_space)
+    pub fn has_room_for(&self, requests: &Resources, pool: &PoolContext) -> bool {
+        self.requests.fits_with(requests, self.largest_space.get_or_init(|| largest_space(pool, &self.options)))
     }
 
     /// Charges the NodeClaim against what its pool's limits leave (`sign` 1), or gives the
