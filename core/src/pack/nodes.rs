@@ -330,11 +330,16 @@ impl NewNode {
         self.set_options(Vec::new());
     }
 
-    /// Replaces the options, forgetting what was derived from them.
+    /// Replaces the options, forgetting what was derived from them (the largest space only
+    /// when the types change, not just their offerings).
     fn set_options(&mut self, options: Vec<(u32, u64)>) {
+        let same_types =
+            options.len() == self.options.len() && options.iter().zip(&self.options).all(|(a, b)| a.0 == b.0);
+        if !same_types {
+            self.largest_space.take();
+        }
         self.options = options;
         self.launched.take();
-        self.largest_space.take();
     }
 
     /// Whether `requests` could ever join: they fit beside the node's pods in its largest
