@@ -2,6 +2,7 @@
 //!
 //! Pure functions, no I/O, no clock, no randomness without a seed. The layers, bottom up:
 //! - [`quantity`], [`resources`]: Kubernetes quantities and resource vectors, exact.
+//! - [`time`], [`cron`]: Go durations, RFC 3339 timestamps, disruption-budget schedules.
 //! - [`requirements`], [`labels`], [`taints`]: Karpenter v1's constraint algebra.
 //! - [`model`], [`manifest`]: pods, workloads, nodes, NodePools, EC2NodeClasses, read from
 //!   Kubernetes YAML/JSON and `kubectl get -o json` snapshots.
@@ -11,6 +12,8 @@
 //! - [`pack`]: the scheduling simulation — Karpenter's own decisions, a cheaper optimizing
 //!   mode, and an exact MILP mode (`milp`, HiGHS, native only) — returning a [`plan::Plan`].
 //! - [`lp`], [`bound`]: a pure-Rust simplex and the lower bounds every plan carries.
+//! - [`consolidate`]: which nodes to delete or replace, within disruption budgets, and why
+//!   every other node stays.
 //!
 //! ```
 //! let manifests = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - name: web\n      resources: {requests: {cpu: 500m, memory: 1Gi}}\n";
@@ -23,6 +26,8 @@
 
 pub mod bound;
 pub mod catalog;
+pub mod consolidate;
+pub mod cron;
 pub mod error;
 pub mod explain;
 pub mod filter;

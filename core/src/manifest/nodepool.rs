@@ -169,7 +169,7 @@ fn budget(c: &Cursor) -> Option<Budget> {
     let schedule_field = c.get("schedule");
     let schedule = schedule_field.string();
     if let Some(s) = &schedule {
-        if let Err(why) = check_cron(s) {
+        if let Err(why) = crate::cron::Schedule::parse(s) {
             schedule_field.error(why);
         }
     }
@@ -189,24 +189,4 @@ fn budget(c: &Cursor) -> Option<Budget> {
         })
         .collect();
     Some(Budget { nodes, schedule, duration, reasons })
-}
-
-/// A cron schedule's shape: five fields, or one of the `@` shorthands Karpenter accepts.
-fn check_cron(s: &str) -> Result<(), String> {
-    const MACROS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
-    let s = s.trim();
-    if s.starts_with('@') {
-        return if MACROS.contains(&s) {
-            Ok(())
-        } else {
-            Err(format!("unknown schedule {s:?}: use {}", MACROS.join(", ")))
-        };
-    }
-    let fields: Vec<&str> = s.split_whitespace().collect();
-    let allowed =
-        |f: &str| f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b',' | b'-' | b'/' | b'?'));
-    if fields.len() != 5 || !fields.iter().all(|f| allowed(f)) {
-        return Err(format!("invalid cron schedule {s:?}: use five fields (minute hour day-of-month month day-of-week), e.g. \"0 9 * * mon-fri\""));
-    }
-    Ok(())
 }

@@ -25,7 +25,7 @@ mod topology;
 use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
 use crate::catalog::Catalog;
 use crate::filter::{default_nodepool, shape_classes, ClassFilter, FilterContext, ShapeClass};
-use crate::model::{Inventory, NodePool, Pod};
+use crate::model::{Inventory, Node, NodePool, Pod};
 use crate::plan::{ExistingPlacement, Mode, Plan, PlanOptions, PlannedNode, Unschedulable, Utilisation};
 use crate::resources::Resources;
 use crate::Result;
@@ -48,6 +48,8 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
     let ctx = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
     let pending: Vec<&Pod> = inventory.pending_pods().collect();
+    let none = BTreeSet::new();
+    let cluster = Cluster::new(inventory, &none);
     let classes = shape_classes(&pending, inventory);
     let filters: Vec<ClassFilter> = classes.iter().map(|c| ctx.filter(c)).collect();
     let mut notes = ctx.notes.clone();
@@ -57,7 +59,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     // A bound the exact mode proves for the whole plan, if it does.
     let mut exact_bound: Option<f64> = None;
     let mut simulate = |mode: Mode, notes: &mut Vec<String>| -> Result<Outcome> {
-        let mut sim = Simulation::new(&ctx, inventory, &pending, &classes, &filters);
+        let mut sim = Simulation::new(&ctx, &cluster, &pending, &classes, &filters);
         match mode {
             Mode::Karpenter => sim.run_karpenter(),
             Mode::Optimize => sim.run_optimize(),
@@ -81,7 +83,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
                 ))
             }
         }
-        Ok(Outcome::from(sim.finish()))
+        Ok(sim.finish())
     };
     let karpenter = simulate(Mode::Karpenter, &mut notes)?;
     let (outcome, karpenter_cost) = match options.mode {
@@ -106,8 +108,8 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     // Two valid bounds: the pods beyond the existing nodes' room, and the classes no existing
     // node can take; the better one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
-    let whole = bound_input(&ctx, &pending, &classes, &filters, inventory, true);
-    let strict = bound_input(&ctx, &pending, &classes, &filters, inventory, false);
+    let whole = bound_input(&ctx, &pending, &classes, &filters, &cluster, true);
+    let strict = bound_input(&ctx, &pending, &classes, &filters, &cluster, false);
     for input in if strict == whole { vec![whole] } else { vec![whole, strict] } {
         lower = lower.max(lower_bound(&input, bound_effort(&input)).value);
     }
@@ -133,6 +135,32 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     })
 }
 
+/// Places `moving` pods (bound to nodes the cluster view has taken away) on the rest of the
+/// cluster and on new nodes, for consolidation: `karpenter` as Karpenter's scheduling
+/// simulation, `optimize` (or `exact`, which is `optimize` here) never worse than it.
+pub(crate) fn repack(ctx: &FilterContext, cluster: &Cluster<'_>, moving: &[&Pod], mode: Mode) -> Outcome {
+    let classes = shape_classes(moving, cluster.inventory);
+    let filters: Vec<ClassFilter> = classes.iter().map(|c| ctx.filter(c)).collect();
+    let run = |mode: Mode| {
+        let mut sim = Simulation::new(ctx, cluster, moving, &classes, &filters);
+        match mode {
+            Mode::Karpenter => sim.run_karpenter(),
+            Mode::Optimize | Mode::Exact => sim.run_optimize(),
+        }
+        sim.finish()
+    };
+    let karpenter = run(Mode::Karpenter);
+    if mode == Mode::Karpenter {
+        return karpenter;
+    }
+    let optimized = run(mode);
+    if karpenter.better_than(&optimized) {
+        karpenter
+    } else {
+        optimized
+    }
+}
+
 /// How hard the plan's lower bound works: a few rounds of column generation on small problems
 /// (classes × node types up to [`COLUMN_GENERATION_CELLS`]), where it lifts the bound over
 /// the resource-volume LP by tens of percent; the resource-volume LP alone beyond (on
@@ -154,18 +182,14 @@ const COLUMN_GENERATION_CELLS: usize = 20_000;
 pub const DEFAULT_TIME_LIMIT_SECONDS: f64 = 10.0;
 
 /// What one packing run decided.
-struct Outcome {
-    nodes: Vec<PlannedNode>,
-    existing: Vec<ExistingPlacement>,
-    unschedulable: Vec<Unschedulable>,
-    cost: f64,
-}
-
-impl From<(Vec<PlannedNode>, Vec<ExistingPlacement>, Vec<Unschedulable>)> for Outcome {
-    fn from((nodes, existing, unschedulable): (Vec<PlannedNode>, Vec<ExistingPlacement>, Vec<Unschedulable>)) -> Self {
-        let cost = nodes.iter().map(|n| n.price_per_hour).sum();
-        Outcome { nodes, existing, unschedulable, cost }
-    }
+pub(crate) struct Outcome {
+    pub nodes: Vec<PlannedNode>,
+    /// Per new node: the prices of its options (`instance_types`), cheapest first.
+    pub option_prices: Vec<Vec<f64>>,
+    pub existing: Vec<ExistingPlacement>,
+    pub unschedulable: Vec<Unschedulable>,
+    /// Of the new nodes, per hour.
+    pub cost: f64,
 }
 
 impl Outcome {
@@ -177,20 +201,43 @@ impl Outcome {
 }
 
 /// The topology of a run: the groups of the classes' pods (one representative each) and of
-/// the pods bound to nodes, over the domains the NodePools, instance types and nodes give.
-fn topology(ctx: &FilterContext, inventory: &Inventory, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
+/// the pods bound to the cluster's nodes, over the domains the NodePools, instance types and
+/// nodes give.
+fn topology(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
     let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
-    let bound: Vec<(&Pod, &crate::model::Labels)> = inventory
-        .pods
-        .iter()
-        .filter(|p| !matches!(p.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed))
-        .filter_map(|p| {
-            let node = inventory.nodes.iter().find(|n| Some(n.name.as_str()) == p.node_name.as_deref())?;
-            Some((p, &node.labels))
-        })
-        .collect();
+    let bound: Vec<(&Pod, &crate::model::Labels)> =
+        cluster.nodes.iter().flat_map(|(node, pods)| pods.iter().map(|p| (*p, &node.labels))).collect();
     let keys = Topology::new(&representatives, &bound, BTreeMap::new()).keys();
-    Topology::new(&representatives, &bound, domains(ctx, inventory, &keys))
+    Topology::new(&representatives, &bound, domains(ctx, cluster.inventory, &keys))
+}
+
+/// The cluster a packing run starts from: the inventory's nodes with the pods bound to them
+/// (running or pending on them, not finished), less the nodes taken away (consolidation's
+/// candidates), in the inventory's order.
+pub(crate) struct Cluster<'a> {
+    pub inventory: &'a Inventory,
+    pub nodes: Vec<(&'a Node, Vec<&'a Pod>)>,
+}
+
+impl<'a> Cluster<'a> {
+    /// The inventory without the nodes named in `removed` (and the pods bound to them).
+    pub fn new(inventory: &'a Inventory, removed: &BTreeSet<&str>) -> Self {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut nodes: Vec<(&Node, Vec<&Pod>)> = Vec::new();
+        for node in inventory.nodes.iter().filter(|n| !removed.contains(n.name.as_str())) {
+            index.entry(node.name.as_str()).or_insert(nodes.len());
+            nodes.push((node, Vec::new()));
+        }
+        for pod in &inventory.pods {
+            if matches!(pod.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed) {
+                continue;
+            }
+            if let Some(&i) = pod.node_name.as_deref().and_then(|name| index.get(name)) {
+                nodes[i].1.push(pod);
+            }
+        }
+        Cluster { inventory, nodes }
+    }
 }
 
 /// The lower-bound problem: per class, the pending pods that must go to new nodes in any plan
@@ -205,10 +252,10 @@ fn bound_input(
     pending: &[&Pod],
     classes: &[ShapeClass],
     filters: &[ClassFilter],
-    inventory: &Inventory,
+    cluster: &Cluster<'_>,
     partial: bool,
 ) -> BoundInput {
-    let topology = topology(ctx, inventory, pending, classes);
+    let topology = topology(ctx, cluster, pending, classes);
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
         for c in classes {
@@ -216,7 +263,7 @@ fn bound_input(
         }
         names.into_iter().collect()
     };
-    let existing: Vec<ExistingNode> = ExistingNode::all(inventory, &[]);
+    let existing: Vec<ExistingNode> = ExistingNode::all(cluster);
     let mut out = BoundInput { dimensions: dimensions.clone(), classes: Vec::new(), node_types: Vec::new() };
     // (pool, type) -> node type index
     let mut index: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
@@ -296,7 +343,7 @@ enum Placement {
 impl<'a> Simulation<'a> {
     fn new(
         ctx: &'a FilterContext,
-        inventory: &'a Inventory,
+        cluster: &Cluster<'a>,
         pods: &'a [&'a Pod],
         classes: &'a [ShapeClass],
         filters: &'a [ClassFilter],
@@ -319,8 +366,8 @@ impl<'a> Simulation<'a> {
                 per_pool
             })
             .collect();
-        let existing = ExistingNode::all(inventory, pods);
-        let topology = topology(ctx, inventory, pods, classes);
+        let existing = ExistingNode::all(cluster);
+        let topology = topology(ctx, cluster, pods, classes);
         let order = NodeOrder::new(topology.universe());
         let remaining = ctx
             .pools
@@ -331,11 +378,11 @@ impl<'a> Simulation<'a> {
                     .keys()
                     .filter_map(|r| {
                         let limit = pool.nodepool.limit(r)?;
-                        let used: i64 = inventory
+                        let used: i64 = cluster
                             .nodes
                             .iter()
-                            .filter(|n| n.nodepool() == Some(pool.nodepool.name.as_str()))
-                            .map(|n| n.capacity.get(r))
+                            .filter(|(n, _)| n.nodepool() == Some(pool.nodepool.name.as_str()))
+                            .map(|(n, _)| n.capacity.get(r))
                             .sum();
                         Some((r.clone(), limit - used))
                     })
@@ -524,9 +571,9 @@ impl<'a> Simulation<'a> {
         false
     }
 
-    fn finish(self) -> (Vec<PlannedNode>, Vec<ExistingPlacement>, Vec<Unschedulable>) {
+    fn finish(self) -> Outcome {
         let mut per_pool_count = vec![0usize; self.ctx.pools.len()];
-        let nodes: Vec<PlannedNode> = self
+        let (nodes, option_prices): (Vec<PlannedNode>, Vec<Vec<f64>>) = self
             .new_nodes
             .iter()
             .filter(|n| !n.pods.is_empty())
@@ -534,7 +581,7 @@ impl<'a> Simulation<'a> {
                 per_pool_count[n.pool] += 1;
                 n.finalize(&self.ctx.pools[n.pool], per_pool_count[n.pool], self.pods)
             })
-            .collect();
+            .unzip();
         let mut existing = Vec::new();
         let mut unschedulable = Vec::new();
         for (p, placement) in self.placement.iter().enumerate() {
@@ -547,7 +594,8 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
-        (nodes, existing, unschedulable)
+        let cost = nodes.iter().map(|n| n.price_per_hour).sum();
+        Outcome { nodes, option_prices, existing, unschedulable, cost }
     }
 
     /// Why a pod found no place: per NodePool, the static rejections of its shape class or

@@ -5,7 +5,7 @@ use super::topology::Topology;
 use crate::catalog::CapacityType;
 use crate::filter::{PoolContext, ShapeClass};
 use crate::labels;
-use crate::model::{HostPort, Inventory, Node, Pod};
+use crate::model::{HostPort, Node, Pod};
 use crate::plan::{PlannedNode, Utilisation};
 use crate::requirements::{Operator, Requirements};
 use crate::resources::{describe_amount, Resources};
@@ -409,10 +409,10 @@ impl NewNode {
         self.options.iter().copied().filter(move |(t, _)| !generic || !exotic[*t as usize])
     }
 
-    /// The node as the plan reports it: the launch choice, the options, the pods.
-    pub fn finalize(&self, pool: &PoolContext, ordinal: usize, pods: &[&Pod]) -> PlannedNode {
+    /// The options a NodeClaim carries: at most 60 of the launchable ones, cheapest first (by
+    /// the price of each one's cheapest compatible offering, then name).
+    pub fn ranked_options<'p>(&self, pool: &'p PoolContext) -> Vec<(f64, &'p str)> {
         let types = &pool.instance_types;
-        let chosen = self.launch(pool);
         let mut ranked: Vec<(f64, &str)> = self
             .launchable(pool)
             .map(|(t, mask)| {
@@ -433,6 +433,15 @@ impl NewNode {
             ranked.truncate(MAX_OPTIONS);
         }
         ranked.sort_by(cheapest_first);
+        ranked
+    }
+
+    /// The node as the plan reports it: the launch choice, the options, the pods; and the
+    /// options' prices.
+    pub fn finalize(&self, pool: &PoolContext, ordinal: usize, pods: &[&Pod]) -> (PlannedNode, Vec<f64>) {
+        let types = &pool.instance_types;
+        let chosen = self.launch(pool);
+        let ranked = self.ranked_options(pool);
         let requests = self.requests.add(&pool.daemon_overhead);
         let (instance_type, zone, capacity_type, price, allocatable) = match chosen {
             Some(l) => {
@@ -442,7 +451,7 @@ impl NewNode {
             }
             None => (String::new(), String::new(), String::new(), 0.0, Resources::default()),
         };
-        PlannedNode {
+        let planned = PlannedNode {
             name: format!("{}-{ordinal}", pool.nodepool.name),
             nodepool: pool.nodepool.name.clone(),
             instance_type,
@@ -454,7 +463,8 @@ impl NewNode {
             utilisation: Utilisation::of(&requests, &allocatable),
             requests,
             allocatable,
-        }
+        };
+        (planned, ranked.iter().map(|(price, _)| *price).collect())
     }
 }
 
@@ -470,20 +480,18 @@ pub(super) struct ExistingNode<'a> {
 }
 
 impl<'a> ExistingNode<'a> {
-    /// The nodes pending pods may use (not cordoned, not deleting), ready ones first, then by
-    /// name, with the requests of the pods already bound to them taken off.
-    pub fn all(inventory: &'a Inventory, _pending: &[&Pod]) -> Vec<ExistingNode<'a>> {
-        let mut nodes: Vec<&Node> = inventory.nodes.iter().filter(|n| !n.unschedulable && !n.deleting).collect();
-        nodes.sort_by(|a, b| b.ready.cmp(&a.ready).then(a.name.cmp(&b.name)));
+    /// The nodes of the cluster pending pods may use (not cordoned, not deleting), ready ones
+    /// first, then by name, with the requests of the pods bound to them taken off.
+    pub fn all(cluster: &super::Cluster<'a>) -> Vec<ExistingNode<'a>> {
+        let mut nodes: Vec<&(&Node, Vec<&Pod>)> =
+            cluster.nodes.iter().filter(|(n, _)| !n.unschedulable && !n.deleting).collect();
+        nodes.sort_by(|(a, _), (b, _)| b.ready.cmp(&a.ready).then(a.name.cmp(&b.name)));
         nodes
             .into_iter()
-            .map(|node| {
+            .map(|&(node, ref pods)| {
                 let mut used = Resources::default();
                 let mut ports = Vec::new();
-                for pod in inventory.pods.iter().filter(|p| {
-                    p.node_name.as_deref() == Some(node.name.as_str())
-                        && !matches!(p.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed)
-                }) {
+                for pod in pods {
                     used.add_assign(&pod.requests);
                     ports.extend(pod.host_ports.iter().cloned());
                 }

@@ -23,6 +23,9 @@ enum Command {
     /// Place every pending pod on existing or new nodes; price the new nodes and bound the
     /// cost of any better plan.
     Plan(PlanArgs),
+    /// Which nodes of a cluster to delete or replace with cheaper ones, within disruption
+    /// budgets, and why every other node stays.
+    Consolidate(ConsolidateArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,6 +39,13 @@ struct CommonArgs {
     /// Manifests: files, directories (searched for .yaml/.yml/.json) or - for stdin.
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    setting: SettingArgs,
+}
+
+/// What every command reads besides the workloads: NodePools, the catalog, the output.
+#[derive(Args)]
+struct SettingArgs {
     /// Files with karpenter.sh/v1 NodePools (and EC2NodeClasses). Without any NodePool,
     /// Karpenter's default NodePool is used and printed.
     #[arg(long, num_args = 1..)]
@@ -74,6 +84,25 @@ struct PlanArgs {
 }
 
 #[derive(Args)]
+struct ConsolidateArgs {
+    /// The cluster snapshot (`kubectl get nodes,pods,pdb -A -o json`), files or directories.
+    #[arg(long, required = true, num_args = 1..)]
+    cluster: Vec<PathBuf>,
+    #[command(flatten)]
+    setting: SettingArgs,
+    /// The time to decide at (RFC 3339, e.g. 2026-12-01T10:00:00Z); default: now.
+    #[arg(long)]
+    now: Option<String>,
+    /// How to decide: optimize (Karpenter's guards, any number of cheaper replacements) or
+    /// karpenter (Karpenter v1's disruption rules).
+    #[arg(long, default_value = "optimize")]
+    mode: fleetfit::plan::Mode,
+    /// Allow replacing spot nodes with cheaper spot nodes (Karpenter's SpotToSpotConsolidation).
+    #[arg(long)]
+    spot_to_spot: bool,
+}
+
+#[derive(Args)]
 struct ExplainArgs {
     #[command(flatten)]
     common: CommonArgs,
@@ -107,15 +136,15 @@ fn emit<T: serde::Serialize>(output: Output, answer: &T, table: impl FnOnce() ->
 fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
     match cli.command {
         Command::Explain(args) => {
-            let c = &args.common;
-            let inventory = input::load_inventory(&c.files, &c.nodepools)?;
+            let (files, c) = (&args.common.files, &args.common.setting);
+            let inventory = input::load_inventory(files, &c.nodepools)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
             let explanation = explain(&inventory, &catalog, &ExplainOptions { top: args.top })?;
             emit(c.output, &explanation, || table::explanation(&explanation, &inventory))
         }
         Command::Plan(args) => {
-            let c = &args.common;
-            let mut files = c.files.clone();
+            let c = &args.common.setting;
+            let mut files = args.common.files.clone();
             files.extend(args.cluster.iter().cloned());
             let inventory = input::load_inventory(&files, &c.nodepools)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
@@ -125,6 +154,26 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
                 &fleetfit::plan::PlanOptions { mode: args.mode, time_limit_seconds: args.time_limit },
             )?;
             emit(c.output, &plan, || table::plan(&plan, &inventory))
+        }
+        Command::Consolidate(args) => {
+            let c = &args.setting;
+            let inventory = input::load_inventory(&args.cluster, &c.nodepools)?;
+            let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+            let now = match &args.now {
+                Some(t) => {
+                    t.parse::<fleetfit::time::Timestamp>().map_err(|e| fleetfit::Error::Usage(format!("--now: {e}")))?
+                }
+                None => fleetfit::time::Timestamp(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_err(|e| fleetfit::Error::Usage(format!("the system clock is before 1970: {e}")))?
+                        .as_secs() as i64,
+                ),
+            };
+            let options =
+                fleetfit::consolidate::ConsolidateOptions { mode: args.mode, now, spot_to_spot: args.spot_to_spot };
+            let plan = fleetfit::consolidate::consolidate(&inventory, &catalog, &options)?;
+            emit(c.output, &plan, || table::consolidation(&plan, &inventory))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Human-readable tables.
 
+use fleetfit::consolidate::ConsolidationPlan;
 use fleetfit::explain::Explanation;
 use fleetfit::plan::Plan;
 use fleetfit::Inventory;
@@ -210,6 +211,101 @@ pub fn plan(p: &Plan, inventory: &Inventory) -> String {
             for r in &u.reasons {
                 let _ = writeln!(out, "      {r}");
             }
+        }
+    }
+    out
+}
+
+/// The `consolidate` table: the commands in order, the savings, then why every other node
+/// stays.
+pub fn consolidation(p: &ConsolidationPlan, inventory: &Inventory) -> String {
+    let mut out = String::new();
+    let disrupted: usize = p.commands.iter().map(|c| c.candidates.len()).sum();
+    let launched: usize = p.commands.iter().map(|c| c.replacements.len()).sum();
+    let _ = writeln!(
+        out,
+        "{} commands: {} nodes disrupted, {} launched, {} kept  (mode {}, at {}, region {})",
+        p.commands.len(),
+        disrupted,
+        launched,
+        p.kept.len(),
+        p.mode,
+        p.now,
+        p.region
+    );
+    for s in &inventory.skipped {
+        let _ = writeln!(out, "skipped {} {}: {}", s.kind, s.name, s.reason);
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    for (i, c) in p.commands.iter().enumerate() {
+        let _ = writeln!(out);
+        let method = serde_json::to_value(c.method).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}. {:?} ({method}): {:?} {} node{}, saves {}/h, disruption cost {:.2}",
+            i + 1,
+            c.reason,
+            c.action,
+            c.candidates.len(),
+            if c.candidates.len() == 1 { "" } else { "s" },
+            money(&p.currency, c.savings_per_hour),
+            c.disruption_cost
+        );
+        for n in &c.candidates {
+            let _ = writeln!(
+                out,
+                "     - {}  {} {} {}  {}/h  {} pods",
+                n.node,
+                n.instance_type,
+                n.capacity_type,
+                n.zone,
+                money(&p.currency, n.price_per_hour),
+                n.pods
+            );
+        }
+        for r in &c.replacements {
+            let _ = writeln!(
+                out,
+                "     + {}  {} {} {}  {}/h  {} pods  ({} options)",
+                r.name,
+                r.instance_type,
+                r.capacity_type,
+                r.zone,
+                money(&p.currency, r.price_per_hour),
+                r.pods.len(),
+                r.instance_types.len()
+            );
+        }
+        let elsewhere = c.moves.len() - c.replacements.iter().map(|r| r.pods.len()).sum::<usize>();
+        if elsewhere > 0 {
+            let _ = writeln!(out, "     {elsewhere} pods move to other existing nodes");
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "cost:    {}/h before, {}/h after  (saves {}/h, {}/month)",
+        money(&p.currency, p.cost_per_hour_before),
+        money(&p.currency, p.cost_per_hour_after),
+        money(&p.currency, p.savings_per_hour),
+        money(&p.currency, p.savings_per_hour * HOURS_PER_MONTH)
+    );
+    if let Some(k) = p.karpenter_savings_per_hour {
+        let _ = writeln!(
+            out,
+            "karpenter: its rules alone save {}/h ({}/month) on the same snapshot",
+            money(&p.currency, k),
+            money(&p.currency, k * HOURS_PER_MONTH)
+        );
+    }
+    if !p.kept.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "kept:");
+        for k in &p.kept {
+            let why = if k.reasons.is_empty() { "no command was needed".to_string() } else { k.reasons.join("; ") };
+            let _ = writeln!(out, "  {} [{}]: {why}", k.node, k.nodepool);
         }
     }
     out

@@ -1,0 +1,613 @@
+//! Consolidation: which nodes of a cluster to delete or replace, within disruption budgets,
+//! and why every other node stays.
+//!
+//! `karpenter` mode follows Karpenter v1's disruption controller, pass after pass:
+//! 1. expiration: a node past its NodePool's `expireAfter` is replaced (forceful: budgets,
+//!    `do-not-disrupt` and PDBs do not hold it);
+//! 2. emptiness: the empty candidates, as many as the `Empty` budgets allow, are deleted;
+//! 3. drift: a node whose labels its NodePool no longer allows is replaced;
+//! 4. multi-node: the longest prefix (at least two, at most 100) of the candidates, in
+//!    Karpenter's order, whose pods all fit elsewhere with at most one new, cheaper node;
+//! 5. single-node: the first candidate whose pods fit elsewhere with at most one new node,
+//!    cheaper than it.
+//!
+//! A candidate is a node of a known NodePool, Ready, not deleting, without
+//! `karpenter.sh/do-not-disrupt` on it or its pods, whose pods' PDBs allow their eviction,
+//! whose NodePool's consolidationPolicy and consolidateAfter allow it now. Candidates are
+//! ordered by price over (1 + disruption cost), most first. Each pass's command is applied to
+//! the snapshot (nodes removed, replacements added, pods moved, budgets and PDBs charged), and
+//! the next pass starts from there, so every command is valid after the ones before it and
+//! all of them together stay within the budgets.
+//!
+//! `optimize` mode keeps every guard and adds what Karpenter cannot do: a command may replace
+//! nodes with several cheaper ones (one big node into two small ones, three into two), the
+//! pods are repacked by `optimize` packing, and multi-node looks at every candidate, not 100.
+//!
+//! Every command was checked by the packer: its pods all fit, every constraint holds.
+//!
+//! Documented differences: a node's last pod event is the latest creation time among it and
+//! its pods (a snapshot does not record deletions); pending pods are left to provisioning
+//! (consolidation moves only the candidates' pods).
+
+mod guards;
+
+use crate::catalog::Catalog;
+use crate::filter::{default_nodepool, FilterContext};
+use crate::labels;
+use crate::model::{DisruptionReason, Inventory, Node, Pod};
+use crate::pack::{repack, Cluster, Outcome};
+use crate::plan::Mode;
+use crate::requirements::Operator;
+use crate::time::Timestamp;
+use crate::Result;
+use guards::{Budgets, NodeFacts, Pdbs};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Options of [`consolidate`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConsolidateOptions {
+    /// `karpenter` or `optimize`.
+    pub mode: Mode,
+    /// The time the decision is made at (consolidateAfter, expireAfter, budget schedules).
+    pub now: Timestamp,
+    /// Allow replacing spot nodes with spot nodes (Karpenter's `SpotToSpotConsolidation`
+    /// feature gate): a single node then needs at least 15 cheaper instance types.
+    #[serde(default)]
+    pub spot_to_spot: bool,
+}
+
+/// Why a node is disrupted (Karpenter's reasons, plus expiration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Reason {
+    Empty,
+    Underutilized,
+    Drifted,
+    Expired,
+}
+
+/// The method that found a command, in the order Karpenter tries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    Expiration,
+    Emptiness,
+    Drift,
+    MultiNode,
+    SingleNode,
+}
+
+/// What happens to the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// The candidates go; their pods fit on other nodes.
+    Delete,
+    /// New nodes are launched first, then the candidates go.
+    Replace,
+}
+
+/// A node a command disrupts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub node: String,
+    pub nodepool: String,
+    pub instance_type: String,
+    pub zone: String,
+    pub capacity_type: String,
+    pub price_per_hour: f64,
+    /// Pods that move (DaemonSet and mirror pods go with the node).
+    pub pods: usize,
+    pub disruption_cost: f64,
+}
+
+/// A node a command launches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replacement {
+    /// A name for the plan only.
+    pub name: String,
+    pub nodepool: String,
+    pub instance_type: String,
+    /// The NodeClaim's instance-type options, cheapest first (only those cheaper than the
+    /// candidates, as Karpenter filters them).
+    pub instance_types: Vec<String>,
+    pub zone: String,
+    pub capacity_type: String,
+    pub price_per_hour: f64,
+    pub pods: Vec<String>,
+}
+
+/// A pod that moves, and the node it moves to (an existing node or a replacement).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub pod: String,
+    pub to: String,
+}
+
+/// One disruption decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    pub method: Method,
+    pub reason: Reason,
+    pub action: Action,
+    pub candidates: Vec<Candidate>,
+    pub replacements: Vec<Replacement>,
+    pub moves: Vec<Move>,
+    /// The candidates' price less the replacements', per hour.
+    pub savings_per_hour: f64,
+    /// Karpenter's disruption cost of the candidates (pods' eviction costs, scaled by the
+    /// lifetime left).
+    pub disruption_cost: f64,
+}
+
+/// A managed node no command touches, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptNode {
+    pub node: String,
+    pub nodepool: String,
+    pub reasons: Vec<String>,
+}
+
+/// The answer of [`consolidate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsolidationPlan {
+    pub mode: Mode,
+    /// RFC 3339.
+    pub now: String,
+    pub region: String,
+    pub currency: String,
+    /// In the order they are to be executed; each is valid after the ones before it.
+    pub commands: Vec<Command>,
+    /// Every managed node of the snapshot no command touches.
+    pub kept: Vec<KeptNode>,
+    /// The managed nodes' price per hour, before and after the commands.
+    pub cost_per_hour_before: f64,
+    pub cost_per_hour_after: f64,
+    pub savings_per_hour: f64,
+    /// What Karpenter's rules alone save on the same snapshot (`optimize` mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub karpenter_savings_per_hour: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+/// Karpenter's multi-node consolidation looks at this many candidates at most.
+const MULTI_NODE_CANDIDATES: usize = 100;
+/// Spot-to-spot consolidation of a single node needs this many cheaper instance types, and
+/// launches from that many.
+const SPOT_TO_SPOT_TYPES: usize = 15;
+/// A replacement must be cheaper by more than this (per hour).
+const EPSILON: f64 = 1e-9;
+
+/// Decides which nodes of a cluster snapshot to delete or replace at `options.now`.
+pub fn consolidate(
+    inventory: &Inventory,
+    catalog: &Catalog,
+    options: &ConsolidateOptions,
+) -> Result<ConsolidationPlan> {
+    if options.mode == Mode::Exact {
+        return Err(crate::Error::Usage("consolidation has karpenter and optimize modes, not exact".into()));
+    }
+    let pools = if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
+    let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
+    let ctx = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
+    let mut plan = Consolidator::new(inventory, &ctx, options)?.run();
+    if inventory.nodepools.is_empty() {
+        plan.notes.push("no NodePool given: Karpenter's default NodePool was used".into());
+    }
+    if options.mode == Mode::Optimize {
+        let karpenter = Consolidator::new(inventory, &ctx, &ConsolidateOptions { mode: Mode::Karpenter, ..*options })?;
+        plan.karpenter_savings_per_hour = Some(karpenter.run().savings_per_hour);
+    }
+    Ok(plan)
+}
+
+/// The state of one consolidation run: the snapshot as the commands so far leave it.
+struct Consolidator<'c> {
+    ctx: &'c FilterContext,
+    options: ConsolidateOptions,
+    state: Inventory,
+    pdbs: Pdbs,
+    budgets: Budgets,
+    /// Nodes the commands launched.
+    fresh: BTreeSet<String>,
+    commands: Vec<Command>,
+    /// The managed nodes' price before any command.
+    cost_before: f64,
+    notes: Vec<String>,
+}
+
+/// A command before it is applied: the candidates (indices into the state's nodes), the
+/// packing of their pods, and the replacements' options kept.
+struct Decision {
+    candidates: Vec<usize>,
+    outcome: Option<Outcome>,
+    /// Per replacement: how many of its options to keep.
+    keep_options: Vec<usize>,
+}
+
+impl<'c> Consolidator<'c> {
+    fn new(inventory: &Inventory, ctx: &'c FilterContext, options: &ConsolidateOptions) -> Result<Self> {
+        let pdbs = Pdbs::new(inventory);
+        let budgets = Budgets::new(inventory, ctx, options.now)?;
+        let facts = guards::facts(inventory, ctx, &pdbs, options.now, &BTreeSet::new());
+        let cost_before = facts.iter().filter(|f| f.pool.is_some()).filter_map(|f| f.price).sum();
+        let mut notes = Vec::new();
+        let undated = inventory.nodes.iter().filter(|n| n.nodepool().is_some() && n.created.is_none()).count();
+        if undated > 0 {
+            notes.push(format!(
+                "{undated} managed nodes have no creationTimestamp: consolidateAfter and expireAfter take them as old enough"
+            ));
+        }
+        Ok(Consolidator {
+            ctx,
+            options: *options,
+            state: inventory.clone(),
+            pdbs,
+            budgets,
+            fresh: BTreeSet::new(),
+            commands: Vec::new(),
+            cost_before,
+            notes,
+        })
+    }
+
+    fn run(mut self) -> ConsolidationPlan {
+        let kept = loop {
+            let facts = guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh);
+            let found = self
+                .expiration(&facts)
+                .or_else(|| self.emptiness(&facts))
+                .or_else(|| self.drift(&facts))
+                .or_else(|| self.multi_node(&facts));
+            let found = match found {
+                Some(found) => Ok(found),
+                None => self.single_node(&facts),
+            };
+            match found {
+                Ok((method, reason, decision)) => self.apply(method, reason, decision, &facts),
+                Err(kept) => break kept,
+            }
+        };
+        let facts = guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh);
+        let cost_after: f64 = facts.iter().filter(|f| f.pool.is_some()).filter_map(|f| f.price).sum();
+        ConsolidationPlan {
+            mode: self.options.mode,
+            now: self.options.now.to_string(),
+            region: self.ctx.region.clone(),
+            currency: self.ctx.currency.clone(),
+            commands: self.commands,
+            kept,
+            cost_per_hour_before: self.cost_before,
+            cost_per_hour_after: cost_after,
+            savings_per_hour: self.cost_before - cost_after,
+            karpenter_savings_per_hour: None,
+            notes: self.notes,
+        }
+    }
+
+    fn node(&self, n: usize) -> &Node {
+        &self.state.nodes[n]
+    }
+
+    /// Managed snapshot nodes (not launched by this plan), by index.
+    fn managed<'f>(&self, facts: &'f [NodeFacts]) -> impl Iterator<Item = (usize, &'f NodeFacts, usize)> + 'f {
+        facts.iter().enumerate().filter(|(_, f)| !f.fresh).filter_map(|(n, f)| f.pool.map(|pool| (n, f, pool)))
+    }
+
+    /// Nodes past their NodePool's expireAfter: replaced one at a time, whatever it costs.
+    fn expiration(&self, facts: &[NodeFacts]) -> Option<(Method, Reason, Decision)> {
+        self.managed(facts)
+            .filter(|(_, f, _)| f.expired && f.price.is_some())
+            .find_map(|(n, ..)| self.evaluate(&[n], facts, Reason::Expired).ok())
+            .map(|d| (Method::Expiration, Reason::Expired, d))
+    }
+
+    /// Why a voluntary method may not take node `n` for `reason`, if anything forbids it.
+    fn keeps(&self, n: usize, facts: &NodeFacts, pool: usize, reason: DisruptionReason) -> Option<String> {
+        if let Some(why) = &facts.blocked {
+            return Some(why.clone());
+        }
+        if let Some(why) = guards::policy_keeps(facts, &self.ctx.pools[pool].nodepool, reason, self.options.now) {
+            return Some(why);
+        }
+        (self.budgets.allowed(pool, reason) <= 0).then(|| {
+            format!(
+                "NodePool {}'s disruption budget allows no more {reason:?} disruptions now (node {})",
+                self.ctx.pools[pool].nodepool.name,
+                self.node(n).name
+            )
+        })
+    }
+
+    /// The candidates for `reason`, in Karpenter's order: price over (1 + disruption cost),
+    /// highest first, then by name.
+    fn candidates(&self, facts: &[NodeFacts], reason: DisruptionReason) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .managed(facts)
+            .filter(|(n, f, pool)| self.keeps(*n, f, *pool, reason).is_none())
+            .map(|(n, ..)| n)
+            .collect();
+        let key = |n: usize| facts[n].price.unwrap_or(0.0) / (1.0 + facts[n].disruption_cost.max(0.0));
+        out.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then_with(|| self.node(a).name.cmp(&self.node(b).name)));
+        out
+    }
+
+    /// Keeps candidates, in order, while their NodePools' budgets for `reason` allow.
+    fn within_budgets(&self, candidates: &[usize], facts: &[NodeFacts], reason: DisruptionReason) -> Vec<usize> {
+        let mut taken: BTreeMap<usize, i64> = BTreeMap::new();
+        candidates
+            .iter()
+            .copied()
+            .filter(|&n| {
+                let pool = facts[n].pool.expect("candidates are managed");
+                let count = taken.entry(pool).or_insert(0);
+                let ok = *count < self.budgets.allowed(pool, reason);
+                if ok {
+                    *count += 1;
+                }
+                ok
+            })
+            .collect()
+    }
+
+    /// Every empty candidate the `Empty` budgets allow, deleted at once.
+    fn emptiness(&self, facts: &[NodeFacts]) -> Option<(Method, Reason, Decision)> {
+        let empty: Vec<usize> = self
+            .candidates(facts, DisruptionReason::Empty)
+            .into_iter()
+            .filter(|&n| facts[n].movable.is_empty())
+            .collect();
+        let candidates = self.within_budgets(&empty, facts, DisruptionReason::Empty);
+        (!candidates.is_empty()).then(|| {
+            (Method::Emptiness, Reason::Empty, Decision { candidates, outcome: None, keep_options: Vec::new() })
+        })
+    }
+
+    /// The first drifted candidate whose pods can move, replaced whatever it costs.
+    fn drift(&self, facts: &[NodeFacts]) -> Option<(Method, Reason, Decision)> {
+        let drifted: Vec<usize> = self
+            .candidates(facts, DisruptionReason::Drifted)
+            .into_iter()
+            .filter(|&n| facts[n].drift.is_some())
+            .collect();
+        drifted
+            .into_iter()
+            .find_map(|n| self.evaluate(&[n], facts, Reason::Drifted).ok())
+            .map(|d| (Method::Drift, Reason::Drifted, d))
+    }
+
+    /// The longest prefix (two nodes or more) of the candidates that consolidates, by binary
+    /// search over its length, as Karpenter does.
+    fn multi_node(&self, facts: &[NodeFacts]) -> Option<(Method, Reason, Decision)> {
+        let reason = DisruptionReason::Underutilized;
+        let mut candidates = self.within_budgets(&self.candidates(facts, reason), facts, reason);
+        if self.options.mode == Mode::Karpenter {
+            candidates.truncate(MULTI_NODE_CANDIDATES);
+        }
+        let (mut lo, mut hi) = (2, candidates.len());
+        let mut best = None;
+        while lo <= hi {
+            let mid = (lo + hi) / 2;
+            match self.evaluate(&candidates[..mid], facts, Reason::Underutilized) {
+                Ok(d) => {
+                    best = Some(d);
+                    lo = mid + 1;
+                }
+                Err(_) => hi = mid - 1,
+            }
+        }
+        best.map(|d| (Method::MultiNode, Reason::Underutilized, d))
+    }
+
+    /// The first candidate that consolidates on its own; when none does, why each managed node
+    /// stays.
+    fn single_node(&self, facts: &[NodeFacts]) -> std::result::Result<(Method, Reason, Decision), Vec<KeptNode>> {
+        let reason = DisruptionReason::Underutilized;
+        let mut why: BTreeMap<usize, String> = BTreeMap::new();
+        for (n, f, pool) in self.managed(facts) {
+            if let Some(kept) = self.keeps(n, f, pool, reason) {
+                why.insert(n, kept);
+            }
+        }
+        for n in self.candidates(facts, reason) {
+            match self.evaluate(&[n], facts, Reason::Underutilized) {
+                Ok(d) => return Ok((Method::SingleNode, Reason::Underutilized, d)),
+                Err(e) => {
+                    why.insert(n, e);
+                }
+            }
+        }
+        let mut kept: Vec<KeptNode> = self
+            .managed(facts)
+            .map(|(n, _, pool)| KeptNode {
+                node: self.node(n).name.clone(),
+                nodepool: self.ctx.pools[pool].nodepool.name.clone(),
+                reasons: why.remove(&n).into_iter().collect(),
+            })
+            .collect();
+        kept.sort_by(|a, b| a.node.cmp(&b.node));
+        Err(kept)
+    }
+
+    /// Whether removing `candidates` works for `reason`: their pods all fit on the other nodes
+    /// and on new ones, the PDBs allow the evictions, and (for consolidation) the new nodes
+    /// cost less than the candidates — one new node at most in `karpenter` mode, and spot is
+    /// replaced by spot only as the options allow. Otherwise, why not.
+    fn evaluate(
+        &self,
+        candidates: &[usize],
+        facts: &[NodeFacts],
+        reason: Reason,
+    ) -> std::result::Result<Decision, String> {
+        let moving_idx: Vec<usize> = candidates.iter().flat_map(|&n| facts[n].movable.iter().copied()).collect();
+        if reason != Reason::Expired {
+            if let Some((pdb, pod)) = self.pdbs.blocking(&self.state, &moving_idx) {
+                return Err(format!(
+                    "PodDisruptionBudget {}/{} does not allow evicting pod {} too",
+                    pdb.namespace,
+                    pdb.name,
+                    pod.key()
+                ));
+            }
+        }
+        if moving_idx.is_empty() {
+            return Ok(Decision { candidates: candidates.to_vec(), outcome: None, keep_options: Vec::new() });
+        }
+        let removed: BTreeSet<&str> = candidates.iter().map(|&n| self.node(n).name.as_str()).collect();
+        let cluster = Cluster::new(&self.state, &removed);
+        let moving: Vec<&Pod> = moving_idx.iter().map(|&p| &self.state.pods[p]).collect();
+        let outcome = repack(self.ctx, &cluster, &moving, self.options.mode);
+        if let Some(u) = outcome.unschedulable.first() {
+            return Err(format!("pod {} would have nowhere to go: {}", u.pod, u.reasons.join("; ")));
+        }
+        let total: f64 = candidates.iter().filter_map(|&n| facts[n].price).sum();
+        let mut keep_options: Vec<usize> = outcome.nodes.iter().map(|n| n.instance_types.len()).collect();
+        if matches!(reason, Reason::Underutilized | Reason::Empty) && !outcome.nodes.is_empty() {
+            let new = outcome.nodes.len();
+            if self.options.mode == Mode::Karpenter && new > 1 {
+                return Err(format!("can't remove without creating {new} nodes (Karpenter replaces with one at most)"));
+            }
+            if outcome.cost >= total - EPSILON {
+                return Err(format!(
+                    "its replacement{} would cost {:.4}/h, not less than the {:.4}/h it saves",
+                    if new > 1 { "s" } else { "" },
+                    outcome.cost,
+                    total
+                ));
+            }
+            let all_spot = candidates.iter().all(|&n| self.node(n).capacity_type() == Some("spot"));
+            let spot_replacement = outcome.nodes.iter().any(|n| n.capacity_type == "spot");
+            if all_spot && spot_replacement && !self.options.spot_to_spot {
+                return Err("replacing spot with spot needs spot-to-spot consolidation, which is off".into());
+            }
+            // As Karpenter: only options cheaper than what the candidates cost.
+            let budget = if new == 1 { total } else { f64::INFINITY };
+            for (k, prices) in outcome.option_prices.iter().enumerate() {
+                keep_options[k] = prices.iter().take_while(|p| **p < budget - EPSILON).count().max(1);
+            }
+            if all_spot && spot_replacement && candidates.len() == 1 {
+                let cheaper = keep_options[0];
+                if cheaper < SPOT_TO_SPOT_TYPES {
+                    return Err(format!(
+                        "spot-to-spot consolidation needs {SPOT_TO_SPOT_TYPES} cheaper instance types, {cheaper} are"
+                    ));
+                }
+                keep_options[0] = SPOT_TO_SPOT_TYPES;
+            }
+        }
+        Ok(Decision { candidates: candidates.to_vec(), outcome: Some(outcome), keep_options })
+    }
+
+    /// Records a command and applies it to the snapshot: PDBs and budgets charged, pods moved,
+    /// replacements added, candidates removed.
+    fn apply(&mut self, method: Method, reason: Reason, decision: Decision, facts: &[NodeFacts]) {
+        let Decision { candidates, outcome, keep_options } = decision;
+        let moving_idx: Vec<usize> = candidates.iter().flat_map(|&n| facts[n].movable.iter().copied()).collect();
+        self.pdbs.evict(&self.state, &moving_idx);
+        for &n in &candidates {
+            self.budgets.take(facts[n].pool.expect("candidates are managed"), 1);
+        }
+        let command_candidates: Vec<Candidate> = candidates
+            .iter()
+            .map(|&n| {
+                let node = self.node(n);
+                Candidate {
+                    node: node.name.clone(),
+                    nodepool: node.nodepool().unwrap_or_default().to_string(),
+                    instance_type: node.instance_type().unwrap_or_default().to_string(),
+                    zone: node.zone().unwrap_or_default().to_string(),
+                    capacity_type: node.capacity_type().unwrap_or("on-demand").to_string(),
+                    price_per_hour: facts[n].price.unwrap_or(0.0),
+                    pods: facts[n].movable.len(),
+                    disruption_cost: facts[n].disruption_cost,
+                }
+            })
+            .collect();
+        let mut replacements = Vec::new();
+        let mut moves = Vec::new();
+        let mut new_nodes = Vec::new();
+        if let Some(outcome) = outcome {
+            for (planned, keep) in outcome.nodes.into_iter().zip(keep_options) {
+                let name = format!("{}-replacement-{}", planned.nodepool, self.fresh.len() + replacements.len() + 1);
+                new_nodes.push(self.launched_node(&name, &planned));
+                moves.extend(planned.pods.iter().map(|p| Move { pod: p.clone(), to: name.clone() }));
+                replacements.push(Replacement {
+                    name,
+                    nodepool: planned.nodepool,
+                    instance_type: planned.instance_type,
+                    instance_types: planned.instance_types.into_iter().take(keep).collect(),
+                    zone: planned.zone,
+                    capacity_type: planned.capacity_type,
+                    price_per_hour: planned.price_per_hour,
+                    pods: planned.pods,
+                });
+            }
+            moves.extend(outcome.existing.into_iter().map(|e| Move { pod: e.pod, to: e.node }));
+        }
+        moves.sort_by(|a, b| a.pod.cmp(&b.pod));
+        // Pods move to their new nodes.
+        let destination: BTreeMap<&str, &str> = moves.iter().map(|m| (m.pod.as_str(), m.to.as_str())).collect();
+        for &p in &moving_idx {
+            let pod = &mut self.state.pods[p];
+            pod.node_name = destination.get(pod.key().as_str()).map(|to| to.to_string());
+        }
+        let gone: BTreeSet<String> = candidates.iter().map(|&n| self.node(n).name.clone()).collect();
+        // What stays on the removed nodes (DaemonSet and mirror pods) goes with them.
+        self.state.pods.retain(|pod| !pod.node_name.as_ref().is_some_and(|n| gone.contains(n)));
+        self.state.nodes.retain(|n| !gone.contains(&n.name));
+        for node in new_nodes {
+            self.fresh.insert(node.name.clone());
+            self.state.nodes.push(node);
+        }
+        let price: f64 = command_candidates.iter().map(|c| c.price_per_hour).sum();
+        let new_price: f64 = replacements.iter().map(|r| r.price_per_hour).sum();
+        self.commands.push(Command {
+            method,
+            reason,
+            action: if replacements.is_empty() { Action::Delete } else { Action::Replace },
+            disruption_cost: command_candidates.iter().map(|c| c.disruption_cost).sum(),
+            candidates: command_candidates,
+            replacements,
+            moves,
+            savings_per_hour: price - new_price,
+        });
+    }
+
+    /// The Node a replacement becomes once launched: its type's capacity and labels, its
+    /// NodePool's labels and taints, Ready now.
+    fn launched_node(&self, name: &str, planned: &crate::plan::PlannedNode) -> Node {
+        let pool = self.ctx.pools.iter().find(|p| p.nodepool.name == planned.nodepool).expect("the plan's own pool");
+        let it = pool.instance_types.iter().find(|t| t.name == planned.instance_type);
+        let mut labels = pool.nodepool.labels.clone();
+        if let Some(it) = it {
+            for r in it.requirements.iter() {
+                let mut values = r.values();
+                if let (Operator::In, Some(v), None) = (r.operator(), values.next(), values.next()) {
+                    labels.insert(r.key().to_string(), v.to_string());
+                }
+            }
+        }
+        for (k, v) in [
+            (labels::NODEPOOL, &planned.nodepool),
+            (labels::INSTANCE_TYPE, &planned.instance_type),
+            (labels::ZONE, &planned.zone),
+            (labels::CAPACITY_TYPE, &planned.capacity_type),
+        ] {
+            labels.insert(k.to_string(), v.clone());
+        }
+        labels.insert(labels::HOSTNAME.to_string(), name.to_string());
+        Node {
+            name: name.to_string(),
+            labels,
+            annotations: Default::default(),
+            taints: pool.nodepool.taints.clone(),
+            capacity: it.map(|t| t.capacity.clone()).unwrap_or_default(),
+            allocatable: planned.allocatable.clone(),
+            unschedulable: false,
+            ready: true,
+            deleting: false,
+            created: Some(self.options.now),
+            provider_id: None,
+        }
+    }
+}
