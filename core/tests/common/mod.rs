@@ -1,9 +1,12 @@
 //! Shared by the scenario suites: every file of a folder under `tests/scenarios/` is one case.
 
+pub mod cluster;
+
 use std::path::{Path, PathBuf};
 
 /// Runs `check` on every scenario file of `tests/scenarios/<folder>` (in name order) and fails
 /// with every failing case at once. `at_least` guards against a folder gone missing.
+#[allow(dead_code)]
 pub fn run_scenarios(folder: &str, at_least: usize, check: impl Fn(&Path) -> Result<(), String>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios").join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
