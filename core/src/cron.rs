@@ -1,4 +1,5 @@
-//! Cron schedules of NodePool disruption budgets, evaluated the way Karpenter v1 does.
+//! Cron schedules of NodePool disruption budgets, evaluated the way Karpenter v1 does (it parses
+//! them with robfig/cron v3's standard parser).
 //!
 //! A budget with a `schedule` (a cron expression, always UTC) and a `duration` is active from
 //! each time the schedule fires until `duration` later; outside those windows it does not
@@ -9,9 +10,13 @@
 //! Syntax, per field: `*` or `?` (every value), a number, a range `a-b`, a step `*/n`, `a-b/n`
 //! or `a/n` (from `a` to the end of the field), and comma-separated lists of these. Months
 //! take the names `jan`..`dec` and weekdays `sun`..`sat`, case-insensitively, also in ranges
-//! (`mon-fri`); weekday `7` is Sunday too. When both day-of-month and day-of-week are restricted
-//! (neither starts with `*` or `?`), a day matches if either matches, as in Vixie cron:
-//! `0 0 13 * fri` fires on every 13th and on every Friday.
+//! (`mon-fri`). Weekdays run 0-6 from Sunday; `7` is rejected, as robfig/cron rejects it.
+//!
+//! When both day-of-month and day-of-week are restricted, a day matches if either matches:
+//! `0 0 13 * fri` fires on every 13th and on every Friday. As in robfig/cron, a day field is
+//! unrestricted only if one of its items is `*` or `?` with no step or a step of 1 (`*/1`, also
+//! inside a list: `*,5`); any other field is restricted, `*/2` included, so `0 0 */2 * fri`
+//! fires on every odd day and on every Friday (Vixie cron would take only the odd Fridays).
 //!
 //! ```
 //! use fleetfit::cron::Schedule;
@@ -57,7 +62,8 @@ pub struct Schedule {
     months: u64,
     /// Bits 0-6, Sunday = 0.
     weekdays: u64,
-    /// Both day-of-month and day-of-week are restricted: a day matches if either does.
+    /// Both day-of-month and day-of-week are restricted (neither has robfig's star bit): a day
+    /// matches if either does.
     either_day: bool,
 }
 
@@ -66,32 +72,32 @@ struct Field {
     name: &'static str,
     min: u32,
     max: u32,
-    /// The last value of `*` and of `a/n` (weekdays stop at 6; 7 is only an alias of Sunday).
-    star_max: u32,
     /// Names of the values from `min` up, if the field has names.
     names: &'static [&'static str],
     kind: &'static str,
+    /// The names of `min` and `max`, for range errors, if the field has names.
+    name_range: &'static str,
 }
 
 const FIELDS: [Field; 5] = [
-    Field { name: "minute", min: 0, max: 59, star_max: 59, names: &[], kind: "" },
-    Field { name: "hour", min: 0, max: 23, star_max: 23, names: &[], kind: "" },
-    Field { name: "day-of-month", min: 1, max: 31, star_max: 31, names: &[], kind: "" },
+    Field { name: "minute", min: 0, max: 59, names: &[], kind: "", name_range: "" },
+    Field { name: "hour", min: 0, max: 23, names: &[], kind: "", name_range: "" },
+    Field { name: "day-of-month", min: 1, max: 31, names: &[], kind: "", name_range: "" },
     Field {
         name: "month",
         min: 1,
         max: 12,
-        star_max: 12,
         names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
         kind: " or a month name (jan-dec)",
+        name_range: " (jan-dec)",
     },
     Field {
         name: "day-of-week",
         min: 0,
-        max: 7,
-        star_max: 6,
+        max: 6,
         names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
         kind: " or a day name (sun-sat)",
+        name_range: " (sun-sat)",
     },
 ];
 
@@ -123,17 +129,12 @@ impl Schedule {
             ));
         };
         let [fm, fh, fd, fmo, fw] = &FIELDS;
-        let minutes = parse_field(minute, fm).map_err(invalid)?;
-        let hours = parse_field(hour, fh).map_err(invalid)?;
-        let days = parse_field(day, fd).map_err(invalid)?;
-        let months = parse_field(month, fmo).map_err(invalid)?;
-        let mut weekdays = parse_field(weekday, fw).map_err(invalid)?;
-        // Weekday 7 is Sunday.
-        if weekdays & 1 << 7 != 0 {
-            weekdays = (weekdays & !(1 << 7)) | 1;
-        }
-        let restricted = |text: &str| !text.starts_with(['*', '?']);
-        Ok(Schedule { minutes, hours, days, months, weekdays, either_day: restricted(day) && restricted(weekday) })
+        let (minutes, _) = parse_field(minute, fm).map_err(invalid)?;
+        let (hours, _) = parse_field(hour, fh).map_err(invalid)?;
+        let (days, day_star) = parse_field(day, fd).map_err(invalid)?;
+        let (months, _) = parse_field(month, fmo).map_err(invalid)?;
+        let (weekdays, weekday_star) = parse_field(weekday, fw).map_err(invalid)?;
+        Ok(Schedule { minutes, hours, days, months, weekdays, either_day: !day_star && !weekday_star })
     }
 
     /// Whether the schedule fires at the start of the minute containing `t` (seconds since the
@@ -166,8 +167,21 @@ impl Schedule {
 
     /// Whether a budget with this schedule and `duration` is active at `now`: the schedule's
     /// latest fire time `t` at or before `now` satisfies `now < t + duration` (Karpenter's
-    /// `Budget.IsActive`). A zero or negative duration is never active.
+    /// `Budget.IsActive`). Otherwise a zero or negative duration is never active.
+    ///
+    /// A schedule that can never fire (`0 0 30 2 *`) is always active, whatever the duration:
+    /// Karpenter asks robfig/cron for the next fire after `now - duration`, gets the zero time
+    /// when there is none, and counts a budget active whenever that is not after `now`.
+    /// ([`Schedule::last_fire`] still finds no fire for such a schedule.)
+    ///
+    /// Not modelled: robfig's search also gives up, with the zero time, at the end of the fifth
+    /// calendar year after the year of `now - duration`, so Karpenter also counts a budget active
+    /// in a gap of more than five years between fires. Only February 29th with an unrestricted day-of-week
+    /// has such gaps, around the years 2100, 2200 and 2300 that are not leap years.
     pub fn active(&self, now: Timestamp, duration: Duration) -> bool {
+        if !self.can_fire() {
+            return true;
+        }
         if duration.0 <= 0 {
             return false;
         }
@@ -221,9 +235,11 @@ impl Schedule {
         Some((hour, highest(self.minutes, 59)?))
     }
 
-    /// Whether any day ever matches. Only a date that no allowed month has, with both day
-    /// fields needed, can rule them all out (`0 0 30 2 *`): every date that exists falls on
-    /// every weekday within the 400-year cycle, and February 29th counts.
+    /// Whether any day ever matches. When both day fields are restricted, either one matching
+    /// is enough, and every month has every weekday. Otherwise one of them is unrestricted (all
+    /// of its values), and a day matches if the other field matches it: every weekday comes in
+    /// every month, so only a date that no allowed month has can rule them all out
+    /// (`0 0 30 2 *`). February 29th counts.
     fn can_fire(&self) -> bool {
         const LAST_DAY: [u32; 13] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
         self.either_day
@@ -298,10 +314,13 @@ fn highest(bits: u64, max: u32) -> Option<u32> {
     (masked != 0).then(|| 63 - masked.leading_zeros())
 }
 
-/// One field's comma-separated list, as the set of values it allows. Errors name the field.
-fn parse_field(text: &str, field: &Field) -> Result<u64, String> {
+/// One field's comma-separated list, as the set of values it allows, and whether it is
+/// unrestricted the way robfig/cron's star bit says: some item is `*` or `?` with no step or a
+/// step of 1. Errors name the field.
+fn parse_field(text: &str, field: &Field) -> Result<(u64, bool), String> {
     let name = field.name;
     let mut bits = 0u64;
+    let mut star = false;
     for item in text.split(',') {
         if item.is_empty() {
             return Err(format!("{name} {text:?} has an empty item in its list"));
@@ -313,8 +332,9 @@ fn parse_field(text: &str, field: &Field) -> Result<u64, String> {
             Some((range, step)) => (range, Some(step)),
             None => (item, None),
         };
-        let (first, last) = if range == "*" || range == "?" {
-            (field.min, field.star_max)
+        let any = range == "*" || range == "?";
+        let (first, last) = if any {
+            (field.min, field.max)
         } else if let Some((a, b)) = range.split_once('-') {
             if b.contains('-') {
                 return Err(format!("{name} {item:?} has more than one range (-)"));
@@ -336,7 +356,7 @@ fn parse_field(text: &str, field: &Field) -> Result<u64, String> {
             }
             let first = value(range, field)?;
             // `a/n` runs from a to the end of the field.
-            (first, if step.is_some() { first.max(field.star_max) } else { first })
+            (first, if step.is_some() { field.max } else { first })
         };
         let step = match step {
             None => 1,
@@ -347,11 +367,12 @@ fn parse_field(text: &str, field: &Field) -> Result<u64, String> {
             },
             Some(s) => return Err(format!("{name} step {s:?} is not a number")),
         };
+        star |= any && step == 1;
         for v in (first..=last).step_by(usize::try_from(step).unwrap_or(usize::MAX)) {
             bits |= 1 << v;
         }
     }
-    Ok(bits)
+    Ok((bits, star))
 }
 
 /// One value of a field: a number in range, or a name the field accepts.
@@ -359,7 +380,10 @@ fn value(token: &str, field: &Field) -> Result<u32, String> {
     if token.bytes().all(|b| b.is_ascii_digit()) {
         let v = digits(token);
         if v < field.min || v > field.max {
-            return Err(format!("{} {token} is out of range {}-{}", field.name, field.min, field.max));
+            let (name, min, max, names) = (field.name, field.min, field.max, field.name_range);
+            // crontab(5) takes 7 for Sunday; robfig/cron, and so Karpenter, does not.
+            let hint = if name == "day-of-week" && v == 7 { "; for Sunday use 0 or sun" } else { "" };
+            return Err(format!("{name} {token} is out of range {min}-{max}{names}{hint}"));
         }
         return Ok(v);
     }
@@ -430,24 +454,40 @@ mod tests {
         assert_eq!(sched("* * */10 * *").days, bits(&[1, 11, 21, 31]));
         assert_eq!(sched("1,2,5-7,*/20 * * * *").minutes, bits(&[0, 1, 2, 5, 6, 7, 20, 40]));
 
-        // Names, case-insensitive, alone, in ranges, lists and with steps; weekday 7 is Sunday.
+        // Names, case-insensitive, alone, in ranges, lists and with steps.
         assert_eq!(sched("* * * JAN,Dec *").months, bits(&[1, 12]));
         assert_eq!(sched("* * * * SUN").weekdays, bits(&[0]));
-        assert_eq!(sched("* * * * 7").weekdays, bits(&[0]));
-        assert_eq!(sched("* * * * 5-7").weekdays, bits(&[0, 5, 6]));
-        assert_eq!(sched("* * * * fri-7").weekdays, bits(&[0, 5, 6]));
+        assert_eq!(sched("* * * * 0").weekdays, bits(&[0]));
+        assert_eq!(sched("* * * * 5-6").weekdays, bits(&[5, 6]));
         assert_eq!(sched("* * * * sat,sun").weekdays, bits(&[0, 6]));
         assert_eq!(sched("* * * * mon/2").weekdays, bits(&[1, 3, 5]));
+        assert_eq!(sched("* * * * sat/2").weekdays, bits(&[6]));
         assert_eq!(sched("* * * * */2").weekdays, bits(&[0, 2, 4, 6]));
+        assert_eq!(sched("* * * * */7").weekdays, bits(&[0]));
         assert_eq!(sched("* * * feb-apr *").months, bits(&[2, 3, 4]));
 
-        // The day rule: OR only when neither day field starts with * or ?.
+        // The day rule, robfig/cron's star bit: a day field is unrestricted only if some item is
+        // * or ? with no step or a step of 1; OR only when neither is.
         assert!(sched("0 0 13 * fri").either_day);
         assert!(!sched("0 0 13 * *").either_day);
         assert!(!sched("0 0 * * fri").either_day);
-        assert!(!sched("0 0 */2 * fri").either_day);
         assert!(!sched("0 0 ? * fri").either_day);
         assert!(!sched("0 0 13 * ?").either_day);
+        assert!(!sched("0 0 */1 * fri").either_day);
+        assert!(!sched("0 0 13 * ?/01").either_day);
+        assert!(!sched("0 0 13 * 1,*").either_day);
+        assert!(!sched("0 0 */2,* * fri").either_day);
+        assert!(sched("0 0 */2 * fri").either_day);
+        assert!(sched("0 0 13 * */2").either_day);
+        assert!(sched("0 0 13 * ?/3").either_day);
+        assert!(sched("0 0 */2,5 * fri").either_day);
+        assert!(sched("0 0 1-31 * fri").either_day);
+        assert!(sched("0 0 1/1 * fri").either_day);
+        assert!(sched("0 0 13 * 0-6").either_day);
+        // The shorthands leave both day fields unrestricted but the one they fix.
+        for name in ["@yearly", "@monthly", "@weekly", "@daily", "@hourly"] {
+            assert!(!sched(name).either_day, "{name}");
+        }
     }
 
     #[test]
@@ -482,9 +522,15 @@ mod tests {
             ("60 * * * *", "minute 60 is out of range 0-59"),
             ("* * 0 * *", "day-of-month 0 is out of range 1-31"),
             ("* * 32 * *", "day-of-month 32 is out of range 1-31"),
-            ("* * * 13 *", "month 13 is out of range 1-12"),
-            ("* * * 0 *", "month 0 is out of range 1-12"),
-            ("* * * * 8", "day-of-week 8 is out of range 0-7"),
+            ("* * * 13 *", "month 13 is out of range 1-12 (jan-dec)"),
+            ("* * * 0 *", "month 0 is out of range 1-12 (jan-dec)"),
+            ("* * * * 8", "day-of-week 8 is out of range 0-6 (sun-sat)"),
+            ("* * * * 7", "day-of-week 7 is out of range 0-6 (sun-sat); for Sunday use 0 or sun"),
+            ("* * * * 5-7", "day-of-week 7 is out of range 0-6 (sun-sat); for Sunday use 0 or sun"),
+            ("* * * * fri-7", "day-of-week 7 is out of range 0-6 (sun-sat); for Sunday use 0 or sun"),
+            ("* * * * 7/1", "day-of-week 7 is out of range 0-6 (sun-sat); for Sunday use 0 or sun"),
+            ("* * * * mon,7", "day-of-week 7 is out of range 0-6 (sun-sat); for Sunday use 0 or sun"),
+            ("7 7 7 7 7", "day-of-week 7 is out of range 0-6 (sun-sat); for Sunday use 0 or sun"),
             ("* 1-99999999999999999999 * * *", "hour 99999999999999999999 is out of range 0-23"),
             ("*/0 * * * *", "minute step 0 must be at least 1"),
             ("*/x * * * *", "minute step \"x\" is not a number"),
@@ -539,9 +585,11 @@ mod tests {
         assert!(sched("0 12 29 2 tue").fires_at(ts("2000-02-29T12:00:00Z")));
         assert!(sched("0 0 1 3 mon").fires_at(ts("2100-03-01T00:00:00Z")));
         assert!(sched("0 0 1 3 *").fires_at(Timestamp(4_107_542_400)));
-        // Weekday 7 is Sunday: 2024-10-13.
-        assert!(sched("0 0 * * 7").fires_at(ts("2024-10-13T00:00:00Z")));
+        // Sunday is 0: 2024-10-13.
+        assert!(sched("0 0 * * 0").fires_at(ts("2024-10-13T00:00:00Z")));
+        assert!(sched("0 0 * * sun").fires_at(ts("2024-10-13T00:00:00Z")));
         assert!(sched("@weekly").fires_at(ts("2024-10-13T00:00:00Z")));
+        assert!(!sched("@weekly").fires_at(ts("2024-10-14T00:00:00Z")));
         // Extremes do not panic.
         for t in [i64::MIN, i64::MIN + 1, -1, i64::MAX - 1, i64::MAX] {
             assert!(sched("* * * * *").fires_at(Timestamp(t)));
@@ -550,7 +598,7 @@ mod tests {
     }
 
     #[test]
-    fn vixie_day_rule() {
+    fn robfig_day_rule() {
         // Friday the 13th: both restricted, so the 13th OR a Friday.
         let either = sched("0 0 13 * fri");
         assert!(either.fires_at(ts("2024-09-13T00:00:00Z"))); // Friday the 13th
@@ -558,17 +606,29 @@ mod tests {
         assert!(either.fires_at(ts("2024-10-18T00:00:00Z"))); // Friday the 18th
         assert!(!either.fires_at(ts("2024-10-14T00:00:00Z"))); // Monday the 14th
 
-        // One day field unrestricted: both must match.
-        let odd_fridays = sched("0 0 */2 * fri");
-        assert!(odd_fridays.fires_at(ts("2024-10-11T00:00:00Z")));
-        assert!(!odd_fridays.fires_at(ts("2024-10-18T00:00:00Z")));
-        assert!(!odd_fridays.fires_at(ts("2024-10-13T00:00:00Z")));
-        let fridays = sched("0 0 ? * fri");
-        assert!(fridays.fires_at(ts("2024-10-18T00:00:00Z")));
-        assert!(!fridays.fires_at(ts("2024-10-13T00:00:00Z")));
-        let thirteenths = sched("0 0 13 * ?");
-        assert!(thirteenths.fires_at(ts("2024-10-13T00:00:00Z")));
-        assert!(!thirteenths.fires_at(ts("2024-10-18T00:00:00Z")));
+        // A step above 1 restricts, even after *: odd days OR Fridays (not Vixie's odd Fridays).
+        let odd_or_friday = sched("0 0 */2 * fri");
+        assert!(odd_or_friday.fires_at(ts("2024-10-11T00:00:00Z"))); // Friday the 11th
+        assert!(odd_or_friday.fires_at(ts("2024-10-18T00:00:00Z"))); // Friday the 18th
+        assert!(odd_or_friday.fires_at(ts("2024-10-13T00:00:00Z"))); // Sunday the 13th
+        assert!(!odd_or_friday.fires_at(ts("2024-10-14T00:00:00Z"))); // Monday the 14th
+        let thirteenth_or_weekend = sched("0 0 13 * */6"); // Sunday and Saturday
+        assert!(thirteenth_or_weekend.fires_at(ts("2024-10-05T00:00:00Z"))); // Saturday the 5th
+        assert!(thirteenth_or_weekend.fires_at(ts("2024-10-13T00:00:00Z"))); // Sunday the 13th
+        assert!(!thirteenth_or_weekend.fires_at(ts("2024-10-15T00:00:00Z"))); // Tuesday the 15th
+
+        // One day field unrestricted (* or ?, step 1, maybe in a list): both must match.
+        for fridays in ["0 0 ? * fri", "0 0 * * fri", "0 0 */1 * fri", "0 0 5,* * fri"] {
+            let s = sched(fridays);
+            assert!(s.fires_at(ts("2024-10-18T00:00:00Z")), "{fridays}");
+            assert!(!s.fires_at(ts("2024-10-13T00:00:00Z")), "{fridays}");
+            assert!(!s.fires_at(ts("2024-10-05T00:00:00Z")), "{fridays}");
+        }
+        for thirteenths in ["0 0 13 * ?", "0 0 13 * *", "0 0 13 * ?/1", "0 0 13 * fri,*"] {
+            let s = sched(thirteenths);
+            assert!(s.fires_at(ts("2024-10-13T00:00:00Z")), "{thirteenths}");
+            assert!(!s.fires_at(ts("2024-10-18T00:00:00Z")), "{thirteenths}");
+        }
     }
 
     #[test]
@@ -633,8 +693,9 @@ mod tests {
         assert_eq!(lf(leap, "2001-01-01T00:00:00Z", year), Some(ts("2000-02-29T00:00:00Z")));
         assert_eq!(lf(leap, "2100-03-01T00:00:00Z", years(10)), Some(ts("2096-02-29T00:00:00Z")));
         assert_eq!(lf("0 0 1 3 *", "2100-03-01T00:00:00Z", year), Some(ts("2100-03-01T00:00:00Z")));
-        // February 29th on a Sunday (`*/7` is Sunday alone, and unrestricted): 2088, then 2128.
-        assert_eq!(lf("0 0 29 2 */7", "2127-12-31T00:00:00Z", years(100)), Some(ts("2088-02-29T00:00:00Z")));
+        // `*/7` is Sunday alone, and restricted: February 29th or a Sunday in February.
+        assert_eq!(lf("0 0 29 2 */7", "2127-12-31T00:00:00Z", years(100)), Some(ts("2127-02-23T00:00:00Z")));
+        assert_eq!(lf("0 0 29 2 */1", "2127-12-31T00:00:00Z", years(100)), Some(ts("2124-02-29T00:00:00Z")));
         // The same minute, the same hour, earlier hours of the same day.
         assert_eq!(lf("*/15 * * * *", "2024-03-01T10:14:59Z", hours(1)), Some(ts("2024-03-01T10:00:00Z")));
         assert_eq!(lf("45 * * * *", "2024-03-01T10:14:59Z", hours(1)), Some(ts("2024-03-01T09:45:00Z")));
@@ -652,18 +713,29 @@ mod tests {
     fn never_firing_and_extremes_terminate() {
         let never = sched("0 0 30 2 *");
         let far = Duration(i64::MAX);
-        assert_eq!(never.last_fire(ts("2024-03-01T00:00:00Z"), far), None);
-        assert!(!never.active(ts("2024-03-01T00:00:00Z"), far));
-        assert_eq!(sched("0 0 31 apr,jun,sep,nov *").last_fire(ts("2024-03-01T00:00:00Z"), far), None);
-        assert_eq!(sched("0 0 31 2 */7").last_fire(ts("2024-03-01T00:00:00Z"), far), None);
-        // Both day fields restricted: the Mondays still fire.
-        assert_eq!(sched("0 0 30 2 mon").last_fire(ts("2024-03-01T00:00:00Z"), far), Some(ts("2024-02-26T00:00:00Z")));
+        let march = ts("2024-03-01T00:00:00Z");
+        assert_eq!(never.last_fire(march, far), None);
+        // Karpenter counts a budget that never fires as active, whatever its duration.
+        for d in [far, hours(1), Duration(1), Duration(0), Duration(-1)] {
+            assert!(never.active(march, d), "{d:?}");
+        }
+        for text in ["0 0 31 apr,jun,sep,nov *", "0 0 31 2 */1", "0 0 30,31 feb ?", "0 0 30 2 sat,*"] {
+            let s = sched(text);
+            assert_eq!(s.last_fire(march, far), None, "{text}");
+            assert!(s.active(march, hours(1)), "{text}");
+        }
+        // Both day fields restricted: the Mondays, the Sundays still fire.
+        assert_eq!(sched("0 0 30 2 mon").last_fire(march, far), Some(ts("2024-02-26T00:00:00Z")));
+        assert_eq!(sched("0 0 31 2 */7").last_fire(march, far), Some(ts("2024-02-25T00:00:00Z")));
+        assert!(!sched("0 0 30 2 mon").active(march, hours(1)));
+        // Rare but possible: inactive outside its windows.
+        assert!(!sched("0 0 29 2 *").active(march, hours(1)));
         let every = sched("* * * * *");
         for t in [i64::MIN, i64::MIN + 59, -1, 0, i64::MAX - 1, i64::MAX] {
             let now = Timestamp(t);
             for d in [Duration(i64::MIN), Duration(0), Duration(1), Duration(i64::MAX)] {
-                let _ = never.last_fire(now, d);
-                let _ = never.active(now, d);
+                assert_eq!(never.last_fire(now, d), None);
+                assert!(never.active(now, d));
                 let _ = sched("0 0 29 2 mon").last_fire(now, d);
                 if let Some(fire) = every.last_fire(now, d) {
                     assert!(fire <= now && fire.0.rem_euclid(60) == 0);
@@ -684,7 +756,7 @@ mod tests {
         let hour = prop::sample::select(vec!["*", "0", "9-17", "*/6", "23", "3/4"]);
         let day = prop::sample::select(vec!["*", "1", "15", "29-31", "*/10", "?", "31"]);
         let month = prop::sample::select(vec!["*", "jan", "2", "mar-oct/2", "dec", "*/3", "?"]);
-        let weekday = prop::sample::select(vec!["*", "mon-fri", "0", "sat,sun", "7", "?", "*/2", "thu"]);
+        let weekday = prop::sample::select(vec!["*", "mon-fri", "0", "sat,sun", "*/1", "?", "*/2", "thu", "6,*"]);
         (minute, hour, day, month, weekday).prop_map(|(a, b, c, d, e)| format!("{a} {b} {c} {d} {e}"))
     }
 
@@ -726,7 +798,9 @@ mod tests {
             if let Some(t) = got {
                 prop_assert!(s.fires_at(t) && t <= now_ts && (now - t.0) * 1000 <= within);
             }
-            let active = fire(duration).is_some_and(|t| (now - t.0) * 1000 < duration);
+            // The only pattern here that never fires: the 31st of February, and any weekday.
+            let never = text.contains(" 31 2 ") && ["*", "?", "*/1", "6,*"].iter().any(|w| text.ends_with(&format!(" {w}")));
+            let active = never || fire(duration).is_some_and(|t| (now - t.0) * 1000 < duration);
             prop_assert_eq!(s.active(now_ts, Duration(duration)), active, "{} at {} for {}ms", text, now_ts, duration);
         }
     }

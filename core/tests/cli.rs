@@ -227,3 +227,42 @@ fn plan_rejects_a_bad_time_limit() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("time_limit_seconds is 0: must be a positive number of seconds"), "{}", stderr(&out));
 }
+
+#[test]
+fn consolidates_the_bundled_cluster_with_reasons_for_every_node() {
+    let args = [
+        "consolidate",
+        "--cluster",
+        "examples/cluster/snapshot.json",
+        "--nodepools",
+        "examples/nodepools.yaml",
+        "--now",
+        "2026-12-05T20:00:00Z",
+    ];
+    let table = fleetfit(&args);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let out = stdout(&table);
+    assert!(out.contains("Expired (expiration)") && out.contains("Empty (emptiness)"), "{out}");
+    assert!(out.contains("karpenter.sh/do-not-disrupt") && out.contains("PodDisruptionBudget"), "{out}");
+    let mut json_args = args.to_vec();
+    json_args.extend(["-o", "json", "--mode", "karpenter"]);
+    let json = fleetfit(&json_args);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON");
+    let managed = 15;
+    let disrupted: usize = plan["commands"]
+        .as_array()
+        .expect("commands")
+        .iter()
+        .map(|c| c["candidates"].as_array().expect("candidates").len())
+        .sum();
+    assert_eq!(disrupted + plan["kept"].as_array().expect("kept").len(), managed);
+    assert!(plan["savings_per_hour"].as_f64().expect("savings") > 0.0);
+}
+
+#[test]
+fn consolidate_rejects_a_bad_time() {
+    let o = fleetfit(&["consolidate", "--cluster", "examples/cluster/snapshot.json", "--now", "yesterday"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--now"), "{}", stderr(&o));
+}

@@ -162,8 +162,9 @@ pub(super) fn facts(
                     None => 1.0,
                 },
             };
+            // (+ 0.0: an empty sum is -0.0)
             facts.disruption_cost =
-                facts.movable.iter().map(|&p| eviction_cost(&inventory.pods[p])).sum::<f64>() * lifetime;
+                facts.movable.iter().map(|&p| eviction_cost(&inventory.pods[p])).sum::<f64>() * lifetime + 0.0;
             facts.drift = drift(node, &pool.requirements);
             facts.blocked = blocked(node, &facts, inventory, pdbs);
             facts
