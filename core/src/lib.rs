@@ -14,6 +14,8 @@
 //! - [`lp`], [`bound`]: a pure-Rust simplex and the lower bounds every plan carries.
 //! - [`consolidate`]: which nodes to delete or replace, within disruption budgets, and why
 //!   every other node stays.
+//! - [`simulate`]: a trace of workload changes replayed through provisioning and
+//!   consolidation: cost, nodes, pending pods and churn over time.
 //!
 //! ```
 //! let manifests = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - name: web\n      resources: {requests: {cpu: 500m, memory: 1Gi}}\n";
@@ -42,6 +44,7 @@ pub mod plan;
 pub mod quantity;
 pub mod requirements;
 pub mod resources;
+pub mod simulate;
 pub mod taints;
 pub mod time;
 pub mod volumes;

@@ -150,7 +150,7 @@ pub(super) fn facts(
             };
             let Some(pool) = pool else { return facts };
             let pool = &ctx.pools[pool];
-            facts.price = price(node, ctx, pool);
+            facts.price = node_price(node, &pool.instance_types);
             let lifetime = match pool.nodepool.expire_after {
                 NillableDuration::Never => 1.0,
                 NillableDuration::After(d) => match node.created {
@@ -172,11 +172,11 @@ pub(super) fn facts(
         .collect()
 }
 
-/// The price of the node's offering: its instance type, zone and capacity type in the
-/// catalog.
-fn price(node: &Node, _ctx: &FilterContext, pool: &crate::filter::PoolContext) -> Option<f64> {
+/// The price of a node's offering: its instance type, zone and capacity type (on-demand when
+/// unlabelled) among `types`.
+pub(crate) fn node_price(node: &Node, types: &[crate::catalog::InstanceType]) -> Option<f64> {
     let name = node.instance_type()?;
-    let it = pool.instance_types.iter().find(|t| t.name == name)?;
+    let it = types.iter().find(|t| t.name == name)?;
     let zone = node.zone();
     let capacity_type = node.capacity_type().unwrap_or("on-demand");
     it.offerings

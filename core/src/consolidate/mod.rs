@@ -31,6 +31,8 @@
 
 mod guards;
 
+pub(crate) use guards::node_price;
+
 use crate::catalog::Catalog;
 use crate::filter::{default_nodepool, FilterContext};
 use crate::labels;
@@ -184,21 +186,33 @@ pub fn consolidate(
     catalog: &Catalog,
     options: &ConsolidateOptions,
 ) -> Result<ConsolidationPlan> {
+    consolidate_then(inventory, catalog, options, true).map(|(plan, _)| plan)
+}
+
+/// [`consolidate`], and the snapshot as its commands leave it: candidates gone with the pods
+/// that stay with them, replacements Ready, moved pods bound to their new nodes. `compare`:
+/// work out what Karpenter's rules alone would save (`optimize` mode).
+pub(crate) fn consolidate_then(
+    inventory: &Inventory,
+    catalog: &Catalog,
+    options: &ConsolidateOptions,
+    compare: bool,
+) -> Result<(ConsolidationPlan, Inventory)> {
     if options.mode == Mode::Exact {
         return Err(crate::Error::Usage("consolidation has karpenter and optimize modes, not exact".into()));
     }
     let pools = if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
     let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
     let ctx = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
-    let mut plan = Consolidator::new(inventory, &ctx, options)?.run();
+    let (mut plan, state) = Consolidator::new(inventory, &ctx, options)?.run();
     if inventory.nodepools.is_empty() {
         plan.notes.push("no NodePool given: Karpenter's default NodePool was used".into());
     }
-    if options.mode == Mode::Optimize {
+    if options.mode == Mode::Optimize && compare {
         let karpenter = Consolidator::new(inventory, &ctx, &ConsolidateOptions { mode: Mode::Karpenter, ..*options })?;
-        plan.karpenter_savings_per_hour = Some(karpenter.run().savings_per_hour);
+        plan.karpenter_savings_per_hour = Some(karpenter.run().0.savings_per_hour);
     }
-    Ok(plan)
+    Ok((plan, state))
 }
 
 /// The state of one consolidation run: the snapshot as the commands so far leave it.
@@ -251,7 +265,7 @@ impl<'c> Consolidator<'c> {
         })
     }
 
-    fn run(mut self) -> ConsolidationPlan {
+    fn run(mut self) -> (ConsolidationPlan, Inventory) {
         let kept = loop {
             let facts = guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh);
             let found = self
@@ -270,7 +284,7 @@ impl<'c> Consolidator<'c> {
         };
         let facts = guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh);
         let cost_after: f64 = facts.iter().filter(|f| f.pool.is_some()).filter_map(|f| f.price).sum();
-        ConsolidationPlan {
+        let plan = ConsolidationPlan {
             mode: self.options.mode,
             now: self.options.now.to_string(),
             region: self.ctx.region.clone(),
@@ -282,7 +296,8 @@ impl<'c> Consolidator<'c> {
             savings_per_hour: self.cost_before - cost_after,
             karpenter_savings_per_hour: None,
             notes: self.notes,
-        }
+        };
+        (plan, self.state)
     }
 
     fn node(&self, n: usize) -> &Node {
@@ -528,8 +543,14 @@ impl<'c> Consolidator<'c> {
         let mut new_nodes = Vec::new();
         if let Some(outcome) = outcome {
             for (planned, keep) in outcome.nodes.into_iter().zip(keep_options) {
-                let name = format!("{}-replacement-{}", planned.nodepool, self.fresh.len() + replacements.len() + 1);
-                new_nodes.push(self.launched_node(&name, &planned));
+                let name = (self.fresh.len() + replacements.len() + 1..)
+                    .map(|k| format!("{}-replacement-{k}", planned.nodepool))
+                    .find(|name| {
+                        !self.state.nodes.iter().any(|n| &n.name == name)
+                            && !replacements.iter().any(|r: &Replacement| &r.name == name)
+                    })
+                    .expect("an unused name");
+                new_nodes.push(launched_node(self.ctx, &name, &planned, self.options.now));
                 moves.extend(planned.pods.iter().map(|p| Move { pod: p.clone(), to: name.clone() }));
                 replacements.push(Replacement {
                     name,
@@ -572,42 +593,47 @@ impl<'c> Consolidator<'c> {
             savings_per_hour: price - new_price,
         });
     }
+}
 
-    /// The Node a replacement becomes once launched: its type's capacity and labels, its
-    /// NodePool's labels and taints, Ready now.
-    fn launched_node(&self, name: &str, planned: &crate::plan::PlannedNode) -> Node {
-        let pool = self.ctx.pools.iter().find(|p| p.nodepool.name == planned.nodepool).expect("the plan's own pool");
-        let it = pool.instance_types.iter().find(|t| t.name == planned.instance_type);
-        let mut labels = pool.nodepool.labels.clone();
-        if let Some(it) = it {
-            for r in it.requirements.iter() {
-                let mut values = r.values();
-                if let (Operator::In, Some(v), None) = (r.operator(), values.next(), values.next()) {
-                    labels.insert(r.key().to_string(), v.to_string());
-                }
+/// The Node a replacement becomes once launched: its type's capacity and labels, its
+/// NodePool's labels and taints, Ready now.
+pub(crate) fn launched_node(
+    ctx: &FilterContext,
+    name: &str,
+    planned: &crate::plan::PlannedNode,
+    now: Timestamp,
+) -> Node {
+    let pool = ctx.pools.iter().find(|p| p.nodepool.name == planned.nodepool).expect("the plan's own pool");
+    let it = pool.instance_types.iter().find(|t| t.name == planned.instance_type);
+    let mut labels = pool.nodepool.labels.clone();
+    if let Some(it) = it {
+        for r in it.requirements.iter() {
+            let mut values = r.values();
+            if let (Operator::In, Some(v), None) = (r.operator(), values.next(), values.next()) {
+                labels.insert(r.key().to_string(), v.to_string());
             }
         }
-        for (k, v) in [
-            (labels::NODEPOOL, &planned.nodepool),
-            (labels::INSTANCE_TYPE, &planned.instance_type),
-            (labels::ZONE, &planned.zone),
-            (labels::CAPACITY_TYPE, &planned.capacity_type),
-        ] {
-            labels.insert(k.to_string(), v.clone());
-        }
-        labels.insert(labels::HOSTNAME.to_string(), name.to_string());
-        Node {
-            name: name.to_string(),
-            labels,
-            annotations: Default::default(),
-            taints: pool.nodepool.taints.clone(),
-            capacity: it.map(|t| t.capacity.clone()).unwrap_or_default(),
-            allocatable: planned.allocatable.clone(),
-            unschedulable: false,
-            ready: true,
-            deleting: false,
-            created: Some(self.options.now),
-            provider_id: None,
-        }
+    }
+    for (k, v) in [
+        (labels::NODEPOOL, &planned.nodepool),
+        (labels::INSTANCE_TYPE, &planned.instance_type),
+        (labels::ZONE, &planned.zone),
+        (labels::CAPACITY_TYPE, &planned.capacity_type),
+    ] {
+        labels.insert(k.to_string(), v.clone());
+    }
+    labels.insert(labels::HOSTNAME.to_string(), name.to_string());
+    Node {
+        name: name.to_string(),
+        labels,
+        annotations: Default::default(),
+        taints: pool.nodepool.taints.clone(),
+        capacity: it.map(|t| t.capacity.clone()).unwrap_or_default(),
+        allocatable: planned.allocatable.clone(),
+        unschedulable: false,
+        ready: true,
+        deleting: false,
+        created: Some(now),
+        provider_id: None,
     }
 }

@@ -474,8 +474,8 @@ pub(super) struct ExistingNode<'a> {
     pub node: &'a Node,
     available: Resources,
     ports: Vec<HostPort>,
-    /// The node's labels as requirements, and its hostname (for topology).
-    pub requirements: Requirements,
+    /// The node's labels as requirements (for topology), once asked.
+    requirements: OnceCell<Requirements>,
     pub hostname: String,
 }
 
@@ -500,11 +500,16 @@ impl<'a> ExistingNode<'a> {
                     node,
                     available: node.allocatable.sub(&used),
                     ports,
-                    requirements: node.requirements(),
+                    requirements: OnceCell::new(),
                     hostname,
                 }
             })
             .collect()
+    }
+
+    /// The node's labels as requirements.
+    pub fn requirements(&self) -> &Requirements {
+        self.requirements.get_or_init(|| self.node.requirements())
     }
 
     /// Taints (PreferNoSchedule tolerated, as after Karpenter's relaxation) and labels: every
@@ -534,7 +539,7 @@ impl<'a> ExistingNode<'a> {
         }
         match topology {
             None => true,
-            Some(tp) => match tp.extra(pod, &self.requirements, &self.hostname) {
+            Some(tp) => match tp.extra(pod, self.requirements(), &self.hostname) {
                 Ok(extra) => extra.iter().all(|r| match self.node.labels.get(r.key()) {
                     Some(v) => r.has(v),
                     None => {

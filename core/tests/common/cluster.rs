@@ -181,6 +181,9 @@ pub fn invariants(plan: &ConsolidationPlan, inventory: &fleetfit::Inventory) -> 
             allocatable.remove(&n.node);
         }
         for r in &c.replacements {
+            if allocatable.contains_key(&r.name) {
+                return Err(format!("replacement {} takes the name of a node that exists", r.name));
+            }
             allocatable.insert(r.name.clone(), fleetfit::Resources::default());
         }
         for m in &c.moves {

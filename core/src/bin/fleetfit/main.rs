@@ -26,6 +26,9 @@ enum Command {
     /// Which nodes of a cluster to delete or replace with cheaper ones, within disruption
     /// budgets, and why every other node stays.
     Consolidate(ConsolidateArgs),
+    /// Replay a trace of workload changes (a day of traffic, nightly batch, a spike) through
+    /// provisioning and consolidation: cost, nodes and pending pods over time.
+    Simulate(SimulateArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -103,6 +106,42 @@ struct ConsolidateArgs {
 }
 
 #[derive(Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// A cluster snapshot to start from (its nodes and pods).
+    #[arg(long, num_args = 1..)]
+    cluster: Vec<PathBuf>,
+    /// The trace to replay (YAML or JSON; its format is in the README).
+    #[arg(long, conflicts_with = "generate", required_unless_present = "generate")]
+    trace: Option<PathBuf>,
+    /// Instead of a trace file, generate one: diurnal, nightly-batch or spike.
+    #[arg(long)]
+    generate: Option<fleetfit::simulate::trace::Shape>,
+    /// Generated traces: the first day's start (RFC 3339).
+    #[arg(long, default_value = "2026-12-01T00:00:00Z")]
+    start: String,
+    /// Generated traces: how many days.
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    /// Print the generated trace (YAML) instead of replaying it.
+    #[arg(long, requires = "generate")]
+    emit_trace: bool,
+    /// How provisioning packs: optimize, karpenter or exact.
+    #[arg(long, default_value = "optimize")]
+    mode: fleetfit::plan::Mode,
+    /// Consolidation: optimize, karpenter or off.
+    #[arg(long, default_value = "optimize")]
+    consolidation: String,
+    /// How often consolidation runs.
+    #[arg(long, default_value = "5m")]
+    consolidation_interval: String,
+    /// From a node's launch to Ready.
+    #[arg(long, default_value = "60s")]
+    startup: String,
+}
+
+#[derive(Args)]
 struct ExplainArgs {
     #[command(flatten)]
     common: CommonArgs,
@@ -122,15 +161,81 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes to stdout; a reader that stops early (`| head`) is not an error.
+fn write_out(text: &str) -> fleetfit::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(fleetfit::Error::Usage(format!("writing the output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Prints an answer as JSON or as its table.
 fn emit<T: serde::Serialize>(output: Output, answer: &T, table: impl FnOnce() -> String) -> fleetfit::Result<ExitCode> {
     match output {
         Output::Json => {
-            println!("{}", serde_json::to_string_pretty(answer).map_err(|e| fleetfit::Error::Usage(e.to_string()))?)
+            let json = serde_json::to_string_pretty(answer).map_err(|e| fleetfit::Error::Usage(e.to_string()))?;
+            write_out(&(json + "\n"))?
         }
-        Output::Table => print!("{}", table()),
+        Output::Table => write_out(&table())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn simulate(args: SimulateArgs) -> fleetfit::Result<ExitCode> {
+    use fleetfit::simulate::{SimulateOptions, Trace};
+    use fleetfit::time::Duration;
+    let c = &args.common.setting;
+    let mut files = args.common.files.clone();
+    files.extend(args.cluster.iter().cloned());
+    let inventory = input::load_inventory(&files, &c.nodepools)?;
+    let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+    let usage = |flag: &str, e: String| fleetfit::Error::Usage(format!("{flag}: {e}"));
+    let trace = match (&args.trace, args.generate) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| usage(&path.display().to_string(), e.to_string()))?;
+            Trace::parse(&path.display().to_string(), &text)?
+        }
+        (None, Some(shape)) => {
+            let start = args.start.parse().map_err(|e| usage("--start", e))?;
+            Trace::generate(shape, &inventory.workloads, start, args.days, Duration::from_secs(60))
+        }
+        (None, None) => return Err(usage("--trace", "give a trace file, or --generate a shape".into())),
+    };
+    if args.emit_trace {
+        write_out(&trace.to_yaml())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let consolidation = match args.consolidation.as_str() {
+        "off" => None,
+        other => Some(other.parse().map_err(|e| usage("--consolidation", format!("{e}, or off")))?),
+    };
+    let options = SimulateOptions {
+        mode: args.mode,
+        consolidation,
+        consolidation_interval: args
+            .consolidation_interval
+            .parse()
+            .map_err(|e| usage("--consolidation-interval", e))?,
+        startup: args.startup.parse().map_err(|e| usage("--startup", e))?,
+    };
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut shown = 0;
+    let mut progress = |done: usize, total: usize| {
+        let percent = done * 100 / total.max(1);
+        if show && (percent > shown || done == total) {
+            shown = percent;
+            let bar = "#".repeat(percent / 4);
+            eprint!("\r[{bar:<25}] {percent:>3}%  step {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let timeline = fleetfit::simulate::simulate(&inventory, &catalog, &trace, &options, &mut progress)?;
+    emit(c.output, &timeline, || table::timeline(&timeline))
 }
 
 fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
@@ -175,5 +280,6 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
             let plan = fleetfit::consolidate::consolidate(&inventory, &catalog, &options)?;
             emit(c.output, &plan, || table::consolidation(&plan, &inventory))
         }
+        Command::Simulate(args) => simulate(args),
     }
 }

@@ -310,3 +310,50 @@ pub fn consolidation(p: &ConsolidationPlan, inventory: &Inventory) -> String {
     }
     out
 }
+
+/// The `simulate` table: one row per hour (the cluster at the hour's end, churn summed over
+/// it), then the totals.
+pub fn timeline(t: &fleetfit::simulate::Timeline) -> String {
+    let mut out = String::new();
+    for n in &t.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    let _ = writeln!(
+        out,
+        "{:<21} {:>6} {:>6} {:>6} {:>11} {:>8} {:>8} {:>8} {:>9}",
+        "TIME", "NODES", "SPOT", "OD", "COST/H", "PENDING", "LAUNCH", "TERMIN", "EVICTED"
+    );
+    // Steps of the same hour: the same "YYYY-MM-DDTHH" prefix.
+    let hourly = t.steps.chunk_by(|a, b| a.at.get(..13) == b.at.get(..13));
+    for hour in hourly {
+        let last = &hour[hour.len() - 1];
+        let _ = writeln!(
+            out,
+            "{:<21} {:>6} {:>6} {:>6} {:>11} {:>8} {:>8} {:>8} {:>9}",
+            last.at,
+            last.nodes,
+            last.spot_nodes,
+            last.on_demand_nodes,
+            money(&t.currency, last.cost_per_hour),
+            last.pending_pods,
+            hour.iter().map(|s| s.launches).sum::<usize>(),
+            hour.iter().map(|s| s.terminations).sum::<usize>(),
+            hour.iter().map(|s| s.evictions).sum::<usize>(),
+        );
+    }
+    let x = &t.totals;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "total: {} for {:.1} node-hours (peak {} nodes, {}/h); {:.0} pending pod-seconds; {} launches, {} terminations, {} evictions",
+        money(&t.currency, x.cost),
+        x.node_hours,
+        x.max_nodes,
+        money(&t.currency, x.max_cost_per_hour),
+        x.pending_pod_seconds,
+        x.launches,
+        x.terminations,
+        x.evictions
+    );
+    out
+}
