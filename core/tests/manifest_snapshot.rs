@@ -117,3 +117,40 @@ fn statefulset_pods_keep_their_ordinals() {
     assert_eq!(names, ["db-0", "db-2", "db-1"]);
     assert_eq!(inv.workloads[0].existing, 1);
 }
+
+#[test]
+fn daemonset_pods_without_their_daemonset_stand_for_it() {
+    let pods = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "agent-x1", "namespace": "kube-system",
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "controller": true}]},
+       "spec": {"nodeName": "n1",
+                "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                  {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}},
+                "containers": [{"name": "a", "resources": {"requests": {"cpu": "150m", "memory": "100Mi"}}}]},
+       "status": {"phase": "Running"}},
+      {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "agent-x2", "namespace": "kube-system",
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "controller": true}]},
+       "spec": {"nodeName": "n2", "containers": [{"name": "a", "resources": {"requests": {"cpu": "150m"}}}]},
+       "status": {"phase": "Running"}}
+    ]}"#;
+    let inv = fleetfit::manifest::parse("pods.json", pods).expect("parses");
+    assert_eq!(inv.daemonsets.len(), 1);
+    let ds = &inv.daemonsets[0];
+    assert_eq!((ds.namespace.as_str(), ds.name.as_str()), ("kube-system", "agent"));
+    assert_eq!(ds.template.requests.cpu.0, 150);
+    assert!(ds.template.node_name.is_none());
+    assert!(ds.template.node_affinity.required.iter().all(|t| t.get("kubernetes.io/hostname").is_none()));
+    // With the DaemonSet object given too, nothing is inferred.
+    let with = fleetfit::manifest::parse_sources(&[
+        ("pods.json".to_string(), pods.to_string()),
+        (
+            "ds.yaml".to_string(),
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: kube-system}\nspec:\n  template:\n    spec:\n      containers: [{name: a, resources: {requests: {cpu: 200m}}}]\n".to_string(),
+        ),
+    ])
+    .expect("parses");
+    assert_eq!(with.daemonsets.len(), 1);
+    assert_eq!(with.daemonsets[0].template.requests.cpu.0, 200);
+}

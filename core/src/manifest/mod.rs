@@ -12,7 +12,7 @@
 //! | Pod | a [`Pod`](crate::model::Pod), its owner resolved up to the workload in the input |
 //! | Deployment, StatefulSet, ReplicaSet, ReplicationController | a [`Workload`](crate::model::Workload) (`replicas`, default 1) and a pending pod `<name>-<ordinal>` per replica not already in the input |
 //! | Job, CronJob | the same, wanting `parallelism` pods (at most the completions left; none when suspended or finished); a CronJob one run of its `jobTemplate` |
-//! | DaemonSet | a [`DaemonSet`](crate::model::DaemonSet) whose template is the pod it puts on every node |
+//! | DaemonSet | a [`DaemonSet`](crate::model::DaemonSet) whose template is the pod it puts on every node; a snapshot's DaemonSet pods without their DaemonSet object stand for it (the first one, less its pinned node) |
 //! | StatefulSet volumeClaimTemplates, ephemeral volumes | [`PersistentVolumeClaim`](crate::model::PersistentVolumeClaim)s named as Kubernetes names them |
 //! | Node, PersistentVolumeClaim, PersistentVolume, StorageClass, PodDisruptionBudget | their model types |
 //! | PriorityClass | the priority of pods that name it |
@@ -62,6 +62,7 @@ fn parse_all<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>) -> Resul
     }
     let Reader { mut inventory, entries, mut errors, priorities, .. } = reader;
     expand::expand(entries, &mut inventory, &mut errors);
+    workloads::infer_daemonsets(&mut inventory);
     priorities.apply(&mut inventory);
     Error::collect(errors)?;
     Ok(inventory)

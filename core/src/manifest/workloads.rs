@@ -118,3 +118,31 @@ pub(super) fn daemonset(reference: ObjectRef, doc: &Cursor) -> DaemonSet {
     template.owner = Some(reference.clone());
     DaemonSet { namespace: reference.namespace, name: reference.name, template }
 }
+
+/// DaemonSets a snapshot shows only through their pods (`kubectl get nodes,pods` lists no
+/// DaemonSet objects): each becomes a [`DaemonSet`] whose template is its first pod, less the
+/// node the DaemonSet controller pinned it to, so new nodes are sized with its overhead.
+pub(super) fn infer_daemonsets(inventory: &mut crate::model::Inventory) {
+    let mut seen: std::collections::BTreeSet<(String, String)> =
+        inventory.daemonsets.iter().map(|d| (d.namespace.clone(), d.name.clone())).collect();
+    let mut inferred = Vec::new();
+    for pod in &inventory.pods {
+        let Some(owner) = pod.owner.as_ref().filter(|o| o.kind == "DaemonSet") else { continue };
+        if !seen.insert((pod.namespace.clone(), owner.name.clone())) {
+            continue;
+        }
+        let mut template = pod.clone();
+        template.name = owner.name.clone();
+        template.node_name = None;
+        template.phase = crate::model::PodPhase::Pending;
+        for term in &mut template.node_affinity.required {
+            let mut kept = crate::requirements::Requirements::new();
+            for r in term.iter().filter(|r| r.key() != crate::labels::HOSTNAME) {
+                kept.add(r.clone());
+            }
+            *term = kept;
+        }
+        inferred.push(DaemonSet { namespace: pod.namespace.clone(), name: owner.name.clone(), template });
+    }
+    inventory.daemonsets.extend(inferred);
+}
