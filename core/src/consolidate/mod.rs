@@ -40,6 +40,7 @@ use crate::model::{DisruptionReason, Inventory, Node, Pod};
 use crate::pack::{repack, Cluster, Outcome};
 use crate::plan::Mode;
 use crate::requirements::Operator;
+use crate::resources::Resources;
 use crate::time::Timestamp;
 use crate::Result;
 use guards::{Budgets, NodeFacts, Pdbs};
@@ -424,7 +425,12 @@ impl<'c> Consolidator<'c> {
                 why.insert(n, kept);
             }
         }
+        let (free, total_free) = self.free_room();
         for n in self.candidates(facts, reason) {
+            if let Some(e) = self.cannot_save(n, facts, &free, &total_free) {
+                why.insert(n, e);
+                continue;
+            }
             match self.evaluate(&[n], facts, Reason::Underutilized) {
                 Ok(d) => return Ok((Method::SingleNode, Reason::Underutilized, d)),
                 Err(e) => {
@@ -442,6 +448,84 @@ impl<'c> Consolidator<'c> {
             .collect();
         kept.sort_by(|a, b| a.node.cmp(&b.node));
         Err(kept)
+    }
+
+    /// Per node of the snapshot, the room pods could still use on it (Ready, schedulable, not
+    /// deleting: allocatable less its pods' requests, never below zero), and their sum.
+    fn free_room(&self) -> (Vec<Resources>, Resources) {
+        let index: std::collections::HashMap<&str, usize> =
+            self.state.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+        let mut used = vec![Resources::default(); self.state.nodes.len()];
+        for pod in &self.state.pods {
+            if matches!(pod.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed) {
+                continue;
+            }
+            if let Some(&i) = pod.node_name.as_deref().and_then(|n| index.get(n)) {
+                used[i].add_assign(&pod.requests);
+            }
+        }
+        let zero = Resources::default();
+        let free: Vec<Resources> = self
+            .state
+            .nodes
+            .iter()
+            .zip(&used)
+            .map(|(n, u)| {
+                if n.ready && !n.unschedulable && !n.deleting {
+                    n.allocatable.sub(u).max(&zero)
+                } else {
+                    zero.clone()
+                }
+            })
+            .collect();
+        let total = free.iter().fold(Resources::default(), |acc, f| acc.add(f));
+        (free, total)
+    }
+
+    /// Why node `n` cannot be consolidated on its own, when a quick count shows it without
+    /// packing: its pods need more than the free room of every other node together, and even
+    /// the cheapest nodes (of any NodePool, constraints aside) that hold the rest cost as much
+    /// as it does. `None` when the packer must decide.
+    fn cannot_save(&self, n: usize, facts: &[NodeFacts], free: &[Resources], total_free: &Resources) -> Option<String> {
+        let price = facts[n].price?;
+        let demand =
+            facts[n].movable.iter().fold(Resources::default(), |acc, &p| acc.add(&self.state.pods[p].requests));
+        let residual = demand.sub(&total_free.sub(&free[n])).max(&Resources::default());
+        if residual.is_zero() {
+            return None;
+        }
+        let types = self.ctx.pools.iter().flat_map(|pool| {
+            (0..pool.instance_types.len())
+                .filter(move |&t| pool.allows(t))
+                .map(move |t| (&pool.type_space[t], pool.type_offerings[t].1))
+        });
+        let least = if self.options.mode == Mode::Karpenter {
+            // One new node at most: the cheapest that holds the rest.
+            types.filter(|(space, _)| residual.fits(space)).map(|(_, p)| p).reduce(f64::min)
+        } else {
+            // Any number of new nodes: each resource at the lowest price per unit.
+            let types: Vec<(&Resources, f64)> = types.collect();
+            residual
+                .iter()
+                .map(|(name, amount)| {
+                    let per_unit = types
+                        .iter()
+                        .filter(|(space, _)| space.get(name) > 0)
+                        .map(|(space, p)| p / space.get(name) as f64)
+                        .reduce(f64::min);
+                    per_unit.map(|u| u * amount as f64)
+                })
+                .try_fold(0.0f64, |acc, cost| cost.map(|c| acc.max(c)))
+        };
+        match least {
+            None => Some(format!(
+                "its pods need {residual} beyond the free room of the other nodes, and no instance type holds that"
+            )),
+            Some(cost) if cost >= price - EPSILON => Some(format!(
+                "its pods need {residual} beyond the free room of the other nodes; new nodes for that cost at least {cost:.4}/h, not less than its {price:.4}/h"
+            )),
+            Some(_) => None,
+        }
     }
 
     /// Whether removing `candidates` works for `reason`: their pods all fit on the other nodes

@@ -57,7 +57,9 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         notes.push("no NodePool given: Karpenter's default NodePool was used".to_string());
     }
     // A bound the exact mode proves for the whole plan, if it does.
+    #[cfg_attr(not(feature = "milp"), allow(unused_mut))]
     let mut exact_bound: Option<f64> = None;
+    #[cfg_attr(not(feature = "milp"), allow(unused_mut))]
     let mut simulate = |mode: Mode, notes: &mut Vec<String>| -> Result<Outcome> {
         let mut sim = Simulation::new(&ctx, &cluster, &pending, &classes, &filters);
         match mode {
@@ -78,9 +80,10 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
             }
             #[cfg(not(feature = "milp"))]
             Mode::Exact => {
+                let _ = notes; // exact mode's report goes there
                 return Err(crate::Error::Usage(
                     "exact mode needs fleetfit built with the `milp` feature (HiGHS), on a native target".to_string(),
-                ))
+                ));
             }
         }
         Ok(sim.finish())
