@@ -187,30 +187,40 @@ pub fn consolidate(
     catalog: &Catalog,
     options: &ConsolidateOptions,
 ) -> Result<ConsolidationPlan> {
-    consolidate_then(inventory, catalog, options, true).map(|(plan, _)| plan)
+    consolidate_then(inventory, catalog, options, true, None).map(|(plan, _)| plan)
 }
 
 /// [`consolidate`], and the snapshot as its commands leave it: candidates gone with the pods
 /// that stay with them, replacements Ready, moved pods bound to their new nodes. `compare`:
-/// work out what Karpenter's rules alone would save (`optimize` mode).
+/// work out what Karpenter's rules alone would save (`optimize` mode). `prepared`: the
+/// inventory's NodePools and DaemonSets against the catalog, when the caller has them.
 pub(crate) fn consolidate_then(
     inventory: &Inventory,
     catalog: &Catalog,
     options: &ConsolidateOptions,
     compare: bool,
+    prepared: Option<&FilterContext>,
 ) -> Result<(ConsolidationPlan, Inventory)> {
     if options.mode == Mode::Exact {
         return Err(crate::Error::Usage("consolidation has karpenter and optimize modes, not exact".into()));
     }
-    let pools = if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
-    let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
-    let ctx = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
-    let (mut plan, state) = Consolidator::new(inventory, &ctx, options)?.run();
+    let built;
+    let ctx = match prepared {
+        Some(ctx) => ctx,
+        None => {
+            let pools =
+                if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
+            let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
+            built = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
+            &built
+        }
+    };
+    let (mut plan, state) = Consolidator::new(inventory, ctx, options)?.run();
     if inventory.nodepools.is_empty() {
         plan.notes.push("no NodePool given: Karpenter's default NodePool was used".into());
     }
     if options.mode == Mode::Optimize && compare {
-        let karpenter = Consolidator::new(inventory, &ctx, &ConsolidateOptions { mode: Mode::Karpenter, ..*options })?;
+        let karpenter = Consolidator::new(inventory, ctx, &ConsolidateOptions { mode: Mode::Karpenter, ..*options })?;
         plan.karpenter_savings_per_hour = Some(karpenter.run().0.savings_per_hour);
     }
     Ok((plan, state))

@@ -376,7 +376,7 @@ impl<'a> Replay<'a> {
     /// Runs consolidation and applies its commands; whether there were any.
     fn consolidate(&mut self, now: Timestamp, mode: Mode, counts: &mut Counts) -> Result<bool> {
         let options = ConsolidateOptions { mode, now, spot_to_spot: false };
-        let (plan, mut state) = consolidate_then(&self.state, self.catalog, &options, false)?;
+        let (plan, mut state) = consolidate_then(&self.state, self.catalog, &options, false, Some(&self.ctx))?;
         if plan.commands.is_empty() {
             return Ok(false);
         }
