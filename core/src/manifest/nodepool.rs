@@ -49,6 +49,15 @@ pub(super) fn nodepool(name: &str, doc: &Cursor) -> NodePool {
     if spec.is_present() && !node_spec.is_present() {
         node_spec.error("required");
     }
+    // Fields older API versions kept elsewhere: not read there, so never silently ignored.
+    for (parent, field) in
+        [(&spec, "expireAfter"), (&spec, "terminationGracePeriod"), (&spec.get("disruption"), "expireAfter")]
+    {
+        let misplaced = parent.get(field);
+        if misplaced.is_present() {
+            misplaced.error(format!("karpenter.sh/v1 reads {field} from spec.template.spec, not here: move it there"));
+        }
+    }
     // Read in the order fields are usually written, so errors come out in that order too.
     let requirement_specs = requirements(&node_spec.get("requirements"));
     let taints_ = taints(&node_spec.get("taints"));
