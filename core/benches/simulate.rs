@@ -62,8 +62,8 @@ fn main() {
     let deployments: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100);
     let consolidation = match args.iter().find(|a| a.parse::<usize>().is_err()).map(String::as_str) {
         Some("off") => None,
-        Some(mode) => Some(mode.parse().expect("off, karpenter or optimize")),
-        None => Some(fleetfit::plan::Mode::Optimize),
+        Some(mode) => Some(mode.parse().expect("off, karpenter, optimize or global")),
+        None => Some(fleetfit::consolidate::ConsolidationMode::Optimize),
     };
     let catalog = Catalog::aws("us-east-1").expect("the embedded catalog");
     let inventory = fleetfit::manifest::parse("bench", &manifests(deployments, 13)).expect("valid manifests");

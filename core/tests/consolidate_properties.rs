@@ -6,8 +6,7 @@
 //! every time. A failure prints the case's manifests, ready for `fleetfit consolidate`.
 
 use fleetfit::catalog::Catalog;
-use fleetfit::consolidate::{consolidate, ConsolidateOptions, ConsolidationPlan, Reason};
-use fleetfit::plan::Mode;
+use fleetfit::consolidate::{consolidate, ConsolidateOptions, ConsolidationMode as Mode, ConsolidationPlan, Reason};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use std::collections::BTreeMap;
@@ -170,7 +169,7 @@ fn check(case: &Case, mode: Mode) -> Result<(), TestCaseError> {
     let text = case.manifests();
     let fail = |why: String| TestCaseError::fail(format!("{mode} mode: {why}\n--- manifests ---\n{text}"));
     let inventory = fleetfit::manifest::parse("case", &text).map_err(|e| fail(e.to_string()))?;
-    let options = ConsolidateOptions { mode, now: NOW.parse().unwrap(), spot_to_spot: false };
+    let options = ConsolidateOptions::new(mode, NOW.parse().unwrap());
     let plan = consolidate(&inventory, catalog(), &options).map_err(|e| fail(e.to_string()))?;
     let again = consolidate(&inventory, catalog(), &options).map_err(|e| fail(e.to_string()))?;
     if plan != again {
@@ -262,5 +261,10 @@ proptest! {
     #[test]
     fn optimize_mode_keeps_every_guard(case in case()) {
         check(&case, Mode::Optimize)?;
+    }
+
+    #[test]
+    fn global_mode_keeps_every_guard(case in case()) {
+        check(&case, Mode::Global)?;
     }
 }

@@ -5,8 +5,7 @@
 //! a node with room for it, no pod is lost, and no budget is exceeded.
 
 use fleetfit::catalog::Catalog;
-use fleetfit::consolidate::{consolidate, ConsolidateOptions, ConsolidationPlan};
-use fleetfit::plan::Mode;
+use fleetfit::consolidate::{consolidate, ConsolidateOptions, ConsolidationMode, ConsolidationPlan};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -21,7 +20,7 @@ struct Scenario {
     #[allow(dead_code)]
     description: String,
     now: String,
-    /// Modes checked against `expect` (default: karpenter and optimize); `expect_<mode>`
+    /// Modes checked against `expect` (default: karpenter, optimize and global); `expect_<mode>`
     /// overrides parts per mode.
     #[serde(default)]
     modes: Option<Vec<String>>,
@@ -39,6 +38,9 @@ struct Scenario {
     expect_karpenter: Option<Expect>,
     #[serde(default)]
     expect_optimize: Option<Expect>,
+    /// `global` mode's expectations, when they differ from `optimize` mode's.
+    #[serde(default)]
+    expect_global: Option<Expect>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -66,17 +68,18 @@ fn check(path: &Path) -> Result<(), String> {
     let text = cluster_manifests(&s.nodes, &s.pods, &catalog)? + &s.manifests;
     let inventory = fleetfit::manifest::parse("scenario", &text).map_err(|e| e.to_string())?;
     let now = s.now.parse().map_err(|e| format!("now: {e}"))?;
-    let modes = s.modes.clone().unwrap_or_else(|| vec!["karpenter".into(), "optimize".into()]);
+    let modes = s.modes.clone().unwrap_or_else(|| vec!["karpenter".into(), "optimize".into(), "global".into()]);
     for mode in modes {
-        let mode: Mode = mode.parse()?;
-        let options = ConsolidateOptions { mode, now, spot_to_spot: s.spot_to_spot };
+        let mode: ConsolidationMode = mode.parse()?;
+        let options = ConsolidateOptions { spot_to_spot: s.spot_to_spot, ..ConsolidateOptions::new(mode, now) };
         let plan = consolidate(&inventory, &catalog, &options).map_err(|e| e.to_string())?;
         let again = consolidate(&inventory, &catalog, &options).map_err(|e| e.to_string())?;
         if plan != again {
             return Err(format!("{mode} mode: the same input gave two different plans"));
         }
         let per_mode = match mode {
-            Mode::Karpenter => &s.expect_karpenter,
+            ConsolidationMode::Karpenter => &s.expect_karpenter,
+            ConsolidationMode::Global if s.expect_global.is_some() => &s.expect_global,
             _ => &s.expect_optimize,
         };
         let expect = merge(&s.expect, per_mode.as_ref());

@@ -3,6 +3,7 @@
 //! timeline every time, and consolidation cheaper than none.
 
 use fleetfit::catalog::Catalog;
+use fleetfit::consolidate::ConsolidationMode;
 use fleetfit::simulate::trace::Shape;
 use fleetfit::simulate::{simulate, SimulateOptions, Timeline, Trace};
 use fleetfit::time::Duration;
@@ -69,7 +70,7 @@ events:
   - {at: 2h, scale: {workload: Deployment/shop/web, replicas: 2}}
 "#;
 
-fn replay(consolidation: Option<fleetfit::plan::Mode>) -> Timeline {
+fn replay(consolidation: Option<ConsolidationMode>) -> Timeline {
     let inventory = fleetfit::manifest::parse("manifests", MANIFESTS).expect("manifests");
     let catalog = Catalog::aws("us-east-1").expect("catalog");
     let trace = Trace::parse("trace", TRACE).expect("trace");
@@ -86,7 +87,7 @@ fn replay(consolidation: Option<fleetfit::plan::Mode>) -> Timeline {
 
 #[test]
 fn every_wanted_pod_is_running_or_pending_at_every_step() {
-    let timeline = replay(Some(fleetfit::plan::Mode::Optimize));
+    let timeline = replay(Some(ConsolidationMode::Optimize));
     assert_eq!(timeline.steps.len(), 36);
     for (i, step) in timeline.steps.iter().enumerate() {
         let minutes = i * 5;
@@ -106,15 +107,15 @@ fn every_wanted_pod_is_running_or_pending_at_every_step() {
 
 #[test]
 fn the_same_trace_gives_the_same_timeline() {
-    assert_eq!(replay(Some(fleetfit::plan::Mode::Optimize)), replay(Some(fleetfit::plan::Mode::Optimize)));
-    assert_eq!(replay(Some(fleetfit::plan::Mode::Karpenter)), replay(Some(fleetfit::plan::Mode::Karpenter)));
+    assert_eq!(replay(Some(ConsolidationMode::Optimize)), replay(Some(ConsolidationMode::Optimize)));
+    assert_eq!(replay(Some(ConsolidationMode::Karpenter)), replay(Some(ConsolidationMode::Karpenter)));
 }
 
 #[test]
 fn consolidation_costs_less_than_none_after_a_scale_down() {
     let off = replay(None);
-    let on = replay(Some(fleetfit::plan::Mode::Optimize));
-    let karpenter = replay(Some(fleetfit::plan::Mode::Karpenter));
+    let on = replay(Some(ConsolidationMode::Optimize));
+    let karpenter = replay(Some(ConsolidationMode::Karpenter));
     assert_eq!(off.totals.terminations, 0);
     assert!(on.totals.terminations > 0 && on.totals.evictions > 0, "{:?}", on.totals);
     assert!(on.totals.cost < off.totals.cost, "{} vs {}", on.totals.cost, off.totals.cost);

@@ -99,6 +99,20 @@ impl Pdbs {
         })
     }
 
+    /// Per PDB that selects any of `pods`: its index, how many of them it selects, and how
+    /// many evictions it still allows.
+    pub fn usage(&self, inventory: &Inventory, pods: &[usize]) -> Vec<(usize, i64, i64)> {
+        inventory
+            .pdbs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, pdb)| {
+                let n = pods.iter().filter(|&&p| selects(pdb, &inventory.pods[p])).count() as i64;
+                (n > 0).then_some((i, n, self.allowed[i]))
+            })
+            .collect()
+    }
+
     /// Takes the evictions of `pods` off the budgets that select them.
     pub fn evict(&mut self, inventory: &Inventory, pods: &[usize]) {
         for (i, pdb) in inventory.pdbs.iter().enumerate() {

@@ -30,6 +30,7 @@
 //! (consolidation moves only the candidates' pods).
 
 mod guards;
+mod select;
 
 pub(crate) use guards::node_price;
 
@@ -47,17 +48,97 @@ use guards::{Budgets, NodeFacts, Pdbs};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How consolidation decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsolidationMode {
+    /// Karpenter v1's methods and rules, pass after pass.
+    Karpenter,
+    /// Karpenter's passes with cost-aware repacking and N→M replacements.
+    #[default]
+    Optimize,
+    /// Expiration, emptiness and drift as `optimize`; then, of every move found, the set with
+    /// the most savings less weighted disruption cost within the budgets, PDBs and free room
+    /// (HiGHS with the `milp` feature, greedy otherwise).
+    Global,
+}
+
+impl ConsolidationMode {
+    /// The packing mode that repacks the candidates' pods.
+    fn packing(self) -> Mode {
+        match self {
+            ConsolidationMode::Karpenter => Mode::Karpenter,
+            ConsolidationMode::Optimize | ConsolidationMode::Global => Mode::Optimize,
+        }
+    }
+}
+
+impl std::str::FromStr for ConsolidationMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "karpenter" => Ok(ConsolidationMode::Karpenter),
+            "optimize" => Ok(ConsolidationMode::Optimize),
+            "global" => Ok(ConsolidationMode::Global),
+            other => Err(format!("unknown consolidation mode {other:?}: expected karpenter, optimize or global")),
+        }
+    }
+}
+
+impl std::fmt::Display for ConsolidationMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConsolidationMode::Karpenter => "karpenter",
+            ConsolidationMode::Optimize => "optimize",
+            ConsolidationMode::Global => "global",
+        })
+    }
+}
+
 /// Options of [`consolidate`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ConsolidateOptions {
-    /// `karpenter` or `optimize`.
-    pub mode: Mode,
+    /// `karpenter`, `optimize` or `global`.
+    pub mode: ConsolidationMode,
     /// The time the decision is made at (consolidateAfter, expireAfter, budget schedules).
     pub now: Timestamp,
     /// Allow replacing spot nodes with spot nodes (Karpenter's `SpotToSpotConsolidation`
     /// feature gate): a single node then needs at least 15 cheaper instance types.
     #[serde(default)]
     pub spot_to_spot: bool,
+    /// `global` mode: what one unit of disruption cost (about one evicted pod) is worth, per
+    /// hour. A move is worth its savings less this times its disruption cost.
+    #[serde(default = "default_disruption_weight")]
+    pub disruption_weight: f64,
+    /// `optimize` and `global` modes: also work out what Karpenter's rules alone would save
+    /// (a second run).
+    #[serde(default = "default_compare")]
+    pub compare: bool,
+}
+
+/// See [`ConsolidateOptions::disruption_weight`]: evicting one ordinary pod is worth 0.001
+/// per hour of savings (about 0.73 a month).
+pub const DEFAULT_DISRUPTION_WEIGHT: f64 = 0.001;
+
+fn default_disruption_weight() -> f64 {
+    DEFAULT_DISRUPTION_WEIGHT
+}
+
+fn default_compare() -> bool {
+    true
+}
+
+impl ConsolidateOptions {
+    /// `mode` at `now`, with every other option at its default.
+    pub fn new(mode: ConsolidationMode, now: Timestamp) -> Self {
+        ConsolidateOptions {
+            mode,
+            now,
+            spot_to_spot: false,
+            disruption_weight: DEFAULT_DISRUPTION_WEIGHT,
+            compare: true,
+        }
+    }
 }
 
 /// Why a node is disrupted (Karpenter's reasons, plus expiration).
@@ -78,6 +159,8 @@ pub enum Method {
     Drift,
     MultiNode,
     SingleNode,
+    /// `global` mode's choice among every move found.
+    Global,
 }
 
 /// What happens to the candidates.
@@ -154,7 +237,7 @@ pub struct KeptNode {
 /// The answer of [`consolidate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsolidationPlan {
-    pub mode: Mode,
+    pub mode: ConsolidationMode,
     /// RFC 3339.
     pub now: String,
     pub region: String,
@@ -167,7 +250,7 @@ pub struct ConsolidationPlan {
     pub cost_per_hour_before: f64,
     pub cost_per_hour_after: f64,
     pub savings_per_hour: f64,
-    /// What Karpenter's rules alone save on the same snapshot (`optimize` mode).
+    /// What Karpenter's rules alone save on the same snapshot (`optimize` and `global` modes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karpenter_savings_per_hour: Option<f64>,
     pub notes: Vec<String>,
@@ -178,6 +261,8 @@ const MULTI_NODE_CANDIDATES: usize = 100;
 /// Spot-to-spot consolidation of a single node needs this many cheaper instance types, and
 /// launches from that many.
 const SPOT_TO_SPOT_TYPES: usize = 15;
+/// `global` mode packs at most this many moves per pass.
+const GLOBAL_TRIALS: usize = 400;
 /// A replacement must be cheaper by more than this (per hour).
 const EPSILON: f64 = 1e-9;
 
@@ -187,22 +272,23 @@ pub fn consolidate(
     catalog: &Catalog,
     options: &ConsolidateOptions,
 ) -> Result<ConsolidationPlan> {
-    consolidate_then(inventory, catalog, options, true, None).map(|(plan, _)| plan)
+    consolidate_then(inventory, catalog, options, None).map(|(plan, _)| plan)
 }
 
 /// [`consolidate`], and the snapshot as its commands leave it: candidates gone with the pods
-/// that stay with them, replacements Ready, moved pods bound to their new nodes. `compare`:
-/// work out what Karpenter's rules alone would save (`optimize` mode). `prepared`: the
-/// inventory's NodePools and DaemonSets against the catalog, when the caller has them.
+/// that stay with them, replacements Ready, moved pods bound to their new nodes. `prepared`:
+/// the inventory's NodePools and DaemonSets against the catalog, when the caller has them.
 pub(crate) fn consolidate_then(
     inventory: &Inventory,
     catalog: &Catalog,
     options: &ConsolidateOptions,
-    compare: bool,
     prepared: Option<&FilterContext>,
 ) -> Result<(ConsolidationPlan, Inventory)> {
-    if options.mode == Mode::Exact {
-        return Err(crate::Error::Usage("consolidation has karpenter and optimize modes, not exact".into()));
+    if !(options.disruption_weight.is_finite() && options.disruption_weight >= 0.0) {
+        return Err(crate::Error::Usage(format!(
+            "the disruption weight must be a finite number, not negative: {}",
+            options.disruption_weight
+        )));
     }
     let built;
     let ctx = match prepared {
@@ -219,8 +305,9 @@ pub(crate) fn consolidate_then(
     if inventory.nodepools.is_empty() {
         plan.notes.push("no NodePool given: Karpenter's default NodePool was used".into());
     }
-    if options.mode == Mode::Optimize && compare {
-        let karpenter = Consolidator::new(inventory, ctx, &ConsolidateOptions { mode: Mode::Karpenter, ..*options })?;
+    if options.mode != ConsolidationMode::Karpenter && options.compare {
+        let karpenter =
+            Consolidator::new(inventory, ctx, &ConsolidateOptions { mode: ConsolidationMode::Karpenter, ..*options })?;
         plan.karpenter_savings_per_hour = Some(karpenter.run().0.savings_per_hour);
     }
     Ok((plan, state))
@@ -279,14 +366,27 @@ impl<'c> Consolidator<'c> {
     fn run(mut self) -> (ConsolidationPlan, Inventory) {
         let kept = loop {
             let facts = guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh);
-            let found = self
-                .expiration(&facts)
-                .or_else(|| self.emptiness(&facts))
-                .or_else(|| self.drift(&facts))
-                .or_else(|| self.multi_node(&facts));
+            let found = {
+                let mut cluster = Cluster::new(&self.state);
+                let forced = self
+                    .expiration(&facts, &mut cluster)
+                    .or_else(|| self.emptiness(&facts))
+                    .or_else(|| self.drift(&facts, &mut cluster));
+                match forced {
+                    Some(found) => Some(Ok(found)),
+                    None if self.options.mode == ConsolidationMode::Global => None,
+                    None => Some(match self.multi_node(&facts, &mut cluster) {
+                        Some(found) => Ok(found),
+                        None => self.single_node(&facts, &mut cluster),
+                    }),
+                }
+            };
             let found = match found {
-                Some(found) => Ok(found),
-                None => self.single_node(&facts),
+                Some(found) => found,
+                None => match self.global(&facts) {
+                    Ok(()) => continue,
+                    Err(kept) => break kept,
+                },
             };
             match found {
                 Ok((method, reason, decision)) => self.apply(method, reason, decision, &facts),
@@ -321,10 +421,10 @@ impl<'c> Consolidator<'c> {
     }
 
     /// Nodes past their NodePool's expireAfter: replaced one at a time, whatever it costs.
-    fn expiration(&self, facts: &[NodeFacts]) -> Option<(Method, Reason, Decision)> {
+    fn expiration(&self, facts: &[NodeFacts], cluster: &mut Cluster<'_>) -> Option<(Method, Reason, Decision)> {
         self.managed(facts)
             .filter(|(_, f, _)| f.expired && f.price.is_some())
-            .find_map(|(n, ..)| self.evaluate(&[n], facts, Reason::Expired).ok())
+            .find_map(|(n, ..)| self.evaluate(&[n], facts, Reason::Expired, cluster).ok())
             .map(|d| (Method::Expiration, Reason::Expired, d))
     }
 
@@ -390,7 +490,7 @@ impl<'c> Consolidator<'c> {
     }
 
     /// The first drifted candidate whose pods can move, replaced whatever it costs.
-    fn drift(&self, facts: &[NodeFacts]) -> Option<(Method, Reason, Decision)> {
+    fn drift(&self, facts: &[NodeFacts], cluster: &mut Cluster<'_>) -> Option<(Method, Reason, Decision)> {
         let drifted: Vec<usize> = self
             .candidates(facts, DisruptionReason::Drifted)
             .into_iter()
@@ -398,23 +498,31 @@ impl<'c> Consolidator<'c> {
             .collect();
         drifted
             .into_iter()
-            .find_map(|n| self.evaluate(&[n], facts, Reason::Drifted).ok())
+            .find_map(|n| self.evaluate(&[n], facts, Reason::Drifted, cluster).ok())
             .map(|d| (Method::Drift, Reason::Drifted, d))
     }
 
     /// The longest prefix (two nodes or more) of the candidates that consolidates, by binary
     /// search over its length, as Karpenter does.
-    fn multi_node(&self, facts: &[NodeFacts]) -> Option<(Method, Reason, Decision)> {
+    fn multi_node(&self, facts: &[NodeFacts], cluster: &mut Cluster<'_>) -> Option<(Method, Reason, Decision)> {
         let reason = DisruptionReason::Underutilized;
         let mut candidates = self.within_budgets(&self.candidates(facts, reason), facts, reason);
-        if self.options.mode == Mode::Karpenter {
+        if self.options.mode == ConsolidationMode::Karpenter {
             candidates.truncate(MULTI_NODE_CANDIDATES);
         }
         let (mut lo, mut hi) = (2, candidates.len());
+        // Beyond Karpenter: all of them first, which an over-provisioned cluster often allows
+        // (one packing instead of a search's dozen).
+        if self.options.mode != ConsolidationMode::Karpenter && hi >= lo {
+            if let Ok(d) = self.evaluate(&candidates, facts, Reason::Underutilized, cluster) {
+                return Some((Method::MultiNode, Reason::Underutilized, d));
+            }
+            hi -= 1;
+        }
         let mut best = None;
         while lo <= hi {
             let mid = (lo + hi) / 2;
-            match self.evaluate(&candidates[..mid], facts, Reason::Underutilized) {
+            match self.evaluate(&candidates[..mid], facts, Reason::Underutilized, cluster) {
                 Ok(d) => {
                     best = Some(d);
                     lo = mid + 1;
@@ -427,27 +535,36 @@ impl<'c> Consolidator<'c> {
 
     /// The first candidate that consolidates on its own; when none does, why each managed node
     /// stays.
-    fn single_node(&self, facts: &[NodeFacts]) -> std::result::Result<(Method, Reason, Decision), Vec<KeptNode>> {
+    fn single_node(
+        &self,
+        facts: &[NodeFacts],
+        cluster: &mut Cluster<'_>,
+    ) -> std::result::Result<(Method, Reason, Decision), Vec<KeptNode>> {
         let reason = DisruptionReason::Underutilized;
-        let mut why: BTreeMap<usize, String> = BTreeMap::new();
-        for (n, f, pool) in self.managed(facts) {
-            if let Some(kept) = self.keeps(n, f, pool, reason) {
-                why.insert(n, kept);
-            }
-        }
+        let mut why = self.kept_by_guards(facts, reason);
         let (free, total_free) = self.free_room();
         for n in self.candidates(facts, reason) {
             if let Some(e) = self.cannot_save(n, facts, &free, &total_free) {
                 why.insert(n, e);
                 continue;
             }
-            match self.evaluate(&[n], facts, Reason::Underutilized) {
+            match self.evaluate(&[n], facts, Reason::Underutilized, cluster) {
                 Ok(d) => return Ok((Method::SingleNode, Reason::Underutilized, d)),
                 Err(e) => {
                     why.insert(n, e);
                 }
             }
         }
+        Err(self.kept(facts, why))
+    }
+
+    /// Why the guards keep managed nodes from `reason`, by node.
+    fn kept_by_guards(&self, facts: &[NodeFacts], reason: DisruptionReason) -> BTreeMap<usize, String> {
+        self.managed(facts).filter_map(|(n, f, pool)| Some((n, self.keeps(n, f, pool, reason)?))).collect()
+    }
+
+    /// Every managed node of the snapshot with why it stays (`why`, by node), by name.
+    fn kept(&self, facts: &[NodeFacts], mut why: BTreeMap<usize, String>) -> Vec<KeptNode> {
         let mut kept: Vec<KeptNode> = self
             .managed(facts)
             .map(|(n, _, pool)| KeptNode {
@@ -457,7 +574,227 @@ impl<'c> Consolidator<'c> {
             })
             .collect();
         kept.sort_by(|a, b| a.node.cmp(&b.node));
-        Err(kept)
+        kept
+    }
+
+    /// `global` mode's pass over the underutilized candidates. Moves are found by packing
+    /// every candidate alone and, per NodePool, its least-used candidates in growing groups
+    /// (2, 3, 4, 6, 9, … nodes, within the budget), at most [`GLOBAL_TRIALS`] packings, and
+    /// by multi-node consolidation's search over the candidates in Karpenter's order. Of
+    /// those, the set worth the most — savings less [`ConsolidateOptions::disruption_weight`]
+    /// times disruption cost — that keeps every node in one move, every NodePool's budget,
+    /// every PDB, and the free room of every node the moves fill (which no chosen move may
+    /// remove) is chosen, and applied move after move, each checked again by the packer.
+    /// `Err`: nothing was applied, and why each managed node stays.
+    fn global(&mut self, facts: &[NodeFacts]) -> std::result::Result<(), Vec<KeptNode>> {
+        let reason = DisruptionReason::Underutilized;
+        let mut why = self.kept_by_guards(facts, reason);
+        let candidates = self.candidates(facts, reason);
+        let (free, total_free) = self.free_room();
+        let mut cluster = Cluster::new(&self.state);
+        let mut found: Vec<Decision> = Vec::new();
+        let mut trials = 0;
+        for &n in &candidates {
+            if let Some(e) = self.cannot_save(n, facts, &free, &total_free) {
+                why.insert(n, e);
+            } else if trials == GLOBAL_TRIALS {
+                why.insert(n, format!("not packed: global mode packs at most {GLOBAL_TRIALS} moves per pass"));
+            } else {
+                trials += 1;
+                match self.evaluate(&[n], facts, Reason::Underutilized, &mut cluster) {
+                    Ok(d) => found.push(d),
+                    Err(e) => {
+                        why.insert(n, e);
+                    }
+                }
+            }
+        }
+        let mut by_pool: BTreeMap<usize, Vec<(f64, usize)>> = BTreeMap::new();
+        for &n in &candidates {
+            by_pool
+                .entry(facts[n].pool.expect("candidates are managed"))
+                .or_default()
+                .push((self.utilization(n, facts), n));
+        }
+        for (pool, mut nodes) in by_pool {
+            nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let nodes: Vec<usize> = nodes.into_iter().map(|(_, n)| n).collect();
+            let most = usize::try_from(self.budgets.allowed(pool, reason)).unwrap_or(usize::MAX).min(nodes.len());
+            let mut k = 2;
+            while k <= most && trials < GLOBAL_TRIALS {
+                trials += 1;
+                if let Ok(d) = self.evaluate(&nodes[..k], facts, Reason::Underutilized, &mut cluster) {
+                    found.push(d);
+                }
+                k = (k * 3 / 2).max(k + 1);
+            }
+        }
+        // And the longest prefix of the candidates in Karpenter's order that consolidates.
+        if let Some((.., d)) = self.multi_node(facts, &mut cluster) {
+            trials += 1;
+            found.push(d);
+        }
+        let weight = self.options.disruption_weight;
+        let worth: Vec<(f64, f64)> =
+            found.iter().map(|d| (self.savings(d, facts), self.disruption(d, facts))).collect();
+        let choices = self.choices(&found, facts, &free, |k| worth[k].0 - weight * worth[k].1);
+        let selection = select::select(&choices.0, &choices.1);
+        for (d, &(saves, cost)) in found.iter().zip(&worth) {
+            if saves - weight * cost <= 0.0 && d.candidates.len() == 1 {
+                why.insert(
+                    d.candidates[0],
+                    format!("it would save {saves:.4}/h, not more than its disruption cost {cost:.2} × {weight}/h"),
+                );
+            }
+        }
+        let chosen: Vec<Vec<String>> = selection
+            .chosen
+            .iter()
+            .map(|&k| found[k].candidates.iter().map(|&n| self.node(n).name.clone()).collect())
+            .collect();
+        let value: f64 = selection.chosen.iter().map(|&k| choices.0[k].value).sum();
+        let mut applied = 0;
+        for names in &chosen {
+            let facts = guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh);
+            let nodes: Vec<usize> =
+                names.iter().filter_map(|name| self.state.nodes.iter().position(|n| &n.name == name)).collect();
+            let allowed = nodes.len() == names.len()
+                && self.within_budgets(&nodes, &facts, reason).len() == nodes.len()
+                && nodes
+                    .iter()
+                    .all(|&n| facts[n].pool.is_some_and(|pool| self.keeps(n, &facts[n], pool, reason).is_none()));
+            if !allowed {
+                continue;
+            }
+            let outcome = self.evaluate(&nodes, &facts, Reason::Underutilized, &mut Cluster::new(&self.state));
+            match outcome {
+                Ok(d) if self.savings(&d, &facts) - weight * self.disruption(&d, &facts) > 0.0 => {
+                    self.apply(Method::Global, Reason::Underutilized, d, &facts);
+                    applied += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if let [n] = nodes[..] {
+                        why.insert(n, e);
+                    }
+                }
+            }
+        }
+        if !found.is_empty() {
+            self.notes.push(format!(
+                "global: {} moves found in {trials} packings; {} chosen ({}, worth {value:.4}/h), {applied} applied",
+                found.len(),
+                chosen.len(),
+                selection.method,
+            ));
+        }
+        if applied > 0 {
+            Ok(())
+        } else {
+            Err(self.kept(facts, why))
+        }
+    }
+
+    /// How full node `n` is: the larger of its movable pods' CPU and memory requests over its
+    /// allocatable.
+    fn utilization(&self, n: usize, facts: &[NodeFacts]) -> f64 {
+        let node = self.node(n);
+        let used = facts[n].movable.iter().fold(Resources::default(), |acc, &p| acc.add(&self.state.pods[p].requests));
+        let share = |used: i64, total: i64| if total > 0 { used as f64 / total as f64 } else { 0.0 };
+        share(used.cpu.0, node.allocatable.cpu.0).max(share(used.memory.0, node.allocatable.memory.0))
+    }
+
+    /// What a decision saves per hour: its candidates' price less its new nodes'.
+    fn savings(&self, d: &Decision, facts: &[NodeFacts]) -> f64 {
+        let price: f64 = d.candidates.iter().filter_map(|&n| facts[n].price).sum();
+        price - d.outcome.as_ref().map_or(0.0, |o| o.cost)
+    }
+
+    /// A decision's disruption cost: its candidates'.
+    fn disruption(&self, d: &Decision, facts: &[NodeFacts]) -> f64 {
+        d.candidates.iter().map(|&n| facts[n].disruption_cost).sum()
+    }
+
+    /// The decisions as choices for [`select::select`] (worth `value(k)` each), with the rows'
+    /// capacities: one node per move; each NodePool's budget; each PDB's evictions; each
+    /// filled node's free room per resource, and a row that lets no move remove a node
+    /// another move fills.
+    fn choices(
+        &self,
+        found: &[Decision],
+        facts: &[NodeFacts],
+        free: &[Resources],
+        value: impl Fn(usize) -> f64,
+    ) -> (Vec<select::Choice>, Vec<f64>) {
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        enum Row {
+            Node(usize),
+            Budget(usize),
+            Pdb(usize),
+            Room(usize, String),
+            Removal(usize),
+        }
+        let index: std::collections::HashMap<&str, usize> =
+            self.state.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+        let mut rows: BTreeMap<Row, (usize, f64)> = BTreeMap::new();
+        let mut row = |key: Row, capacity: f64| {
+            let next = rows.len();
+            rows.entry(key).or_insert((next, capacity)).0
+        };
+        let mut fills: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut removes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut choices = Vec::with_capacity(found.len());
+        for (k, d) in found.iter().enumerate() {
+            let mut uses = Vec::new();
+            for &n in &d.candidates {
+                uses.push((row(Row::Node(n), 1.0), 1.0));
+                removes.entry(n).or_default().push(k);
+                let pool = facts[n].pool.expect("candidates are managed");
+                let allowed = self.budgets.allowed(pool, DisruptionReason::Underutilized);
+                if allowed != i64::MAX {
+                    uses.push((row(Row::Budget(pool), allowed as f64), 1.0));
+                }
+            }
+            let moving: Vec<usize> = d.candidates.iter().flat_map(|&n| facts[n].movable.iter().copied()).collect();
+            for (pdb, evicted, allowed) in self.pdbs.usage(&self.state, &moving) {
+                uses.push((row(Row::Pdb(pdb), allowed as f64), evicted as f64));
+            }
+            if let Some(outcome) = &d.outcome {
+                let pods: std::collections::HashMap<String, usize> =
+                    moving.iter().map(|&p| (self.state.pods[p].key(), p)).collect();
+                let mut filled: BTreeMap<usize, Resources> = BTreeMap::new();
+                for e in &outcome.existing {
+                    if let (Some(&node), Some(&pod)) = (index.get(e.node.as_str()), pods.get(&e.pod)) {
+                        filled.entry(node).or_default().add_assign(&self.state.pods[pod].requests);
+                    }
+                }
+                for (node, used) in filled {
+                    fills.entry(node).or_default().push(k);
+                    for (resource, amount) in used.iter() {
+                        let capacity = free[node].get(resource) as f64;
+                        uses.push((row(Row::Room(node, resource.to_string()), capacity), amount as f64));
+                    }
+                }
+            }
+            choices.push(select::Choice { value: value(k), uses });
+        }
+        for (node, fillers) in fills {
+            if let Some(removers) = removes.get(&node) {
+                let m = fillers.len() as f64;
+                let r = row(Row::Removal(node), m);
+                for &k in &fillers {
+                    choices[k].uses.push((r, 1.0));
+                }
+                for &k in removers {
+                    choices[k].uses.push((r, m));
+                }
+            }
+        }
+        let mut capacity = vec![0.0; rows.len()];
+        for (i, c) in rows.into_values() {
+            capacity[i] = c;
+        }
+        (choices, capacity)
     }
 
     /// Per node of the snapshot, the room pods could still use on it (Ready, schedulable, not
@@ -509,7 +846,7 @@ impl<'c> Consolidator<'c> {
                 .filter(move |&t| pool.allows(t))
                 .map(move |t| (&pool.type_space[t], pool.type_offerings[t].1))
         });
-        let least = if self.options.mode == Mode::Karpenter {
+        let least = if self.options.mode == ConsolidationMode::Karpenter {
             // One new node at most: the cheapest that holds the rest.
             types.filter(|(space, _)| residual.fits(space)).map(|(_, p)| p).reduce(f64::min)
         } else {
@@ -547,6 +884,7 @@ impl<'c> Consolidator<'c> {
         candidates: &[usize],
         facts: &[NodeFacts],
         reason: Reason,
+        cluster: &mut Cluster<'_>,
     ) -> std::result::Result<Decision, String> {
         let moving_idx: Vec<usize> = candidates.iter().flat_map(|&n| facts[n].movable.iter().copied()).collect();
         if reason != Reason::Expired {
@@ -562,10 +900,9 @@ impl<'c> Consolidator<'c> {
         if moving_idx.is_empty() {
             return Ok(Decision { candidates: candidates.to_vec(), outcome: None, keep_options: Vec::new() });
         }
-        let removed: BTreeSet<&str> = candidates.iter().map(|&n| self.node(n).name.as_str()).collect();
-        let cluster = Cluster::new(&self.state, &removed);
+        cluster.set_removed(candidates);
         let moving: Vec<&Pod> = moving_idx.iter().map(|&p| &self.state.pods[p]).collect();
-        let outcome = repack(self.ctx, &cluster, &moving, self.options.mode);
+        let outcome = repack(self.ctx, cluster, &moving, self.options.mode.packing());
         if let Some(u) = outcome.unschedulable.first() {
             return Err(format!("pod {} would have nowhere to go: {}", u.pod, u.reasons.join("; ")));
         }
@@ -573,7 +910,7 @@ impl<'c> Consolidator<'c> {
         let mut keep_options: Vec<usize> = outcome.nodes.iter().map(|n| n.instance_types.len()).collect();
         if matches!(reason, Reason::Underutilized | Reason::Empty) && !outcome.nodes.is_empty() {
             let new = outcome.nodes.len();
-            if self.options.mode == Mode::Karpenter && new > 1 {
+            if self.options.mode == ConsolidationMode::Karpenter && new > 1 {
                 return Err(format!("can't remove without creating {new} nodes (Karpenter replaces with one at most)"));
             }
             if outcome.cost >= total - EPSILON {

@@ -48,8 +48,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
     let ctx = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
     let pending: Vec<&Pod> = inventory.pending_pods().collect();
-    let none = BTreeSet::new();
-    let cluster = Cluster::new(inventory, &none);
+    let cluster = Cluster::new(inventory);
     let classes = shape_classes(&pending, inventory);
     let filters: Vec<ClassFilter> = classes.iter().map(|c| ctx.filter(c)).collect();
     let mut notes = ctx.notes.clone();
@@ -209,25 +208,30 @@ impl Outcome {
 fn topology(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
     let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
     let bound: Vec<(&Pod, &crate::model::Labels)> =
-        cluster.nodes.iter().flat_map(|(node, pods)| pods.iter().map(|p| (*p, &node.labels))).collect();
+        cluster.nodes().flat_map(|(node, pods)| pods.iter().map(move |p| (*p, &node.labels))).collect();
     let keys = Topology::new(&representatives, &bound, BTreeMap::new()).keys();
     Topology::new(&representatives, &bound, domains(ctx, cluster.inventory, &keys))
 }
 
 /// The cluster a packing run starts from: the inventory's nodes with the pods bound to them
-/// (running or pending on them, not finished), less the nodes taken away (consolidation's
-/// candidates), in the inventory's order.
+/// (running or pending on them, not finished), in the inventory's order, less the nodes taken
+/// away for now (consolidation's candidates, while a move is tried: the rest is built once).
 pub(crate) struct Cluster<'a> {
     pub inventory: &'a Inventory,
-    pub nodes: Vec<(&'a Node, Vec<&'a Pod>)>,
+    /// Per node of the inventory: its pods (a name given twice holds its pods on the first).
+    nodes: Vec<(&'a Node, Vec<&'a Pod>)>,
+    /// Per node: taken away.
+    removed: Vec<bool>,
+    /// The nodes pods may use, with their index in `nodes` (see [`ExistingNode::all`]).
+    existing: Vec<(usize, ExistingNode<'a>)>,
 }
 
 impl<'a> Cluster<'a> {
-    /// The inventory without the nodes named in `removed` (and the pods bound to them).
-    pub fn new(inventory: &'a Inventory, removed: &BTreeSet<&str>) -> Self {
+    /// Every node of the inventory, none taken away.
+    pub fn new(inventory: &'a Inventory) -> Self {
         let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let mut nodes: Vec<(&Node, Vec<&Pod>)> = Vec::new();
-        for node in inventory.nodes.iter().filter(|n| !removed.contains(n.name.as_str())) {
+        let mut nodes: Vec<(&Node, Vec<&Pod>)> = Vec::with_capacity(inventory.nodes.len());
+        for node in &inventory.nodes {
             index.entry(node.name.as_str()).or_insert(nodes.len());
             nodes.push((node, Vec::new()));
         }
@@ -239,7 +243,26 @@ impl<'a> Cluster<'a> {
                 nodes[i].1.push(pod);
             }
         }
-        Cluster { inventory, nodes }
+        let existing = ExistingNode::all(&nodes);
+        Cluster { inventory, removed: vec![false; nodes.len()], nodes, existing }
+    }
+
+    /// Takes away exactly the inventory's nodes at `indices` (the others come back).
+    pub fn set_removed(&mut self, indices: &[usize]) {
+        self.removed.iter_mut().for_each(|r| *r = false);
+        for &i in indices {
+            self.removed[i] = true;
+        }
+    }
+
+    /// The nodes not taken away, with their pods, in the inventory's order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&'a Node, &[&'a Pod])> + '_ {
+        self.nodes.iter().zip(&self.removed).filter(|(_, r)| !**r).map(|((n, pods), _)| (*n, pods.as_slice()))
+    }
+
+    /// The nodes pods may use, not taken away (see [`ExistingNode::all`]).
+    fn existing(&self) -> Vec<ExistingNode<'a>> {
+        self.existing.iter().filter(|(i, _)| !self.removed[*i]).map(|(_, e)| e.clone()).collect()
     }
 }
 
@@ -266,7 +289,7 @@ fn bound_input(
         }
         names.into_iter().collect()
     };
-    let existing: Vec<ExistingNode> = ExistingNode::all(cluster);
+    let existing: Vec<ExistingNode> = cluster.existing();
     let mut out = BoundInput { dimensions: dimensions.clone(), classes: Vec::new(), node_types: Vec::new() };
     // (pool, type) -> node type index
     let mut index: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
@@ -369,7 +392,7 @@ impl<'a> Simulation<'a> {
                 per_pool
             })
             .collect();
-        let existing = ExistingNode::all(cluster);
+        let existing = cluster.existing();
         let topology = topology(ctx, cluster, pods, classes);
         let order = NodeOrder::new(topology.universe());
         let remaining = ctx
@@ -382,8 +405,7 @@ impl<'a> Simulation<'a> {
                     .filter_map(|r| {
                         let limit = pool.nodepool.limit(r)?;
                         let used: i64 = cluster
-                            .nodes
-                            .iter()
+                            .nodes()
                             .filter(|(n, _)| n.nodepool() == Some(pool.nodepool.name.as_str()))
                             .map(|(n, _)| n.capacity.get(r))
                             .sum();

@@ -480,15 +480,21 @@ pub(super) struct ExistingNode<'a> {
 }
 
 impl<'a> ExistingNode<'a> {
-    /// The nodes of the cluster pending pods may use (not cordoned, not deleting), ready ones
-    /// first, then by name, with the requests of the pods bound to them taken off.
-    pub fn all(cluster: &super::Cluster<'a>) -> Vec<ExistingNode<'a>> {
-        let mut nodes: Vec<&(&Node, Vec<&Pod>)> =
-            cluster.nodes.iter().filter(|(n, _)| !n.unschedulable && !n.deleting).collect();
-        nodes.sort_by(|(a, _), (b, _)| b.ready.cmp(&a.ready).then(a.name.cmp(&b.name)));
-        nodes
+    /// The nodes pending pods may use (not cordoned, not deleting) of `nodes` (each with the
+    /// pods bound to it), ready ones first, then by name, each with its index in `nodes` and
+    /// the requests of its pods taken off.
+    pub fn all(nodes: &[(&'a Node, Vec<&'a Pod>)]) -> Vec<(usize, ExistingNode<'a>)> {
+        let mut usable: Vec<usize> =
+            (0..nodes.len()).filter(|&i| !nodes[i].0.unschedulable && !nodes[i].0.deleting).collect();
+        usable.sort_by(|&a, &b| {
+            let (a, b) = (nodes[a].0, nodes[b].0);
+            b.ready.cmp(&a.ready).then(a.name.cmp(&b.name))
+        });
+        usable
             .into_iter()
-            .map(|&(node, ref pods)| {
+            .map(|i| {
+                let (node, pods) = &nodes[i];
+                let node: &'a Node = node;
                 let mut used = Resources::default();
                 let mut ports = Vec::new();
                 for pod in pods {
@@ -496,13 +502,14 @@ impl<'a> ExistingNode<'a> {
                     ports.extend(pod.host_ports.iter().cloned());
                 }
                 let hostname = node.labels.get(labels::HOSTNAME).cloned().unwrap_or_else(|| node.name.clone());
-                ExistingNode {
+                let existing = ExistingNode {
                     node,
                     available: node.allocatable.sub(&used),
                     ports,
                     requirements: OnceCell::new(),
                     hostname,
-                }
+                };
+                (i, existing)
             })
             .collect()
     }

@@ -161,13 +161,14 @@ impl Topology {
             t.selected_by.push(selected);
             t.inverse.push(inverse);
         }
+        if t.groups.is_empty() {
+            return t;
+        }
         for (pod, node_labels) in bound {
-            let hostname = node_labels.get(labels::HOSTNAME).cloned();
             let node_reqs = std::cell::OnceCell::new();
             for g in 0..t.groups.len() {
                 let group = &t.groups[g];
-                let domain =
-                    if group.key == labels::HOSTNAME { hostname.clone() } else { node_labels.get(&group.key).cloned() };
+                let domain = node_labels.get(&group.key).cloned();
                 let Some(domain) = domain else { continue };
                 if group.selects(pod)
                     && group.counts_on(node_reqs.get_or_init(|| Requirements::from_labels(*node_labels)))

@@ -18,7 +18,7 @@ pub mod trace;
 pub use trace::{Action, Event, Trace};
 
 use crate::catalog::Catalog;
-use crate::consolidate::{consolidate_then, launched_node, node_price, ConsolidateOptions};
+use crate::consolidate::{consolidate_then, launched_node, node_price, ConsolidateOptions, ConsolidationMode};
 use crate::filter::{default_nodepool, FilterContext};
 use crate::model::{Inventory, ObjectRef, Pod, PodPhase};
 use crate::pack::plan;
@@ -33,8 +33,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct SimulateOptions {
     /// Packing mode of provisioning (`karpenter`, `optimize` or `exact`).
     pub mode: Mode,
-    /// Consolidation's mode (`karpenter` or `optimize`), or none.
-    pub consolidation: Option<Mode>,
+    /// Consolidation's mode (`karpenter`, `optimize` or `global`), or none.
+    pub consolidation: Option<ConsolidationMode>,
     /// How often consolidation runs.
     pub consolidation_interval: Duration,
     /// From launch to Ready.
@@ -45,7 +45,7 @@ impl Default for SimulateOptions {
     fn default() -> Self {
         SimulateOptions {
             mode: Mode::Optimize,
-            consolidation: Some(Mode::Optimize),
+            consolidation: Some(ConsolidationMode::Optimize),
             consolidation_interval: Duration::from_secs(300),
             startup: Duration::from_secs(60),
         }
@@ -113,9 +113,6 @@ pub fn simulate(
     options: &SimulateOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Timeline> {
-    if let Some(Mode::Exact) = options.consolidation {
-        return Err(crate::Error::Usage("consolidation has karpenter and optimize modes, not exact".into()));
-    }
     if options.consolidation_interval.0 <= 0 || options.startup.0 < 0 {
         return Err(crate::Error::Usage(
             "the consolidation interval must be positive and the start-up delay not negative".into(),
@@ -374,9 +371,9 @@ impl<'a> Replay<'a> {
     }
 
     /// Runs consolidation and applies its commands; whether there were any.
-    fn consolidate(&mut self, now: Timestamp, mode: Mode, counts: &mut Counts) -> Result<bool> {
-        let options = ConsolidateOptions { mode, now, spot_to_spot: false };
-        let (plan, mut state) = consolidate_then(&self.state, self.catalog, &options, false, Some(&self.ctx))?;
+    fn consolidate(&mut self, now: Timestamp, mode: ConsolidationMode, counts: &mut Counts) -> Result<bool> {
+        let options = ConsolidateOptions { compare: false, ..ConsolidateOptions::new(mode, now) };
+        let (plan, mut state) = consolidate_then(&self.state, self.catalog, &options, Some(&self.ctx))?;
         if plan.commands.is_empty() {
             return Ok(false);
         }

@@ -96,13 +96,17 @@ struct ConsolidateArgs {
     /// The time to decide at (RFC 3339, e.g. 2026-12-01T10:00:00Z); default: now.
     #[arg(long)]
     now: Option<String>,
-    /// How to decide: optimize (Karpenter's guards, any number of cheaper replacements) or
-    /// karpenter (Karpenter v1's disruption rules).
+    /// How to decide: optimize (Karpenter's guards, any number of cheaper replacements),
+    /// karpenter (Karpenter v1's disruption rules) or global (the set of moves worth the most,
+    /// savings less weighted disruption cost, within the budgets).
     #[arg(long, default_value = "optimize")]
-    mode: fleetfit::plan::Mode,
+    mode: fleetfit::consolidate::ConsolidationMode,
     /// Allow replacing spot nodes with cheaper spot nodes (Karpenter's SpotToSpotConsolidation).
     #[arg(long)]
     spot_to_spot: bool,
+    /// Global mode: what one unit of disruption cost (about one evicted pod) is worth, per hour.
+    #[arg(long, default_value_t = fleetfit::consolidate::DEFAULT_DISRUPTION_WEIGHT)]
+    disruption_weight: f64,
 }
 
 #[derive(Args)]
@@ -130,7 +134,7 @@ struct SimulateArgs {
     /// How provisioning packs: optimize, karpenter or exact.
     #[arg(long, default_value = "optimize")]
     mode: fleetfit::plan::Mode,
-    /// Consolidation: optimize, karpenter or off.
+    /// Consolidation: optimize, karpenter, global or off.
     #[arg(long, default_value = "optimize")]
     consolidation: String,
     /// How often consolidation runs.
@@ -275,8 +279,11 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
                         .as_secs() as i64,
                 ),
             };
-            let options =
-                fleetfit::consolidate::ConsolidateOptions { mode: args.mode, now, spot_to_spot: args.spot_to_spot };
+            let options = fleetfit::consolidate::ConsolidateOptions {
+                spot_to_spot: args.spot_to_spot,
+                disruption_weight: args.disruption_weight,
+                ..fleetfit::consolidate::ConsolidateOptions::new(args.mode, now)
+            };
             let plan = fleetfit::consolidate::consolidate(&inventory, &catalog, &options)?;
             emit(c.output, &plan, || table::consolidation(&plan, &inventory))
         }
