@@ -133,7 +133,21 @@ pub struct FilterContext {
     pub currency: String,
     pub notes: Vec<String>,
     pub pools: Vec<PoolContext>,
+    /// Filters already worked out (see [`FilterContext::filter_cached`]).
+    cache: FilterCache,
 }
+
+/// What filtering reads of a shape class: requests, node terms, tolerations, volume error.
+type FilterKey = (Resources, Vec<Requirements>, Vec<Toleration>, Option<String>);
+
+/// Filters by the hash of their [`FilterKey`].
+type FilterBuckets = HashMap<u64, Vec<(FilterKey, Arc<ClassFilter>)>>;
+
+#[derive(Default)]
+struct FilterCache(std::sync::Mutex<FilterBuckets>);
+
+/// [`FilterContext::filter_cached`] forgets everything past this many classes.
+const FILTER_CACHE_CLASSES: usize = 4096;
 
 pub struct PoolContext {
     pub nodepool: NodePool,
@@ -284,6 +298,7 @@ impl FilterContext {
             currency: catalog.currency().to_string(),
             notes,
             pools,
+            cache: FilterCache::default(),
         })
     }
 }
@@ -472,6 +487,35 @@ impl FilterContext {
             self.filter_pool(class, pool_index, pool, &mut candidates, &mut rejections);
         }
         ClassFilter { candidates, rejections }
+    }
+
+    /// [`FilterContext::filter`], remembered: a class filtered before (the same requests,
+    /// node terms, tolerations and volume error, whatever its pods) costs a lookup. For
+    /// callers that pack the same pods many times (consolidation's trials, a simulated day).
+    pub(crate) fn filter_cached(&self, class: &ShapeClass) -> Arc<ClassFilter> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&class.requests, &class.terms, &class.tolerations, &class.volume_error).hash(&mut hasher);
+        let hash = hasher.finish();
+        let same = |k: &FilterKey| {
+            k.0 == class.requests && k.1 == class.terms && k.2 == class.tolerations && k.3 == class.volume_error
+        };
+        // A poisoned lock only means another thread panicked mid-insert: filter afresh.
+        if let Ok(cache) = self.cache.0.lock() {
+            if let Some((_, found)) = cache.get(&hash).and_then(|v| v.iter().find(|(k, _)| same(k))) {
+                return Arc::clone(found);
+            }
+        }
+        let filter = Arc::new(self.filter(class));
+        if let Ok(mut cache) = self.cache.0.lock() {
+            if cache.len() >= FILTER_CACHE_CLASSES {
+                cache.clear();
+            }
+            let key =
+                (class.requests.clone(), class.terms.clone(), class.tolerations.clone(), class.volume_error.clone());
+            cache.entry(hash).or_default().push((key, Arc::clone(&filter)));
+        }
+        filter
     }
 
     fn filter_pool<'p>(

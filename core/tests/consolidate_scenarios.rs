@@ -26,6 +26,9 @@ struct Scenario {
     modes: Option<Vec<String>>,
     #[serde(default)]
     spot_to_spot: bool,
+    /// `global` mode's disruption weight (default: the library's).
+    #[serde(default)]
+    disruption_weight: Option<f64>,
     #[serde(default)]
     nodes: Vec<NodeSpec>,
     #[serde(default)]
@@ -71,7 +74,12 @@ fn check(path: &Path) -> Result<(), String> {
     let modes = s.modes.clone().unwrap_or_else(|| vec!["karpenter".into(), "optimize".into(), "global".into()]);
     for mode in modes {
         let mode: ConsolidationMode = mode.parse()?;
-        let options = ConsolidateOptions { spot_to_spot: s.spot_to_spot, ..ConsolidateOptions::new(mode, now) };
+        let defaults = ConsolidateOptions::new(mode, now);
+        let options = ConsolidateOptions {
+            spot_to_spot: s.spot_to_spot,
+            disruption_weight: s.disruption_weight.unwrap_or(defaults.disruption_weight),
+            ..defaults
+        };
         let plan = consolidate(&inventory, &catalog, &options).map_err(|e| e.to_string())?;
         let again = consolidate(&inventory, &catalog, &options).map_err(|e| e.to_string())?;
         if plan != again {

@@ -680,7 +680,12 @@ impl<'c> Consolidator<'c> {
                 }
             }
         }
-        if !found.is_empty() {
+        if chosen.is_empty() && !found.is_empty() {
+            self.notes.push(format!(
+                "global: {} moves found in {trials} packings; none saves more than its disruption cost is worth",
+                found.len()
+            ));
+        } else if !found.is_empty() {
             self.notes.push(format!(
                 "global: {} moves found in {trials} packings; {} chosen ({}, worth {value:.4}/h), {applied} applied",
                 found.len(),

@@ -32,6 +32,7 @@ use crate::Result;
 use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
 use order::NodeOrder;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use topology::{Screen, Topology};
 
 /// Plans the pending pods of an inventory: existing nodes first, then new nodes.
@@ -50,7 +51,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     let pending: Vec<&Pod> = inventory.pending_pods().collect();
     let cluster = Cluster::new(inventory);
     let classes = shape_classes(&pending, inventory);
-    let filters: Vec<ClassFilter> = classes.iter().map(|c| ctx.filter(c)).collect();
+    let filters: Vec<Arc<ClassFilter>> = classes.iter().map(|c| Arc::new(ctx.filter(c))).collect();
     let mut notes = ctx.notes.clone();
     if inventory.nodepools.is_empty() {
         notes.push("no NodePool given: Karpenter's default NodePool was used".to_string());
@@ -142,7 +143,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
 /// simulation, `optimize` (or `exact`, which is `optimize` here) never worse than it.
 pub(crate) fn repack(ctx: &FilterContext, cluster: &Cluster<'_>, moving: &[&Pod], mode: Mode) -> Outcome {
     let classes = shape_classes(moving, cluster.inventory);
-    let filters: Vec<ClassFilter> = classes.iter().map(|c| ctx.filter(c)).collect();
+    let filters: Vec<Arc<ClassFilter>> = classes.iter().map(|c| ctx.filter_cached(c)).collect();
     let run = |mode: Mode| {
         let mut sim = Simulation::new(ctx, cluster, moving, &classes, &filters);
         match mode {
@@ -277,7 +278,7 @@ fn bound_input(
     ctx: &FilterContext,
     pending: &[&Pod],
     classes: &[ShapeClass],
-    filters: &[ClassFilter],
+    filters: &[Arc<ClassFilter>],
     cluster: &Cluster<'_>,
     partial: bool,
 ) -> BoundInput {
@@ -331,7 +332,7 @@ struct Simulation<'a> {
     ctx: &'a FilterContext,
     pods: &'a [&'a Pod],
     classes: &'a [ShapeClass],
-    filters: &'a [ClassFilter],
+    filters: &'a [Arc<ClassFilter>],
     pod_class: Vec<usize>,
     /// Per class, per pool: the class's candidates there (see [`Allowed`]).
     allowed: Vec<Vec<Option<Allowed>>>,
@@ -372,7 +373,7 @@ impl<'a> Simulation<'a> {
         cluster: &Cluster<'a>,
         pods: &'a [&'a Pod],
         classes: &'a [ShapeClass],
-        filters: &'a [ClassFilter],
+        filters: &'a [Arc<ClassFilter>],
     ) -> Self {
         let mut pod_class = vec![0; pods.len()];
         for (ci, c) in classes.iter().enumerate() {
