@@ -261,6 +261,35 @@ fn consolidates_the_bundled_cluster_with_reasons_for_every_node() {
 }
 
 #[test]
+fn consolidates_globally_and_checks_the_disruption_weight() {
+    let args = [
+        "consolidate",
+        "--cluster",
+        "examples/cluster/snapshot.json",
+        "--nodepools",
+        "examples/nodepools.yaml",
+        "--now",
+        "2026-12-05T20:00:00Z",
+        "--mode",
+        "global",
+        "-o",
+        "json",
+    ];
+    let o = fleetfit(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(plan["mode"], "global");
+    let saved = plan["savings_per_hour"].as_f64().expect("savings");
+    let karpenter = plan["karpenter_savings_per_hour"].as_f64().expect("the karpenter comparison");
+    assert!(saved > 0.0 && karpenter > 0.0, "{plan}");
+    let mut bad = args.to_vec();
+    bad.extend(["--disruption-weight", "-1"]);
+    let o = fleetfit(&bad);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("disruption weight"), "{}", stderr(&o));
+}
+
+#[test]
 fn consolidate_rejects_a_bad_time() {
     let o = fleetfit(&["consolidate", "--cluster", "examples/cluster/snapshot.json", "--now", "yesterday"]);
     assert!(!o.status.success());

@@ -105,7 +105,7 @@ struct ConsolidateArgs {
     #[arg(long)]
     spot_to_spot: bool,
     /// Global mode: what one unit of disruption cost (about one evicted pod) is worth, per hour.
-    #[arg(long, default_value_t = fleetfit::consolidate::DEFAULT_DISRUPTION_WEIGHT)]
+    #[arg(long, default_value_t = fleetfit::consolidate::DEFAULT_DISRUPTION_WEIGHT, allow_negative_numbers = true)]
     disruption_weight: f64,
 }
 
