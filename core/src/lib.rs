@@ -48,6 +48,7 @@ pub mod simulate;
 pub mod taints;
 pub mod time;
 pub mod volumes;
+pub mod whatif;
 
 pub use catalog::{Catalog, InstanceType, Offering};
 pub use error::{Error, Result};
