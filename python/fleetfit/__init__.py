@@ -1,42 +1,468 @@
 """fleetfit: which nodes should a Kubernetes cluster run, and at what cost.
 
-The engine is Rust (``fleetfit._native``); this package gives it a Python shape. Every call
-releases the GIL while the engine works, so threads can run many what-if scenarios at once.
+Karpenter's three jobs as functions over the manifests you already have: where pending pods
+can go and why not (:func:`explain`), the cheapest nodes for them with a lower bound on any
+better plan (:func:`plan`), which nodes to remove or replace within disruption budgets
+(:func:`consolidate`), a day of a cluster replayed (:func:`simulate`), and thousands of
+what-if scenarios priced in one call (:func:`sweep`).
 
 >>> import fleetfit
->>> inventory = fleetfit.parse_manifests(open("deploy.yaml").read(), "deploy.yaml")  # doctest: +SKIP
->>> len(inventory["pods"])  # doctest: +SKIP
-3
+>>> shop = fleetfit.load("examples/webshop", nodepools="examples/nodepools.yaml")  # doctest: +SKIP
+>>> p = fleetfit.plan(shop, mode="optimize")  # doctest: +SKIP
+>>> round(p.cost_per_hour, 2), round(p.lower_bound_per_hour, 2)  # doctest: +SKIP
+(2.51, 2.32)
+>>> p.nodes.to_pandas().groupby("instance_type").size()  # doctest: +SKIP
+
+The engine is Rust (``fleetfit._native``). Every call releases the GIL while it works, so a
+``concurrent.futures.ThreadPoolExecutor`` over scenarios uses every core; to fan out over
+machines, hand the same calls to Dask (``client.map``) or Ray (``ray.remote``): inputs are
+plain text and results plain data.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
-from typing import Any
+import math
+import os
+from typing import Any, Iterable, Sequence, Union
 
 from fleetfit import _native
-from fleetfit._native import InputError
+from fleetfit.errors import FleetfitError, InfeasibleError, InputError
+from fleetfit.results import ConsolidationPlan, Explanation, Plan, Sweep, Timeline
 
-__all__ = ["InputError", "__version__", "parse_manifests"]
+__all__ = [
+    "Catalog",
+    "ConsolidationPlan",
+    "Explanation",
+    "FleetfitError",
+    "InfeasibleError",
+    "InputError",
+    "Inventory",
+    "Plan",
+    "Sweep",
+    "Timeline",
+    "__version__",
+    "consolidate",
+    "explain",
+    "generate_trace",
+    "load",
+    "parse_manifests",
+    "plan",
+    "simulate",
+    "sweep",
+]
 
 __version__: str = _native.__version__
 
+#: What :func:`load` accepts: a path (file or directory), YAML/JSON text, a dict (a
+#: Kubernetes object or ``kind: List``, as ``json.load`` or the ``kubernetes`` client give
+#: them), a ``kubernetes`` client model object, or a list of those.
+Source = Union[str, "os.PathLike[str]", bytes, "dict[str, Any]", Any]
+
+
+class Inventory:
+    """Kubernetes objects parsed for fleetfit: pods (workloads expanded one per replica),
+    DaemonSets, nodes, NodePools, EC2NodeClasses, PDBs and volumes. Made by :func:`load`."""
+
+    def __init__(self, native: _native.Inventory) -> None:
+        self._native = native
+        self._dict: dict[str, Any] | None = None
+
+    @property
+    def pending_pods(self) -> int:
+        """Pods a plan would place (not bound to a node, not finished)."""
+        return self._native.pending_pods
+
+    def to_dict(self) -> dict[str, Any]:
+        """The inventory in the CLI's JSON shape (``pods``, ``workloads``, ``nodes``, ...)."""
+        if self._dict is None:
+            self._dict = json.loads(self._native.to_json())
+        return self._dict
+
+    def whatif(
+        self,
+        *,
+        replicas: float = 1.0,
+        requests: float = 1.0,
+        spot_share: float | None = None,
+        families: Sequence[str] | None = None,
+    ) -> Inventory:
+        """This inventory with each workload's pending pods times ``replicas`` (rounded up),
+        their CPU and memory requests times ``requests``, ``spot_share`` of each workload's
+        pods pinned to spot (the rest to on-demand), and every NodePool restricted to the
+        instance ``families``.
+
+        >>> bigger = shop.whatif(replicas=2, spot_share=0.5)  # doctest: +SKIP
+        """
+        fam = None if families is None else list(families)
+        return Inventory(self._native.whatif(replicas, requests, spot_share, fam))
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+
+class Catalog:
+    """Instance types with their capacity and offerings (zone, capacity type, price per hour).
+
+    >>> catalog = fleetfit.Catalog.aws(region="eu-west-1")  # doctest: +SKIP
+    >>> cheaper = catalog.with_prices({"onDemandDiscountPercent": 28})  # doctest: +SKIP
+    """
+
+    def __init__(self, native: _native.Catalog) -> None:
+        self._native = native
+
+    @classmethod
+    def aws(cls, region: str = "us-east-1") -> Catalog:
+        """The embedded AWS EC2 catalog of ``region`` (see :meth:`regions`)."""
+        return cls(_native.Catalog.aws(region))
+
+    @staticmethod
+    def regions() -> list[str]:
+        """The regions of the embedded AWS catalog."""
+        return list(_native.Catalog.regions())
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Catalog:
+        """A catalog of one's own: ``.json`` (the embedded catalog's shape) or ``.csv``."""
+        name = os.fspath(path)
+        with open(name, encoding="utf-8") as f:
+            text = f.read()
+        return cls(_native.Catalog.parse(name, text, "csv" if name.endswith(".csv") else "json"))
+
+    @classmethod
+    def from_text(cls, text: str, format: str = "json", source_name: str = "<string>") -> Catalog:
+        """A catalog from JSON or CSV text (``format`` ``"json"`` or ``"csv"``)."""
+        return cls(_native.Catalog.parse(source_name, text, format))
+
+    def with_prices(self, adjustments: dict[str, Any] | str | os.PathLike[str]) -> Catalog:
+        """This catalog with price adjustments: a dict such as ``{"onDemandDiscountPercent":
+        28, "spotDiscountPercent": 0, "overrides": [{"family": "c7g", "onDemand": ...}]}``, or
+        a JSON/YAML file path, or such text."""
+        if isinstance(adjustments, dict):
+            return Catalog(self._native.with_prices("<prices>", json.dumps(adjustments)))
+        text, name = _text_or_file(adjustments)
+        return Catalog(self._native.with_prices(name, text))
+
+    @property
+    def region(self) -> str:
+        return self._native.region
+
+    @property
+    def currency(self) -> str:
+        return self._native.currency
+
+    @property
+    def notes(self) -> list[str]:
+        """Facts about the data (price fallbacks, ...)."""
+        return list(self._native.notes)
+
+    def instance_types(self) -> list[dict[str, Any]]:
+        """Every instance type: name, capacity, overhead, requirements, offerings."""
+        types: list[dict[str, Any]] = json.loads(self._native.instance_types_json())
+        return types
+
+    def offerings(self) -> Any:
+        """A DataFrame with one row per offering: instance type, zone, capacity type, price,
+        and the type's CPU (cores) and memory (GiB) capacity."""
+        from fleetfit._records import require_pandas, resource_columns
+
+        pandas = require_pandas()
+        rows = []
+        for t in self.instance_types():
+            capacity = resource_columns("capacity", {k: str(v) for k, v in t["capacity"].items()})
+            for o in t["offerings"]:
+                rows.append(
+                    {
+                        "instance_type": t["name"],
+                        "zone": o["zone"],
+                        "capacity_type": o["capacity_type"],
+                        "price_per_hour": float(o["price"]),
+                        "available": bool(o.get("available", True)),
+                        "capacity_cpu": capacity.get("capacity_cpu", math.nan),
+                        "capacity_memory_gib": capacity.get("capacity_memory_gib", math.nan),
+                    }
+                )
+        return pandas.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+
+def load(*sources: Source, nodepools: Source | Sequence[Source] | None = None) -> Inventory:
+    """Parse manifests into an :class:`Inventory`.
+
+    Each source may be a path (a file, or a directory searched for ``.yaml``, ``.yml`` and
+    ``.json`` files), YAML or JSON text (any number of documents, ``kind: List``,
+    ``kubectl get -o json`` output), a dict (as ``json.load`` or the ``kubernetes`` client's
+    ``to_dict()`` give it), a ``kubernetes`` client model object (``V1Deployment``...), or a
+    list of these. ``nodepools`` takes the same, for Karpenter ``NodePool`` and
+    ``EC2NodeClass`` objects. Everything is parsed together, so a snapshot's Pods and their
+    Deployments in different sources are counted once.
+
+    Raises :class:`InputError` naming the object and field when a source cannot be used.
+    """
+    texts: list[tuple[str, str]] = []
+    for s in sources:
+        texts.extend(_sources(s))
+    if nodepools is not None:
+        texts.extend(_sources(nodepools))
+    if not texts:
+        raise InputError("load() needs at least one source: a path, YAML/JSON text, or a dict")
+    return Inventory(_native.Inventory.parse(texts))
+
 
 def parse_manifests(text: str, source_name: str = "<string>") -> dict[str, Any]:
-    """Parse Kubernetes YAML or JSON into fleetfit's inventory.
+    """Parse Kubernetes YAML or JSON text into fleetfit's inventory, as a dict (the CLI's
+    JSON shape). :func:`load` gives an :class:`Inventory` to plan with."""
+    return Inventory(_native.Inventory.parse([(source_name, text)])).to_dict()
 
-    ``text`` may hold several documents, a ``kind: List`` or ``kubectl get -o json`` output.
-    Workloads (Deployments, StatefulSets, Jobs, ...) are expanded into one pod per replica.
-    ``source_name`` (a file name, say) is used in error messages.
 
-    Returns a dict with the keys ``pods``, ``workloads``, ``daemonsets``, ``nodes``,
-    ``nodepools``, ``nodeclasses``, ``pdbs``, ``pvcs``, ``pvs``, ``storage_classes`` and
-    ``skipped`` (objects that play no part in scheduling), in the same JSON shape the CLI
-    prints.
+def _catalog(catalog: Catalog | None) -> _native.Catalog:
+    return (catalog or _default_catalog())._native
 
-    Raises :class:`InputError` (a ``ValueError``) when the input cannot be used; the message
-    names the object and field, e.g. ``Deployment shop/web:
-    spec.template.spec.containers[0].resources.requests.cpu: invalid quantity "1.5x"``.
+
+_DEFAULT: dict[str, Catalog] = {}
+
+
+def _default_catalog() -> Catalog:
+    if "us-east-1" not in _DEFAULT:
+        _DEFAULT["us-east-1"] = Catalog.aws("us-east-1")
+    return _DEFAULT["us-east-1"]
+
+
+def plan(
+    inventory: Inventory,
+    catalog: Catalog | None = None,
+    *,
+    mode: str = "optimize",
+    time_limit: float | None = None,
+    strict: bool = False,
+) -> Plan:
+    """Place every pending pod on existing or new nodes at least cost.
+
+    ``mode``: ``"karpenter"`` (Karpenter v1's decisions), ``"optimize"`` (cost-aware, never
+    dearer than karpenter) or ``"exact"`` (a HiGHS MILP, ``time_limit`` seconds per solve).
+    ``catalog`` defaults to AWS us-east-1. With ``strict``, pods left unschedulable raise
+    :class:`InfeasibleError` (carrying the plan) instead of being listed.
+
+    >>> p = fleetfit.plan(shop, mode="exact", time_limit=5)  # doctest: +SKIP
+    >>> p.gap  # doctest: +SKIP
     """
-    inventory: dict[str, Any] = json.loads(_native.parse_manifests_json(text, source_name))
-    return inventory
+    result = Plan.from_json(_native.plan(inventory._native, _catalog(catalog), mode, time_limit))
+    if strict and result.unschedulable:
+        first = result.unschedulable[0]
+        raise InfeasibleError(
+            f"{len(result.unschedulable)} pods have nowhere to go; {first.pod}: {'; '.join(first.reasons)}",
+            result,
+        )
+    return result
+
+
+def explain(inventory: Inventory, catalog: Catalog | None = None, *, top: int = 3) -> Explanation:
+    """For each workload with pending pods: how many (NodePool, instance type) candidates can
+    host it, the ``top`` cheapest, and every rejection grouped by reason."""
+    return Explanation.from_json(_native.explain(inventory._native, _catalog(catalog), top))
+
+
+def consolidate(
+    inventory: Inventory,
+    catalog: Catalog | None = None,
+    *,
+    now: _dt.datetime | str | None = None,
+    mode: str = "optimize",
+    spot_to_spot: bool = False,
+    disruption_weight: float = 0.001,
+    compare: bool = True,
+) -> ConsolidationPlan:
+    """Which nodes of a cluster snapshot to delete or replace at ``now`` (default: the current
+    time), within disruption budgets, and why every other managed node stays.
+
+    ``mode``: ``"karpenter"``, ``"optimize"`` or ``"global"`` (the set of moves worth the
+    most: savings less ``disruption_weight`` per unit of disruption cost). ``compare`` also
+    works out what Karpenter's rules alone would save.
+    """
+    return ConsolidationPlan.from_json(
+        _native.consolidate(
+            inventory._native,
+            _catalog(catalog),
+            _rfc3339(now),
+            mode,
+            spot_to_spot,
+            disruption_weight,
+            compare,
+        )
+    )
+
+
+def generate_trace(inventory: Inventory, shape: str, *, start: _dt.datetime | str | None = None, days: int = 1) -> str:
+    """A trace (YAML) of a common shape for the inventory's workloads: ``"diurnal"`` web
+    traffic, ``"nightly-batch"`` or a ``"spike"``."""
+    return _native.generate_trace(inventory._native, shape, _rfc3339(start or "2026-12-01T00:00:00Z"), days)
+
+
+def simulate(
+    inventory: Inventory,
+    catalog: Catalog | None = None,
+    *,
+    trace: str | os.PathLike[str] | dict[str, Any] | None = None,
+    generate: str | None = None,
+    start: _dt.datetime | str | None = None,
+    days: int = 1,
+    mode: str = "optimize",
+    consolidation: str | None = "optimize",
+    consolidation_interval: str = "5m",
+    startup: str = "60s",
+) -> Timeline:
+    """Replay a trace through provisioning and consolidation: cost, nodes and pending pods over
+    time.
+
+    ``trace`` is a file path, YAML/JSON text or a dict (the format is in the README); or
+    ``generate`` one (``"diurnal"``, ``"nightly-batch"``, ``"spike"``) from ``start`` for
+    ``days``. ``consolidation``: ``"optimize"``, ``"karpenter"``, ``"global"`` or ``None``.
+    """
+    if (trace is None) == (generate is None):
+        raise InputError("simulate() needs a trace or generate=, not both and not neither")
+    if generate is not None:
+        text, name = generate_trace(inventory, generate, start=start, days=days), f"generated {generate}"
+    elif isinstance(trace, dict):
+        text, name = json.dumps(trace), "<trace>"
+    else:
+        assert trace is not None
+        text, name = _text_or_file(trace)
+    return Timeline.from_json(
+        _native.simulate(
+            inventory._native,
+            _catalog(catalog),
+            text,
+            name,
+            mode,
+            consolidation,
+            consolidation_interval,
+            startup,
+        )
+    )
+
+
+def sweep(
+    inventory: Inventory,
+    catalog: Catalog | None = None,
+    *,
+    replicas: Any = 1.0,
+    requests: Any = 1.0,
+    spot_share: Any = math.nan,
+    family_set: Any = -1,
+    families: Sequence[Sequence[str]] = (),
+    mode: str = "optimize",
+    threads: int = 1,
+) -> Sweep:
+    """Price many what-if scenarios in one call: arrays in, arrays out, no Python loop.
+
+    ``replicas``, ``requests``, ``spot_share`` and ``family_set`` are numbers or 1-D arrays,
+    broadcast together (``numpy.broadcast_arrays``); scenario *k* multiplies every
+    workload's pending pods by ``replicas[k]`` and their requests by ``requests[k]``, pins
+    ``spot_share[k]`` of each workload's pods to spot (NaN: as written), and restricts every
+    NodePool to the instance families ``families[family_set[k]]`` (-1: as written). Each is
+    planned in ``mode``, on up to ``threads`` threads (0: every core), without the GIL.
+
+    >>> import numpy as np
+    >>> s = fleetfit.sweep(shop, spot_share=np.linspace(0, 1, 11))  # doctest: +SKIP
+    >>> s.cost_per_hour  # doctest: +SKIP
+    """
+    import numpy as np
+
+    r, q, s, f = np.broadcast_arrays(
+        np.asarray(replicas, dtype=np.float64),
+        np.asarray(requests, dtype=np.float64),
+        np.asarray(spot_share, dtype=np.float64),
+        np.asarray(family_set, dtype=np.int64),
+    )
+    r, q, s, f = (np.ascontiguousarray(a).reshape(-1) for a in (r, q, s, f))
+    fam = [list(x) for x in families]
+    cost, bound, nodes, spot, pods, unschedulable = _native.sweep(
+        inventory._native, _catalog(catalog), r, q, s, f, fam, mode, threads
+    )
+    return Sweep(
+        replicas=r,
+        requests=q,
+        spot_share=s,
+        family_set=f,
+        families=fam,
+        cost_per_hour=cost,
+        lower_bound_per_hour=bound,
+        nodes=nodes,
+        spot_nodes=spot,
+        pods=pods,
+        unschedulable=unschedulable,
+    )
+
+
+def _rfc3339(t: _dt.datetime | str | None) -> str:
+    if t is None:
+        t = _dt.datetime.now(_dt.timezone.utc)
+    if isinstance(t, _dt.datetime):
+        if t.tzinfo is None:
+            raise InputError(f"now/start: {t!r} has no time zone; give one (datetime.timezone.utc)")
+        return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t
+
+
+def _looks_like_text(s: str) -> bool:
+    stripped = s.lstrip()
+    return "\n" in s or stripped.startswith(("{", "[", "apiVersion", "kind:", "---"))
+
+
+def _text_or_file(source: str | os.PathLike[str]) -> tuple[str, str]:
+    """(text, name) of a file path or of text itself."""
+    if isinstance(source, str) and _looks_like_text(source):
+        return source, "<string>"
+    name = os.fspath(source)
+    try:
+        with open(name, encoding="utf-8") as f:
+            return f.read(), name
+    except OSError as e:
+        raise InputError(f"{name}: {e.strerror or e}") from e
+
+
+def _sources(source: Any) -> Iterable[tuple[str, str]]:
+    """(name, text) pairs of one source of :func:`load`."""
+    if isinstance(source, bytes):
+        source = source.decode("utf-8")
+    if isinstance(source, str) and _looks_like_text(source):
+        return [("<string>", source)]
+    if isinstance(source, (str, os.PathLike)):
+        if not os.path.exists(source):
+            raise InputError(f"{os.fspath(source)}: no such file or directory")
+        return list(_native.read_path(os.fspath(source)))
+    if isinstance(source, dict):
+        return [(_name_of(source), json.dumps(source))]
+    if isinstance(source, (list, tuple)):
+        out: list[tuple[str, str]] = []
+        for item in source:
+            out.extend(_sources(item))
+        return out
+    if hasattr(source, "openapi_types"):
+        # A kubernetes client model (V1Deployment, V1PodList, ...): its API form, camelCase.
+        try:
+            from kubernetes.client import ApiClient
+        except ImportError as e:  # pragma: no cover - only with such objects
+            raise InputError(f"{type(source).__name__}: reading kubernetes client objects needs the kubernetes package") from e
+        obj = ApiClient().sanitize_for_serialization(source)
+        return [(_name_of(obj), json.dumps(obj))]
+    if hasattr(source, "to_dict"):
+        obj = source.to_dict()
+        return [(_name_of(obj), json.dumps(obj))]
+    raise InputError(
+        f"load(): cannot read a {type(source).__name__}: give a path, YAML/JSON text, a dict or a list of them"
+    )
+
+
+def _name_of(obj: Any) -> str:
+    """``Deployment shop/web`` for error messages, when the object says."""
+    if not isinstance(obj, dict):
+        return "<object>"
+    meta = obj.get("metadata") or {}
+    kind = obj.get("kind") or "object"
+    name = meta.get("name") if isinstance(meta, dict) else None
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    return f"{kind} {ns + '/' if ns else ''}{name}" if name else str(kind)

@@ -13,7 +13,27 @@ def test_version_matches_the_installed_distribution() -> None:
 
 
 def test_public_names() -> None:
-    assert set(fleetfit.__all__) == {"InputError", "__version__", "parse_manifests"}
+    assert set(fleetfit.__all__) == {
+        "Catalog",
+        "ConsolidationPlan",
+        "Explanation",
+        "FleetfitError",
+        "InfeasibleError",
+        "InputError",
+        "Inventory",
+        "Plan",
+        "Sweep",
+        "Timeline",
+        "__version__",
+        "consolidate",
+        "explain",
+        "generate_trace",
+        "load",
+        "parse_manifests",
+        "plan",
+        "simulate",
+        "sweep",
+    }
     for name in fleetfit.__all__:
         assert hasattr(fleetfit, name)
 

@@ -55,12 +55,17 @@ impl PriceAdjustments {
     /// Reads adjustments from JSON or YAML. Errors name the source and the line and column
     /// (syntax) or the override (meaning).
     pub fn parse(source_name: &str, text: &str) -> crate::Result<PriceAdjustments> {
+        // A bad value names its field: `overrides[2].onDemand: invalid type: ...`.
+        let at =
+            |path: String, e: String| catalog_error(source_name, if path == "." { e } else { format!("{path}: {e}") });
         let parsed: PriceAdjustments = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| catalog_error(source_name, e.to_string()))?
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+                .map_err(|e| at(e.path().to_string(), e.into_inner().to_string()))?
         } else if text.trim().is_empty() {
             PriceAdjustments::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| catalog_error(source_name, e.to_string()))?
+            serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(text))
+                .map_err(|e| at(e.path().to_string(), e.into_inner().to_string()))?
         };
         parsed.validate().map_err(|m| catalog_error(source_name, m))?;
         Ok(parsed)
@@ -281,11 +286,12 @@ mod tests {
         assert_eq!(e, "catalog prices.json: onDemandDiscountPercent must be between 0 and 100, got 128");
         let e = err(r#"{"onDemandDiscount": 28}"#);
         assert!(
-            e.starts_with("catalog prices.json: unknown field `onDemandDiscount`") && e.contains("line 1 column"),
+            e.starts_with("catalog prices.json: onDemandDiscount: unknown field `onDemandDiscount`")
+                && e.contains("line 1 column"),
             "{e}"
         );
         let e = err("{\n  \"overrides\": [\n    {\"instanceType\": \"m5.large\", \"onDemand\": \"cheap\"}]}");
-        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("overrides[0].onDemand: invalid type") && e.contains("line 3"), "{e}");
         let e = err(r#"{"overrides": [{"family": "c7g", "onDemand": 0.1}]}"#);
         assert!(e.contains("overrides[0]: family c7g: fixed prices apply to one instance type"), "{e}");
         let e = err(r#"{"overrides": [{"instanceType": "a.b", "spot": 1}, {"instanceType": "a.b", "spot": 2}]}"#);

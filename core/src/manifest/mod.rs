@@ -47,6 +47,40 @@ pub fn parse(source_name: &str, text: &str) -> Result<Inventory> {
     parse_all([(source_name, text)])
 }
 
+/// Reads a manifest path as (name, text) sources: a file, or a directory searched recursively
+/// for `.yaml`, `.yml` and `.json` files in name order.
+pub fn read_path(path: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| crate::Error::Usage(format!("{}: {e}", path.display())))
+    };
+    if !path.is_dir() {
+        return Ok(vec![(path.display().to_string(), read(path)?)]);
+    }
+    let mut files = Vec::new();
+    collect_manifest_files(path, &mut files)?;
+    if files.is_empty() {
+        return Err(crate::Error::Usage(format!(
+            "{}: no .yaml, .yml or .json files in this directory",
+            path.display()
+        )));
+    }
+    files.into_iter().map(|file| Ok((file.display().to_string(), read(&file)?))).collect()
+}
+
+fn collect_manifest_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| crate::Error::Usage(format!("{}: {e}", dir.display())))?;
+    let mut paths: Vec<std::path::PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect_manifest_files(&path, out)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// Parses several sources together: objects are read from all of them first, then ownership
 /// is resolved and workloads expanded, so a snapshot's Pods in one file and Deployments in
 /// another are counted once.

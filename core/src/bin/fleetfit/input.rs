@@ -14,20 +14,8 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text).map_err(|e| Error::Usage(format!("reading stdin: {e}")))?;
             sources.push(("<stdin>".to_string(), text));
-        } else if path.is_dir() {
-            let mut files = Vec::new();
-            collect_manifest_files(path, &mut files)?;
-            if files.is_empty() {
-                return Err(Error::Usage(format!(
-                    "{}: no .yaml, .yml or .json files in this directory",
-                    path.display()
-                )));
-            }
-            for file in files {
-                sources.push((file.display().to_string(), read_file(&file)?));
-            }
         } else {
-            sources.push((path.display().to_string(), read_file(path)?));
+            sources.extend(fleetfit::manifest::read_path(path)?);
         }
     }
     Ok(sources)
@@ -35,20 +23,6 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
 
 fn read_file(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
-}
-
-fn collect_manifest_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            collect_manifest_files(&path, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Parses the workload files and the NodePool files together into one inventory.

@@ -1,0 +1,91 @@
+"""Typed records built from the engine's JSON, and tables of them that become DataFrames."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar, overload
+
+from fleetfit import _native
+
+T = TypeVar("T")
+
+#: Units the DataFrame columns of resources use: CPU in cores, memory-like resources in GiB,
+#: everything else (pods, GPUs, ENIs) as a count.
+GIB = float(1 << 30)
+_BYTES = ("memory", "ephemeral-storage")
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity in base units: ``quantity("1500m") == 1.5``, ``"1Gi"`` is bytes."""
+    return _native.parse_quantity(text)
+
+
+def resource_columns(prefix: str, resources: dict[str, str]) -> dict[str, float]:
+    """``{"cpu": "1500m", "memory": "2Gi"}`` as ``{prefix_cpu: 1.5, prefix_memory_gib: 2.0}``."""
+    out: dict[str, float] = {}
+    for name, text in resources.items():
+        value = quantity(text)
+        if name in _BYTES or name.startswith("hugepages-"):
+            out[f"{prefix}_{name.replace('-', '_')}_gib"] = value / GIB
+        else:
+            out[f"{prefix}_{name}"] = value
+    return out
+
+
+def require_pandas() -> Any:
+    """pandas, or an ImportError that says how to get it."""
+    try:
+        import pandas
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("to_pandas() needs pandas: pip install 'fleetfit[pandas]'") from e
+    return pandas
+
+
+class Table(Sequence[T], Generic[T]):
+    """A list of records with ``to_pandas()``: one row per record, flat columns."""
+
+    def __init__(self, rows: Sequence[T], row: Callable[[T], dict[str, Any]], columns: Sequence[str]) -> None:
+        self._rows = list(rows)
+        self._row = row
+        self._columns = list(columns)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Table[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Table[T]:
+        if isinstance(index, slice):
+            return Table(self._rows[index], self._row, self._columns)
+        return self._rows[index]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Table):
+            return self._rows == other._rows
+        if isinstance(other, list):
+            return self._rows == other
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Table({self._rows!r})"
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame``: one row per record, the same columns even when empty."""
+        pandas = require_pandas()
+        rows = [self._row(r) for r in self._rows]
+        columns = list(self._columns)
+        for r in rows:
+            columns.extend(c for c in r if c not in columns)
+        return pandas.DataFrame(rows, columns=columns)
+
+
+def fields_of(cls: type) -> list[str]:
+    """The dataclass's field names, in order."""
+    return [f.name for f in dataclasses.fields(cls)]
