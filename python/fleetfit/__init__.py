@@ -218,22 +218,24 @@ def parse_manifests(text: str, source_name: str = "<string>") -> dict[str, Any]:
     return Inventory(_native.Inventory.parse([(source_name, text)])).to_dict()
 
 
-def _catalog(catalog: Catalog | None) -> _native.Catalog:
-    return (catalog or _default_catalog())._native
+#: A catalog argument: a :class:`Catalog`, an AWS region name, or ``None`` for us-east-1.
+CatalogArg = Union[Catalog, str, None]
+
+_REGIONS: dict[str, Catalog] = {}
 
 
-_DEFAULT: dict[str, Catalog] = {}
-
-
-def _default_catalog() -> Catalog:
-    if "us-east-1" not in _DEFAULT:
-        _DEFAULT["us-east-1"] = Catalog.aws("us-east-1")
-    return _DEFAULT["us-east-1"]
+def _catalog(catalog: CatalogArg) -> _native.Catalog:
+    if isinstance(catalog, Catalog):
+        return catalog._native
+    region = catalog or "us-east-1"
+    if region not in _REGIONS:
+        _REGIONS[region] = Catalog.aws(region)
+    return _REGIONS[region]._native
 
 
 def plan(
     inventory: Inventory,
-    catalog: Catalog | None = None,
+    catalog: CatalogArg = None,
     *,
     mode: str = "optimize",
     time_limit: float | None = None,
@@ -243,7 +245,7 @@ def plan(
 
     ``mode``: ``"karpenter"`` (Karpenter v1's decisions), ``"optimize"`` (cost-aware, never
     dearer than karpenter) or ``"exact"`` (a HiGHS MILP, ``time_limit`` seconds per solve).
-    ``catalog`` defaults to AWS us-east-1. With ``strict``, pods left unschedulable raise
+    ``catalog`` is a :class:`Catalog` or an AWS region (default ``"us-east-1"``). With ``strict``, pods left unschedulable raise
     :class:`InfeasibleError` (carrying the plan) instead of being listed.
 
     >>> p = fleetfit.plan(shop, mode="exact", time_limit=5)  # doctest: +SKIP
@@ -259,7 +261,7 @@ def plan(
     return result
 
 
-def explain(inventory: Inventory, catalog: Catalog | None = None, *, top: int = 3) -> Explanation:
+def explain(inventory: Inventory, catalog: CatalogArg = None, *, top: int = 3) -> Explanation:
     """For each workload with pending pods: how many (NodePool, instance type) candidates can
     host it, the ``top`` cheapest, and every rejection grouped by reason."""
     return Explanation.from_json(_native.explain(inventory._native, _catalog(catalog), top))
@@ -267,7 +269,7 @@ def explain(inventory: Inventory, catalog: Catalog | None = None, *, top: int = 
 
 def consolidate(
     inventory: Inventory,
-    catalog: Catalog | None = None,
+    catalog: CatalogArg = None,
     *,
     now: _dt.datetime | str | None = None,
     mode: str = "optimize",
@@ -303,7 +305,7 @@ def generate_trace(inventory: Inventory, shape: str, *, start: _dt.datetime | st
 
 def simulate(
     inventory: Inventory,
-    catalog: Catalog | None = None,
+    catalog: CatalogArg = None,
     *,
     trace: str | os.PathLike[str] | dict[str, Any] | None = None,
     generate: str | None = None,
@@ -346,7 +348,7 @@ def simulate(
 
 def sweep(
     inventory: Inventory,
-    catalog: Catalog | None = None,
+    catalog: CatalogArg = None,
     *,
     replicas: Any = 1.0,
     requests: Any = 1.0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import pathlib
 import threading
 import time
@@ -36,52 +35,40 @@ spec:
 # --- loading ---------------------------------------------------------------------------------
 
 
+WEB_DICT: dict[str, object] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {
+        "replicas": 4,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {
+                "containers": [
+                    {"name": "web", "image": "nginx", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
+                ]
+            },
+        },
+    },
+}
+
+
 def test_every_source_form_gives_the_same_inventory(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "web.yaml"
     path.write_text(WEB)
-    as_dict = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "shop"},
-        "spec": {
-            "replicas": 4,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {
-                    "containers": [
-                        {"name": "web", "image": "nginx", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
-                    ]
-                },
-            },
-        },
-    }
-    forms = [path, str(path), tmp_path, WEB, WEB.encode(), as_dict, [as_dict], {"kind": "List", "items": [as_dict]}]
-    pods = [[p["name"] for p in fleetfit.load(f).to_dict()["pods"]] for f in forms]
+    forms = [path, str(path), tmp_path, WEB, WEB.encode(), WEB_DICT, [WEB_DICT], {"kind": "List", "items": [WEB_DICT]}]
+    inventories = [fleetfit.load(f).to_dict() for f in forms]
+    pods = [[(p["name"], p["requests"]) for p in i["pods"]] for i in inventories]
     assert all(p == pods[0] for p in pods) and len(pods[0]) == 4
 
 
 def test_objects_with_to_dict_are_read_as_the_api_gives_them() -> None:
     class Resource:  # the kubernetes dynamic client's ResourceInstance has this shape
         def to_dict(self) -> dict[str, object]:
-            return _web_dict()
+            return WEB_DICT
 
     assert fleetfit.load(Resource()).pending_pods == 4
-
-
-def _web_dict() -> dict[str, object]:
-    inventory = fleetfit.load(WEB).to_dict()
-    assert inventory["workloads"]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "shop"},
-        "spec": {
-            "replicas": 4,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "x"}]}},
-        },
-    }
 
 
 def test_the_bundled_shop_has_every_workload_kind(shop: fleetfit.Inventory) -> None:
@@ -259,6 +246,7 @@ def test_catalogs_and_price_adjustments(shop: fleetfit.Inventory, tmp_path: path
     prices = tmp_path / "prices.yaml"
     prices.write_text("onDemandDiscountPercent: 50\nspotDiscountPercent: 50\n")
     assert fleetfit.plan(shop, base.with_prices(prices)).cost_per_hour == fleetfit.plan(shop, cheaper).cost_per_hour
+    assert fleetfit.plan(shop, "eu-west-1").region == "eu-west-1"
     offerings = base.offerings()
     assert {"instance_type", "zone", "capacity_type", "price_per_hour"} <= set(offerings.columns)
     assert pd.api.types.is_float_dtype(offerings["price_per_hour"]) and len(offerings) > 1000
