@@ -280,7 +280,7 @@ pub(super) fn policy_keeps(
 }
 
 /// The disruption budgets of every NodePool: how many of its nodes each reason may still take.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Budgets {
     /// Per pool, per reason (Underutilized, Empty, Drifted): nodes still allowed.
     allowed: Vec<[i64; 3]>,

@@ -313,6 +313,38 @@ pub(crate) fn consolidate_then(
     Ok((plan, state))
 }
 
+/// What a run of [`consolidate`] at `options.now` depends on besides the cluster itself: the
+/// expired nodes, each reason's candidates in Karpenter's order (the guards and consolidateAfter
+/// decide who is one; disruption costs, which shrink with a node's lifetime left, the order),
+/// and the budgets left. On an unchanged cluster, equal keys give the same commands, so a
+/// caller may skip a run that would repeat an empty one. `None` in `global` mode, whose choice
+/// weighs the disruption costs themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DecisionKey {
+    expired: Vec<usize>,
+    candidates: Vec<Vec<usize>>,
+    budgets: Budgets,
+}
+
+/// See [`DecisionKey`].
+pub(crate) fn decision_key(
+    inventory: &Inventory,
+    ctx: &FilterContext,
+    options: &ConsolidateOptions,
+) -> Result<Option<DecisionKey>> {
+    if options.mode == ConsolidationMode::Global {
+        return Ok(None);
+    }
+    let c = Consolidator::new(inventory, ctx, options)?;
+    let facts = guards::facts(&c.state, c.ctx, &c.pdbs, options.now, &c.fresh);
+    let expired = c.managed(&facts).filter(|(_, f, _)| f.expired).map(|(n, ..)| n).collect();
+    let candidates = [DisruptionReason::Empty, DisruptionReason::Drifted, DisruptionReason::Underutilized]
+        .into_iter()
+        .map(|reason| c.candidates(&facts, reason))
+        .collect();
+    Ok(Some(DecisionKey { expired, candidates, budgets: c.budgets }))
+}
+
 /// The state of one consolidation run: the snapshot as the commands so far leave it.
 struct Consolidator<'c> {
     ctx: &'c FilterContext,

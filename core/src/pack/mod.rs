@@ -208,9 +208,21 @@ impl Outcome {
 /// nodes give.
 fn topology(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
     let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
+    // Groups come from the representatives' constraints and the bound pods' required
+    // anti-affinity only: with those alone there may be none, and then nothing is counted.
+    let repelling: Vec<(&Pod, &crate::model::Labels)> = cluster
+        .nodes()
+        .flat_map(|(node, pods)| {
+            pods.iter().filter(|p| !p.pod_anti_affinity.required.is_empty()).map(move |p| (*p, &node.labels))
+        })
+        .collect();
+    let groups = Topology::new(&representatives, &repelling, BTreeMap::new());
+    let keys = groups.keys();
+    if keys.is_empty() {
+        return groups;
+    }
     let bound: Vec<(&Pod, &crate::model::Labels)> =
         cluster.nodes().flat_map(|(node, pods)| pods.iter().map(move |p| (*p, &node.labels))).collect();
-    let keys = Topology::new(&representatives, &bound, BTreeMap::new()).keys();
     Topology::new(&representatives, &bound, domains(ctx, cluster.inventory, &keys))
 }
 

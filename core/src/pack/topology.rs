@@ -151,7 +151,7 @@ impl Topology {
             t.owned.push(owned);
             t.preferred_node.push(preferred);
         }
-        for (pod, _) in bound {
+        for (pod, _) in bound.iter().filter(|(p, _)| !p.pod_anti_affinity.required.is_empty()) {
             required_anti.extend(t.groups_of(pod, false));
         }
         required_anti.retain(|&g| t.groups[g].kind == Kind::AntiAffinity);

@@ -9,7 +9,10 @@
 //! applied. A pod counts as pending until it is on a Ready node. New nodes take pods from the
 //! moment they are launched (as Karpenter nominates pods to in-flight NodeClaims) and are
 //! billed from then. Scaling down removes pods as a ReplicaSet does: unscheduled ones first,
-//! then those on nodes not yet Ready, then the newest.
+//! then those on nodes not yet Ready, then the newest. A consolidation run is skipped when the
+//! cluster is as the last run that found nothing left it and nothing that run depended on has
+//! changed with time (expiry, consolidateAfter, budget windows, the candidates' order): it would
+//! find nothing again.
 //!
 //! Pure and deterministic: the same trace and options give the same timeline.
 
@@ -18,7 +21,9 @@ pub mod trace;
 pub use trace::{Action, Event, Trace};
 
 use crate::catalog::Catalog;
-use crate::consolidate::{consolidate_then, launched_node, node_price, ConsolidateOptions, ConsolidationMode};
+use crate::consolidate::{
+    consolidate_then, decision_key, launched_node, node_price, ConsolidateOptions, ConsolidationMode, DecisionKey,
+};
 use crate::filter::{default_nodepool, FilterContext};
 use crate::model::{Inventory, ObjectRef, Pod, PodPhase};
 use crate::pack::plan;
@@ -118,7 +123,20 @@ pub fn simulate(
             "the consolidation interval must be positive and the start-up delay not negative".into(),
         ));
     }
+    replay(inventory, catalog, trace, options, progress, true)
+}
+
+/// [`simulate`], with or without skipping consolidation runs that would repeat an empty one.
+fn replay(
+    inventory: &Inventory,
+    catalog: &Catalog,
+    trace: &Trace,
+    options: &SimulateOptions,
+    progress: &mut dyn FnMut(usize, usize),
+    skip_idle: bool,
+) -> Result<Timeline> {
     let mut sim = Replay::new(inventory, catalog, trace, options)?;
+    sim.skip_idle = skip_idle;
     let steps = trace.steps();
     let mut timeline = Vec::with_capacity(steps);
     let mut next_event = 0;
@@ -192,6 +210,10 @@ struct Replay<'a> {
     unschedulable: usize,
     launched: u64,
     notes: Vec<String>,
+    /// The cluster and decision key of the last consolidation run that found nothing: a run on
+    /// the same cluster with the same key would find nothing again, and is skipped.
+    idle: Option<(Inventory, DecisionKey)>,
+    skip_idle: bool,
 }
 
 impl<'a> Replay<'a> {
@@ -236,6 +258,8 @@ impl<'a> Replay<'a> {
             unschedulable: 0,
             launched: 0,
             notes,
+            idle: None,
+            skip_idle: true,
         })
     }
 
@@ -373,10 +397,18 @@ impl<'a> Replay<'a> {
     /// Runs consolidation and applies its commands; whether there were any.
     fn consolidate(&mut self, now: Timestamp, mode: ConsolidationMode, counts: &mut Counts) -> Result<bool> {
         let options = ConsolidateOptions { compare: false, ..ConsolidateOptions::new(mode, now) };
+        let key = if self.skip_idle { decision_key(&self.state, &self.ctx, &options)? } else { None };
+        if let (Some(key), Some((state, idle))) = (&key, &self.idle) {
+            if key == idle && *state == self.state {
+                return Ok(false);
+            }
+        }
         let (plan, mut state) = consolidate_then(&self.state, self.catalog, &options, Some(&self.ctx))?;
         if plan.commands.is_empty() {
+            self.idle = key.map(|key| (self.state.clone(), key));
             return Ok(false);
         }
+        self.idle = None;
         for c in &plan.commands {
             counts.terminations += c.candidates.len();
             counts.evictions += c.moves.len();
@@ -432,6 +464,64 @@ impl<'a> Replay<'a> {
             launches: counts.launches,
             terminations: counts.terminations,
             evictions: counts.evictions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::trace::Shape;
+
+    const CLUSTER: &str = r#"
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: general}
+spec:
+  template:
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+      requirements:
+        - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m6i, c6i, r6i]}
+      expireAfter: 24h
+  disruption:
+    consolidationPolicy: WhenEmptyOrUnderutilized
+    consolidateAfter: 10m
+    budgets: [{nodes: "20%"}, {nodes: "0", schedule: "0 12 * * *", duration: 2h}]
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata: {name: default}
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+"#;
+
+    fn deployment(name: &str, replicas: u32, cpu: &str) -> String {
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers: [{{name: c, image: x, resources: {{requests: {{cpu: {cpu}, memory: 1Gi}}}}}}]\n"
+        )
+    }
+
+    #[test]
+    fn skipping_idle_consolidation_runs_changes_nothing() {
+        let text = format!(
+            "{CLUSTER}{}{}{}",
+            deployment("web", 12, "700m"),
+            deployment("api", 8, "1500m"),
+            deployment("db", 3, "3")
+        );
+        let inventory = crate::manifest::parse("test", &text).expect("valid");
+        let catalog = Catalog::aws("us-east-1").expect("catalog");
+        let start = "2026-12-01T00:00:00Z".parse().expect("time");
+        for shape in [Shape::Diurnal, Shape::Spike] {
+            let trace = Trace::generate(shape, &inventory.workloads, start, 1, Duration::from_secs(60));
+            for mode in [ConsolidationMode::Karpenter, ConsolidationMode::Optimize] {
+                let options = SimulateOptions { consolidation: Some(mode), ..SimulateOptions::default() };
+                let skipping = replay(&inventory, &catalog, &trace, &options, &mut |_, _| {}, true).expect("runs");
+                let every = replay(&inventory, &catalog, &trace, &options, &mut |_, _| {}, false).expect("runs");
+                assert_eq!(skipping, every, "{shape:?}, {mode}");
+                assert!(skipping.totals.terminations > 0, "{shape:?}, {mode}: consolidation did something");
+            }
         }
     }
 }
