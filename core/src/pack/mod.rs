@@ -513,8 +513,8 @@ impl<'a> Simulation<'a> {
         if let Some(i) = self.existing.iter().position(|n| n.fits(pod, class, pod_topology.as_ref())) {
             self.existing[i].add(pod, p);
             self.placement[p] = Placement::Existing(i);
-            let (reqs, host) = (self.existing[i].requirements().clone(), self.existing[i].hostname.clone());
-            self.topology.record(c, level, &reqs, &host);
+            let (reqs, host) = (self.existing[i].requirements().clone(), self.existing[i].hostname);
+            self.topology.record(c, level, &reqs, host);
             return true;
         }
         // This run's new nodes, fewest pods first. A node that can never take a pod of this

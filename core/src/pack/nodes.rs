@@ -476,7 +476,7 @@ pub(super) struct ExistingNode<'a> {
     ports: Vec<HostPort>,
     /// The node's labels as requirements (for topology), once asked.
     requirements: OnceCell<Requirements>,
-    pub hostname: String,
+    pub hostname: &'a str,
 }
 
 impl<'a> ExistingNode<'a> {
@@ -501,7 +501,7 @@ impl<'a> ExistingNode<'a> {
                     used.add_assign(&pod.requests);
                     ports.extend(pod.host_ports.iter().cloned());
                 }
-                let hostname = node.labels.get(labels::HOSTNAME).cloned().unwrap_or_else(|| node.name.clone());
+                let hostname = node.labels.get(labels::HOSTNAME).unwrap_or(&node.name).as_str();
                 let existing = ExistingNode {
                     node,
                     available: node.allocatable.sub(&used),
@@ -546,7 +546,7 @@ impl<'a> ExistingNode<'a> {
         }
         match topology {
             None => true,
-            Some(tp) => match tp.extra(pod, self.requirements(), &self.hostname) {
+            Some(tp) => match tp.extra(pod, self.requirements(), self.hostname) {
                 Ok(extra) => extra.iter().all(|r| match self.node.labels.get(r.key()) {
                     Some(v) => r.has(v),
                     None => {
