@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar, overload
 
 from fleetfit import _native
 
 T = TypeVar("T")
 
-#: Units the DataFrame columns of resources use: CPU in cores, memory-like resources in GiB,
-#: everything else (pods, GPUs, ENIs) as a count.
 GIB = float(1 << 30)
 _BYTES = ("memory", "ephemeral-storage")
 
@@ -21,7 +18,8 @@ def quantity(text: str) -> float:
 
 
 def resource_columns(prefix: str, resources: dict[str, str]) -> dict[str, float]:
-    """``{"cpu": "1500m", "memory": "2Gi"}`` as ``{prefix_cpu: 1.5, prefix_memory_gib: 2.0}``."""
+    """``{"cpu": "1500m", "memory": "2Gi"}`` as ``{prefix_cpu: 1.5, prefix_memory_gib: 2.0}``:
+    CPU in cores, memory-like resources in GiB, everything else (pods, GPUs, ENIs) as a count."""
     out: dict[str, float] = {}
     for name, text in resources.items():
         value = quantity(text)
@@ -84,8 +82,3 @@ class Table(Sequence[T], Generic[T]):
         for r in rows:
             columns.extend(c for c in r if c not in columns)
         return pandas.DataFrame(rows, columns=columns)
-
-
-def fields_of(cls: type) -> list[str]:
-    """The dataclass's field names, in order."""
-    return [f.name for f in dataclasses.fields(cls)]

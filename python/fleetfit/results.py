@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from fleetfit._records import Table, resource_columns
+from fleetfit._records import Table, require_pandas, resource_columns
 
 R = TypeVar("R")
 
@@ -675,7 +675,7 @@ class Timeline:
     def to_pandas(self) -> Any:
         """The steps as a DataFrame indexed by time (``at``, UTC)."""
         frame = self.steps.to_pandas()
-        pandas = __import__("pandas")
+        pandas = require_pandas()
         frame["at"] = pandas.to_datetime(frame["at"], utc=True)
         return frame.set_index("at")
 
@@ -704,8 +704,6 @@ class Sweep:
 
     def to_pandas(self) -> Any:
         """One row per scenario: its inputs (``families`` joined by commas) and results."""
-        from fleetfit._records import require_pandas
-
         pandas = require_pandas()
         names = [",".join(self.families[i]) if i >= 0 else "" for i in self.family_set.tolist()]
         return pandas.DataFrame(
