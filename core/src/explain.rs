@@ -27,8 +27,11 @@ impl Default for ExplainOptions {
 pub struct Explanation {
     pub region: String,
     pub currency: String,
-    /// Facts about the data used (price fallbacks, assumed node classes, ...).
+    /// Facts about the input and the data used (autoscaled replicas, price fallbacks, assumed
+    /// node classes, ...).
     pub notes: Vec<String>,
+    /// Pods the input makes that are not counted (see [`Inventory::warnings`]).
+    pub warnings: Vec<String>,
     /// True when the input had no NodePool and [`default_nodepool`] was used.
     pub default_nodepool: bool,
     /// The NodePools considered, in the order Karpenter tries them.
@@ -163,7 +166,8 @@ pub fn explain(inventory: &Inventory, catalog: &Catalog, options: &ExplainOption
     Ok(Explanation {
         region: context.region.clone(),
         currency: context.currency.clone(),
-        notes: context.notes.clone(),
+        notes: inventory.notes.iter().chain(&context.notes).cloned().collect(),
+        warnings: inventory.warnings(),
         default_nodepool: default_used,
         nodepools: context
             .pools

@@ -126,6 +126,85 @@ pub fn default_nodepool() -> NodePool {
     }
 }
 
+/// Checks the values a NodePool's `In`/`NotIn` requirements give instance-type labels
+/// (`node.kubernetes.io/instance-type`, `karpenter.k8s.aws/instance-family`, zones, ...) against
+/// the values the catalog's types have. A pattern (`t3.*`) is an error, as Karpenter v1 matches
+/// values literally and the pool would silently allow nothing; so is a near miss of a known value
+/// (`m5.larg`); a value no type has and nothing resembles is a note (a type newer than the catalog).
+fn unmatched_values(pool: &NodePool, types: &[InstanceType], notes: &mut Vec<String>) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for (i, spec) in pool.requirement_specs.iter().enumerate() {
+        let key = labels::normalize(&spec.key);
+        if !matches!(spec.operator, Operator::In | Operator::NotIn) || key == labels::NODEPOOL {
+            continue;
+        }
+        let known: BTreeSet<&str> = types
+            .iter()
+            .filter_map(|t| t.requirements.get(key))
+            .filter(|r| !r.is_complement())
+            .flat_map(|r| r.values())
+            .collect();
+        if known.is_empty() {
+            continue; // a label of the NodePool's own, not of instance types
+        }
+        for (j, value) in spec.values.iter().enumerate() {
+            if known.contains(value.as_str()) {
+                continue;
+            }
+            let field = format!("spec.template.spec.requirements[{i}].values[{j}]");
+            let object = format!("NodePool {}", pool.name);
+            if value.contains(['*', '?']) {
+                errors.push(Error::field(object, field, pattern_message(key, value, &known)));
+            } else if let Some(meant) =
+                crate::suggest::closest(value, known.iter().copied()).filter(|_| key != labels::ZONE)
+            {
+                errors.push(Error::field(
+                    object,
+                    field,
+                    format!("no instance type has {key} {value:?}; did you mean {meant:?}?"),
+                ));
+            } else {
+                notes.push(format!("{object}: {field}: no instance type in this catalog has {key} {value:?}"));
+            }
+        }
+    }
+    errors
+}
+
+/// Why `t3.*` matches nothing, and the requirement that says what was meant.
+fn pattern_message(key: &str, pattern: &str, known: &BTreeSet<&str>) -> String {
+    let head =
+        format!("{pattern:?} matches no {key}: Karpenter v1 compares In and NotIn values literally, not as patterns");
+    let prefix = pattern.split(['*', '?']).next().unwrap_or("").trim_end_matches('.');
+    let matching = known.iter().filter(|v| v.starts_with(prefix)).count();
+    if key == labels::INSTANCE_TYPE && !prefix.is_empty() && !prefix.contains('.') {
+        let family = format!("{prefix}.");
+        if known.iter().any(|v| v.starts_with(&family)) {
+            return format!("{head}; for every {prefix} type write {} In [{prefix}]", labels::INSTANCE_FAMILY);
+        }
+    }
+    if matching > 0 && !prefix.is_empty() {
+        format!("{head}; list the {matching} values it was meant to match, or constrain a broader label")
+    } else {
+        head
+    }
+}
+
+/// The note every answer carries when the input has no NodePool: which stand-in was used, and
+/// that it is fleetfit's, not Karpenter's (Karpenter launches nothing without a NodePool).
+pub fn default_nodepool_note() -> String {
+    let requirements: Vec<String> = default_nodepool()
+        .requirement_specs
+        .iter()
+        .map(|r| format!("{} {} [{}]", r.key, r.operator, r.values.join(", ")))
+        .collect();
+    format!(
+        "no NodePool given: planned with fleetfit's stand-in NodePool \"default\" (Karpenter has none and would \
+         launch nothing; this is the NodePool of its getting-started guide): {}; give your NodePools to plan with them",
+        requirements.join(", ")
+    )
+}
+
 /// What filtering works against: each NodePool with its requirements, its instance types
 /// (allocatable under its EC2NodeClass) and its DaemonSet overhead, prepared once.
 pub struct FilterContext {
@@ -204,6 +283,7 @@ impl FilterContext {
         let mut pools_sorted = nodepools.to_vec();
         NodePool::sort_by_weight(&mut pools_sorted);
         let mut notes: Vec<String> = catalog.notes().to_vec();
+        let mut errors = Vec::new();
         let mut by_class: BTreeMap<String, Arc<Vec<InstanceType>>> = BTreeMap::new();
         let mut pools = Vec::with_capacity(pools_sorted.len());
         for pool in pools_sorted {
@@ -232,7 +312,17 @@ impl FilterContext {
                     t.offerings.len()
                 )));
             }
+            errors.extend(unmatched_values(&pool, &types, &mut notes));
             let requirements = pool.requirements();
+            if requirements.get(labels::CAPACITY_TYPE).is_none() {
+                notes.push(format!(
+                    "NodePool {} does not restrict {}: as in Karpenter, every capacity type is allowed and spot is \
+                     launched wherever it is offered and cheaper; add {} In [on-demand] for on-demand only",
+                    pool.name,
+                    labels::CAPACITY_TYPE,
+                    labels::CAPACITY_TYPE
+                ));
+            }
             let daemon_overhead = daemon_overhead(&pool, &requirements, daemonsets);
             let keys: Vec<&Requirement> = requirements.iter().collect();
             let limits: Vec<(&String, i64)> =
@@ -293,6 +383,7 @@ impl FilterContext {
                 offering_zone,
             });
         }
+        Error::collect(errors)?;
         Ok(FilterContext {
             region: catalog.region().to_string(),
             currency: catalog.currency().to_string(),

@@ -87,6 +87,70 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("topology.ebs.csi.aws.com/zone", ZONE),
 ];
 
+/// Label domains whose keys Kubernetes, Karpenter and Karpenter's AWS provider define: a key
+/// in one of them that none of them defines is almost certainly a typo.
+const OWNED_DOMAINS: &[&str] =
+    &["kubernetes.io", "node.kubernetes.io", "topology.kubernetes.io", "karpenter.sh", "karpenter.k8s.aws"];
+
+/// Node labels of the owned domains beyond [`WELL_KNOWN`]: set on nodes, or common enough
+/// to select on.
+const OTHER_OWNED: &[&str] = &[
+    HOSTNAME,
+    "kubernetes.io/role",
+    "node.kubernetes.io/exclude-from-external-load-balancers",
+    "node.kubernetes.io/exclude-disruption",
+    "karpenter.sh/initialized",
+    "karpenter.sh/registered",
+    "karpenter.sh/do-not-sync-taints",
+    "karpenter.k8s.aws/capacity-reservation-id",
+    "karpenter.k8s.aws/capacity-reservation-type",
+    "karpenter.k8s.aws/capacity-reservation-interruptible",
+    "karpenter.k8s.aws/instance-tenancy",
+    "karpenter.k8s.aws/placement-group-id",
+    "karpenter.k8s.aws/placement-group-partition",
+];
+
+/// Why a node label key a pod or NodePool constrains is almost certainly a typo: it is in a
+/// domain Kubernetes or Karpenter owns (`node.kubernetes.io/instance_type`) and none of them
+/// defines it. `None` for defined keys and every other domain.
+pub fn unknown_key(key: &str) -> Option<String> {
+    let (domain, _) = key.split_once('/')?;
+    if !OWNED_DOMAINS.contains(&domain) || is_well_known(key) || OTHER_OWNED.contains(&key) {
+        return None;
+    }
+    let known = WELL_KNOWN.iter().chain(OTHER_OWNED).copied();
+    Some(format!(
+        "unknown label {key:?}: {domain} defines no such label{}",
+        crate::suggest::hint(key, known.chain(ALIASES.iter().map(|(a, _)| *a)))
+    ))
+}
+
+/// The only values a well-known label takes, for the labels whose values do not depend on
+/// the catalog.
+fn closed_values(key: &str) -> Option<&'static [&'static str]> {
+    match normalize(key) {
+        CAPACITY_TYPE => Some(&["spot", "on-demand", "reserved"]),
+        ARCH => Some(&["amd64", "arm64"]),
+        OS => Some(&["linux", "windows"]),
+        "karpenter.k8s.aws/instance-tenancy" => Some(&["default", "dedicated"]),
+        _ => None,
+    }
+}
+
+/// Why `value` can never be a value of `key` (`karpenter.sh/capacity-type: ondemand`), with the
+/// values it can take; `None` when it can be, or `key`'s values are open.
+pub fn impossible_value(key: &str, value: &str) -> Option<String> {
+    let values = closed_values(key)?;
+    if values.contains(&value) {
+        return None;
+    }
+    Some(format!(
+        "{value:?} is not a value of {key} (its values are {}){}",
+        values.join(", "),
+        crate::suggest::hint(value, values.iter().copied())
+    ))
+}
+
 /// The stable key for a label (itself when it has no alias).
 pub fn normalize(key: &str) -> &str {
     ALIASES.iter().find(|(alias, _)| *alias == key).map(|(_, stable)| *stable).unwrap_or(key)
@@ -119,6 +183,32 @@ mod tests {
         for (_, stable) in ALIASES {
             assert!(is_well_known(stable));
         }
+    }
+
+    #[test]
+    fn typos_in_owned_domains() {
+        assert_eq!(
+            unknown_key("node.kubernetes.io/instance_type").as_deref(),
+            Some("unknown label \"node.kubernetes.io/instance_type\": node.kubernetes.io defines no such label; did you mean \"node.kubernetes.io/instance-type\"?")
+        );
+        assert!(unknown_key("karpenter.k8s.aws/instance-familly")
+            .is_some_and(|m| m.ends_with("\"karpenter.k8s.aws/instance-family\"?")));
+        assert_eq!(unknown_key(INSTANCE_TYPE), None);
+        assert_eq!(unknown_key("beta.kubernetes.io/arch"), None);
+        assert_eq!(unknown_key("example.com/team"), None);
+        assert_eq!(unknown_key("team"), None);
+        assert_eq!(unknown_key(HOSTNAME), None);
+    }
+
+    #[test]
+    fn closed_value_sets() {
+        assert_eq!(
+            impossible_value(CAPACITY_TYPE, "ondemand").as_deref(),
+            Some("\"ondemand\" is not a value of karpenter.sh/capacity-type (its values are spot, on-demand, reserved); did you mean \"on-demand\"?")
+        );
+        assert_eq!(impossible_value(CAPACITY_TYPE, "spot"), None);
+        assert!(impossible_value("beta.kubernetes.io/arch", "x86_64").is_some());
+        assert_eq!(impossible_value(INSTANCE_TYPE, "m5.larg"), None, "catalog values are checked against the catalog");
     }
 
     #[test]

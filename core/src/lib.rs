@@ -45,6 +45,7 @@ pub mod quantity;
 pub mod requirements;
 pub mod resources;
 pub mod simulate;
+pub mod suggest;
 pub mod taints;
 pub mod time;
 pub mod volumes;

@@ -239,10 +239,13 @@ impl Pod {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Workload {
     pub reference: ObjectRef,
-    /// Desired replicas (parallelism for Jobs).
+    /// Desired replicas (parallelism for Jobs), after any HorizontalPodAutoscaler's rule.
     pub replicas: u32,
     /// Of those, how many already exist as Pod objects in the input.
     pub existing: u32,
+    /// The HorizontalPodAutoscaler that scales it, if the input has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<ObjectRef>,
 }
 
 /// A DaemonSet: one pod per matching node, counted as overhead on every new node it lands on.
@@ -309,6 +312,9 @@ pub enum ConsolidationPolicy {
     WhenEmpty,
     #[default]
     WhenEmptyOrUnderutilized,
+    /// Karpenter's newest policy: underutilized nodes too, but only moves whose share of the
+    /// NodePool's savings is at least half their share of its disruption.
+    Balanced,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -563,6 +569,10 @@ pub struct Skipped {
     pub kind: String,
     pub name: String,
     pub reason: String,
+    /// The object makes pods (it carries a pod template) that no plan counts: every answer
+    /// built on this inventory is missing them, and says so in its warnings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pods_not_counted: bool,
 }
 
 /// Everything read from a set of manifests or a cluster snapshot.
@@ -581,6 +591,9 @@ pub struct Inventory {
     pub pvs: Vec<PersistentVolume>,
     pub storage_classes: Vec<StorageClass>,
     pub skipped: Vec<Skipped>,
+    /// What reading the input assumed or changed that the user should know: conversions of
+    /// older API versions, fields ignored under `--validate warn`.
+    pub notes: Vec<String>,
 }
 
 impl Inventory {
@@ -602,6 +615,17 @@ impl Inventory {
         self.pvs.extend(other.pvs);
         self.storage_classes.extend(other.storage_classes);
         self.skipped.extend(other.skipped);
+        self.notes.extend(other.notes);
+    }
+
+    /// What every answer built on this inventory must warn about: objects whose pods are not
+    /// counted.
+    pub fn warnings(&self) -> Vec<String> {
+        self.skipped
+            .iter()
+            .filter(|s| s.pods_not_counted)
+            .map(|s| format!("pods not counted: {} {} ({}): {}", s.kind, s.name, s.api_version, s.reason))
+            .collect()
     }
 
     pub fn nodeclass(&self, name: &str) -> Option<&NodeClass> {

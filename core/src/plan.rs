@@ -83,6 +83,10 @@ pub struct PlannedNode {
     pub instance_types: Vec<String>,
     /// Pods placed on it, `namespace/name`.
     pub pods: Vec<String>,
+    /// A Windows node priced at the Linux rate: the embedded catalog has no Windows on-demand
+    /// prices, so Windows nodes cost more than the plan says (see [`Plan::warnings`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linux_priced: bool,
     /// Requests of its pods plus DaemonSets.
     pub requests: Resources,
     pub allocatable: Resources,
@@ -123,6 +127,16 @@ pub struct Plan {
     /// Requests over allocatable, summed over the new nodes.
     pub utilisation: Utilisation,
     pub notes: Vec<String>,
+    /// What makes the plan incomplete or its prices too low: pods the input makes that are not
+    /// counted, Windows nodes priced at Linux rates.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// `x`, with a negative zero (an empty sum of `f64`, a product with `-0.0`) made `0.0`, so no
+/// answer shows `-0`.
+pub fn positive_zero(x: f64) -> f64 {
+    x + 0.0
 }
 
 impl Plan {

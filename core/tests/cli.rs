@@ -62,7 +62,7 @@ fn without_nodepools_the_default_is_used_and_printed() {
     let out = fleetfit(&["explain", "-f", "examples/webshop/20-backend.yaml"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("No NodePool given; using Karpenter's default NodePool:"), "{text}");
+    assert!(text.contains("No NodePool given; using fleetfit's stand-in NodePool (Karpenter has none; this is its getting-started guide's):"), "{text}");
     assert!(text.contains("karpenter.k8s.aws/instance-category In [c m r]"), "{text}");
     assert!(text.contains("karpenter.k8s.aws/instance-generation Gte 3"), "{text}");
 }
@@ -294,4 +294,76 @@ fn consolidate_rejects_a_bad_time() {
     let o = fleetfit(&["consolidate", "--cluster", "examples/cluster/snapshot.json", "--now", "yesterday"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--now"), "{}", stderr(&o));
+}
+
+fn planned_pods(plan: &serde_json::Value) -> usize {
+    plan["nodes"].as_array().expect("nodes").iter().map(|n| n["pods"].as_array().expect("pods").len()).sum::<usize>()
+        + plan["existing"].as_array().expect("existing").len()
+        + plan["unschedulable"].as_array().expect("unschedulable").len()
+}
+
+#[test]
+fn autoscaled_workloads_count_min_or_max_replicas_and_uncounted_pods_are_warnings() {
+    let file = "core/tests/cli/autoscaled.yaml";
+    let o = fleetfit(&["plan", "-f", file, "-o", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(planned_pods(&plan), 3, "{plan}");
+    let warnings = plan["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w.as_str().unwrap().starts_with("pods not counted: ScaledJob shop/worker")),
+        "{plan}"
+    );
+    assert!(stderr(&o).contains("warning: pods not counted: ScaledJob shop/worker"), "{}", stderr(&o));
+
+    let o = fleetfit(&["plan", "-f", file, "--hpa", "max", "-o", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(planned_pods(&plan), 12, "{plan}");
+
+    let o = fleetfit(&["plan", "-f", file]);
+    let table = stdout(&o);
+    assert!(table.contains("warning: pods not counted: ScaledJob shop/worker"), "{table}");
+    assert!(!table.contains("skipped ScaledJob"), "a warning, not a soft skip:\n{table}");
+    assert!(
+        table.contains("note: Deployment shop/web: no replicas written; counted at HorizontalPodAutoscaler"),
+        "{table}"
+    );
+
+    let o = fleetfit(&["plan", "-f", file, "--hpa", "peak"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("use min or max"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_input_without_workloads_is_an_error_naming_it() {
+    let o = fleetfit(&["plan", "-f", "core/tests/cli/services-only.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error: no workloads found in core/tests/cli/services-only.yaml: ")
+            && stderr(&o).contains("it holds only Service"),
+        "{}",
+        stderr(&o)
+    );
+    let o = fleetfit(&["consolidate", "--cluster", "core/tests/cli/services-only.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error: no nodes found in core/tests/cli/services-only.yaml"), "{}", stderr(&o));
+}
+
+#[test]
+fn nodes_of_nodepools_not_given_are_priced_and_named() {
+    // The bundled snapshot's nodes belong to NodePools general, batch and gpu; none is given.
+    let args = ["consolidate", "--cluster", "examples/cluster/snapshot.json", "--now", "2026-12-05T20:00:00Z"];
+    let o = fleetfit(&[&args[..], &["-o", "json"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert!(plan["cost_per_hour_before"].as_f64().unwrap() > 1.0, "never a $0 cluster: {plan}");
+    assert_eq!(plan["cost_per_hour_before"], plan["cost_per_hour_after"]);
+    let warning = "NodePools not in the input: batch (1 nodes), general (13 nodes), gpu (1 nodes)";
+    assert!(plan["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with(warning)), "{plan}");
+    assert!(!text.contains("-0.0") && !text.contains(": -0"), "negative zero in\n{text}");
+    let o = fleetfit(&args);
+    assert!(stdout(&o).contains(&format!("warning: {warning}")), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("$-0"), "{}", stdout(&o));
 }

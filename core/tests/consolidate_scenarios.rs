@@ -62,6 +62,11 @@ struct Expect {
     replacements: Option<Vec<usize>>,
     /// Savings per hour, at least.
     min_savings: Option<f64>,
+    /// The cluster's price per hour before the commands, at least.
+    min_cost_before: Option<f64>,
+    /// Each string appears in some warning of the plan; without any, the plan has none.
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 fn check(path: &Path) -> Result<(), String> {
@@ -106,6 +111,10 @@ fn merge(base: &Expect, over: Option<&Expect>) -> Expect {
     e.reasons = o.reasons.clone().or(e.reasons);
     e.replacements = o.replacements.clone().or(e.replacements);
     e.min_savings = o.min_savings.or(e.min_savings);
+    e.min_cost_before = o.min_cost_before.or(e.min_cost_before);
+    if !o.warnings.is_empty() {
+        e.warnings = o.warnings.clone();
+    }
     e
 }
 
@@ -144,6 +153,22 @@ fn check_plan(plan: &ConsolidationPlan, e: &Expect, inventory: &fleetfit::Invent
         if plan.savings_per_hour < min - 1e-9 {
             return Err(format!("savings {} below {min}", plan.savings_per_hour));
         }
+    }
+    if let Some(min) = e.min_cost_before {
+        if plan.cost_per_hour_before < min - 1e-9 {
+            return Err(format!("cost before {} below {min}", plan.cost_per_hour_before));
+        }
+    }
+    if e.warnings.is_empty() && !plan.warnings.is_empty() {
+        return Err(format!("unexpected warnings: {:#?}", plan.warnings));
+    }
+    for needle in &e.warnings {
+        if !plan.warnings.iter().any(|w| w.contains(needle.as_str())) {
+            return Err(format!("no warning mentions {needle:?}: {:#?}", plan.warnings));
+        }
+    }
+    if let Some(at) = common::negative_zero(&serde_json::to_value(plan).map_err(|e| e.to_string())?, "plan") {
+        return Err(format!("negative zero at {at}"));
     }
     invariants(plan, inventory)
 }

@@ -133,3 +133,47 @@ fn too_many_nodepool_requirements() {
         "NodePool wide: spec.template.spec.requirements: at most 100 requirements are allowed, found 101"
     );
 }
+
+#[test]
+fn validate_warn_turns_likely_mistakes_into_notes() {
+    use fleetfit::manifest::{parse_sources_with, ParseOptions, Validation};
+    let text = std::fs::read_to_string(invalid_dir().join("unknown-fields.yaml")).expect("case");
+    let sources = [("unknown-fields.yaml".to_string(), text)];
+    let inventory = parse_sources_with(&sources, &ParseOptions { validation: Validation::Warn, ..Default::default() })
+        .expect("warnings only");
+    assert_eq!(inventory.notes.len(), 12, "{:#?}", inventory.notes);
+    assert!(inventory.notes[0]
+        .starts_with("warning: NodePool on-demand: spec.limit: unknown field; did you mean \"limits\"?"));
+    assert!(inventory.notes.iter().all(|n| n.ends_with("(ignored: --validate warn)")));
+    // Ignored means read as if absent: the misspelt replicas leaves the default of one.
+    assert_eq!(inventory.workloads[0].replicas, 1);
+}
+
+#[test]
+fn a_label_the_input_defines_is_not_a_typo() {
+    let text = "
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: general}
+spec:
+  template:
+    metadata:
+      labels: {node.kubernetes.io/role: general}
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  nodeSelector: {node.kubernetes.io/role: general}
+  containers: [{name: a, image: a}]
+";
+    parse("custom-label.yaml", text).expect("a NodePool defines node.kubernetes.io/role");
+    let without_pool = text.split("---").nth(1).expect("the pod");
+    let err = parse("pod.yaml", without_pool).expect_err("nothing defines it");
+    assert_eq!(
+        err.to_string(),
+        "Pod default/p: spec.nodeSelector[\"node.kubernetes.io/role\"]: unknown label \"node.kubernetes.io/role\": node.kubernetes.io defines no such label; did you mean \"kubernetes.io/role\"?"
+    );
+}

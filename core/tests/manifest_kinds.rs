@@ -91,7 +91,7 @@ fn deployment_replicas_become_pending_pods_with_every_scheduling_field() {
     assert_eq!(p.termination_grace_period, Some(Duration::from_secs(45)));
     assert_eq!(
         inv.workloads[0],
-        Workload { reference: ObjectRef::new("Deployment", "shop", "web"), replicas: 3, existing: 0 }
+        Workload { reference: ObjectRef::new("Deployment", "shop", "web"), replicas: 3, existing: 0, autoscaler: None }
     );
 }
 

@@ -72,9 +72,24 @@ fn only_missing_replicas_are_expanded() {
     assert_eq!(
         inv.workloads,
         [
-            Workload { reference: ObjectRef::new("Deployment", "shop", "web"), replicas: 4, existing: 3 },
-            Workload { reference: ObjectRef::new("Deployment", "shop", "api"), replicas: 2, existing: 1 },
-            Workload { reference: ObjectRef::new("CronJob", "ops", "backup"), replicas: 1, existing: 0 },
+            Workload {
+                reference: ObjectRef::new("Deployment", "shop", "web"),
+                replicas: 4,
+                existing: 3,
+                autoscaler: None
+            },
+            Workload {
+                reference: ObjectRef::new("Deployment", "shop", "api"),
+                replicas: 2,
+                existing: 1,
+                autoscaler: None
+            },
+            Workload {
+                reference: ObjectRef::new("CronJob", "ops", "backup"),
+                replicas: 1,
+                existing: 0,
+                autoscaler: None
+            },
         ]
     );
     let new: Vec<&str> =

@@ -20,6 +20,9 @@ struct Scenario {
     /// with the `milp` feature, exact).
     #[serde(default)]
     modes: Option<Vec<String>>,
+    /// How workloads a HorizontalPodAutoscaler scales are counted: min (default) or max.
+    #[serde(default)]
+    hpa: Option<String>,
     manifests: String,
     expect: Expect,
 }
@@ -65,6 +68,16 @@ struct Expect {
     /// Pods that must not be on this existing node.
     #[serde(default)]
     not_on: BTreeMap<String, String>,
+    /// Pending pods planned (on new or existing nodes, or unschedulable), exactly.
+    pods: Option<usize>,
+    /// Each string appears in some note of the plan.
+    #[serde(default)]
+    notes: Vec<String>,
+    /// Each string appears in some warning of the plan; without any, the plan has none.
+    #[serde(default)]
+    warnings: Vec<String>,
+    /// Every new node is (or is not) marked as priced at Linux rates.
+    linux_priced: Option<bool>,
 }
 
 fn node_of<'a>(plan: &'a Plan, pod: &str) -> Option<&'a fleetfit::plan::PlannedNode> {
@@ -74,7 +87,10 @@ fn node_of<'a>(plan: &'a Plan, pod: &str) -> Option<&'a fleetfit::plan::PlannedN
 fn check(path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let s: Scenario = serde_yaml::from_str(&text).map_err(|e| format!("bad scenario file: {e}"))?;
-    let inventory = fleetfit::manifest::parse("manifests", &s.manifests).map_err(|e| e.to_string())?;
+    let options =
+        fleetfit::manifest::ParseOptions { hpa: s.hpa.as_deref().unwrap_or("min").parse()?, ..Default::default() };
+    let inventory = fleetfit::manifest::parse_sources_with(&[("manifests".into(), s.manifests.clone())], &options)
+        .map_err(|e| e.to_string())?;
     let catalog = Catalog::aws(&s.region).map_err(|e| e.to_string())?;
     let default_modes = || {
         let mut modes = vec!["karpenter".to_string(), "optimize".to_string()];
@@ -201,6 +217,34 @@ fn check_mode(s: &Scenario, inventory: &fleetfit::Inventory, catalog: &Catalog, 
         if plan.existing.iter().any(|x| &x.pod == pod && &x.node == node) {
             return Err(format!("{pod} must not be on {node}{}", summary()));
         }
+    }
+    if let Some(n) = e.pods {
+        let planned =
+            plan.nodes.iter().map(|n| n.pods.len()).sum::<usize>() + plan.existing.len() + plan.unschedulable.len();
+        if planned != n {
+            return Err(format!("expected {n} pending pods, got {planned}{}", summary()));
+        }
+    }
+    for needle in &e.notes {
+        if !plan.notes.iter().any(|n| n.contains(needle.as_str())) {
+            return Err(format!("no note mentions {needle:?}: {:#?}", plan.notes));
+        }
+    }
+    if e.warnings.is_empty() && !plan.warnings.is_empty() {
+        return Err(format!("unexpected warnings: {:#?}", plan.warnings));
+    }
+    for needle in &e.warnings {
+        if !plan.warnings.iter().any(|w| w.contains(needle.as_str())) {
+            return Err(format!("no warning mentions {needle:?}: {:#?}", plan.warnings));
+        }
+    }
+    if let Some(marked) = e.linux_priced {
+        if let Some(n) = plan.nodes.iter().find(|n| n.linux_priced != marked) {
+            return Err(format!("node {} linux_priced is {}, expected {marked}{}", n.name, n.linux_priced, summary()));
+        }
+    }
+    if let Some(at) = common::negative_zero(&serde_json::to_value(&plan).map_err(|e| e.to_string())?, "plan") {
+        return Err(format!("negative zero at {at}"));
     }
     if plan.lower_bound_per_hour > plan.cost_per_hour + 1e-9 {
         return Err(format!("bound {} above cost {}", plan.lower_bound_per_hour, plan.cost_per_hour));

@@ -161,6 +161,29 @@ impl fmt::Debug for Catalog {
     }
 }
 
+/// Whether a node of instance type `name` of `pool` runs Windows (its node class is a Windows
+/// AMI family).
+pub(crate) fn runs_windows(pool: &crate::filter::PoolContext, name: &str) -> bool {
+    pool.instance_types
+        .iter()
+        .find(|t| t.name == name)
+        .and_then(|t| t.requirements.get(labels::OS))
+        .is_some_and(|r| r.has("windows"))
+}
+
+/// The warning for Windows nodes (`names`) priced at Linux rates (see
+/// [`Catalog::prices_windows_as_linux`]); none when there are none.
+pub(crate) fn linux_priced_warning(names: &[String]) -> Option<String> {
+    let (first, rest) = names.split_first()?;
+    let more = if rest.is_empty() { String::new() } else { format!(" and {} more", rest.len()) };
+    Some(format!(
+        "{} Windows node{} ({first}{more}) priced at Linux rates: the catalog has no Windows on-demand prices, \
+         and Windows instances cost more; the real cost is higher than shown",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" }
+    ))
+}
+
 impl Catalog {
     /// Embedded AWS data for a region, with Karpenter's default settings.
     pub fn aws(region: &str) -> crate::Result<Catalog> {
@@ -353,6 +376,13 @@ impl Catalog {
             self.notes.push(format!("price overrides name unknown families: {}", missing_families.join(", ")));
         }
         self
+    }
+
+    /// Whether Windows nodes get Linux prices: the embedded AWS data has Windows prices for spot
+    /// only, none for on-demand, so both are priced as Linux (pricing spot alone at Windows
+    /// rates would make on-demand look cheaper than it is). A user catalog's prices are its own.
+    pub fn prices_windows_as_linux(&self) -> bool {
+        self.source == "aws"
     }
 
     /// `aws` for the embedded data, else the name the user catalog was read from.

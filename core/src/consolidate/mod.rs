@@ -25,9 +25,14 @@
 //!
 //! Every command was checked by the packer: its pods all fit, every constraint holds.
 //!
+//! Every node of the snapshot is priced from its instance-type, zone and capacity-type labels,
+//! those of NodePools not in the input and those Karpenter does not manage included; only the
+//! nodes of the NodePools given are disrupted, and the warnings name the missing NodePools.
+//!
 //! Documented differences: a node's last pod event is the latest creation time among it and
 //! its pods (a snapshot does not record deletions); pending pods are left to provisioning
-//! (consolidation moves only the candidates' pods).
+//! (consolidation moves only the candidates' pods, where Karpenter schedules the pending pods
+//! in the same simulation), and the warnings say how many were not considered.
 
 mod guards;
 mod select;
@@ -39,7 +44,7 @@ use crate::filter::{default_nodepool, FilterContext};
 use crate::labels;
 use crate::model::{DisruptionReason, Inventory, Node, Pod};
 use crate::pack::{repack, Cluster, Outcome};
-use crate::plan::Mode;
+use crate::plan::{positive_zero, Mode};
 use crate::requirements::Operator;
 use crate::resources::Resources;
 use crate::time::Timestamp;
@@ -246,7 +251,8 @@ pub struct ConsolidationPlan {
     pub commands: Vec<Command>,
     /// Every managed node of the snapshot no command touches.
     pub kept: Vec<KeptNode>,
-    /// The managed nodes' price per hour, before and after the commands.
+    /// The price per hour of every node of the snapshot that has one, before and after the
+    /// commands (nodes no given NodePool manages are priced and kept).
     pub cost_per_hour_before: f64,
     pub cost_per_hour_after: f64,
     pub savings_per_hour: f64,
@@ -254,6 +260,11 @@ pub struct ConsolidationPlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karpenter_savings_per_hour: Option<f64>,
     pub notes: Vec<String>,
+    /// What makes the answer incomplete: NodePools the nodes name that are not in the input,
+    /// unpriced nodes, Windows nodes priced at Linux rates, pending pods not considered, a
+    /// decision time before the snapshot, pods the input makes that are not counted.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Karpenter's multi-node consolidation looks at this many candidates at most.
@@ -302,15 +313,99 @@ pub(crate) fn consolidate_then(
         }
     };
     let (mut plan, state) = Consolidator::new(inventory, ctx, options)?.run();
+    let mut notes = inventory.notes.clone();
+    notes.append(&mut plan.notes);
+    plan.notes = notes;
     if inventory.nodepools.is_empty() {
-        plan.notes.push("no NodePool given: Karpenter's default NodePool was used".into());
+        plan.notes.push(crate::filter::default_nodepool_note());
     }
     if options.mode != ConsolidationMode::Karpenter && options.compare {
         let karpenter =
             Consolidator::new(inventory, ctx, &ConsolidateOptions { mode: ConsolidationMode::Karpenter, ..*options })?;
-        plan.karpenter_savings_per_hour = Some(karpenter.run().0.savings_per_hour);
+        plan.karpenter_savings_per_hour = Some(positive_zero(karpenter.run().0.savings_per_hour));
     }
+    let unmanaged = snapshot_warnings(inventory, ctx, catalog, options.now, &mut plan);
+    plan.cost_per_hour_before = positive_zero(plan.cost_per_hour_before + unmanaged);
+    plan.cost_per_hour_after = positive_zero(plan.cost_per_hour_after + unmanaged);
+    plan.savings_per_hour = positive_zero(plan.savings_per_hour);
     Ok((plan, state))
+}
+
+/// Prices the nodes no given NodePool manages (returning their price per hour), and warns
+/// about what makes the answer incomplete: their missing NodePools, nodes without a price,
+/// Windows nodes priced at Linux rates, pending pods consolidation does not consider, a
+/// decision time before the snapshot's timestamps, and pods the input does not count.
+fn snapshot_warnings(
+    inventory: &Inventory,
+    ctx: &FilterContext,
+    catalog: &Catalog,
+    now: Timestamp,
+    plan: &mut ConsolidationPlan,
+) -> f64 {
+    let mut warnings = inventory.warnings();
+    let types = catalog.instance_types_shared(&Default::default());
+    let known: BTreeSet<&str> = ctx.pools.iter().map(|p| p.nodepool.name.as_str()).collect();
+    let mut missing: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut unmanaged_cost, mut unmanaged, mut unpriced, mut windows) = (0.0, 0usize, Vec::new(), Vec::new());
+    for node in &inventory.nodes {
+        let price = node_price(node, &types);
+        match price {
+            None => unpriced.push(node.name.as_str()),
+            Some(_) if node.labels.get(labels::OS).is_some_and(|os| os == "windows") => windows.push(node.name.clone()),
+            Some(_) => {}
+        }
+        match node.nodepool() {
+            Some(pool) if known.contains(pool) => continue,
+            Some(pool) => *missing.entry(pool).or_default() += 1,
+            None => unmanaged += 1,
+        }
+        unmanaged_cost += price.unwrap_or(0.0);
+    }
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(|(pool, n)| format!("{pool} ({n} nodes)")).collect();
+        warnings.push(format!(
+            "NodePools not in the input: {}; their nodes are priced from their labels and kept, not consolidated: \
+             give these NodePools to consolidate them",
+            list.join(", ")
+        ));
+    }
+    if unmanaged > 0 {
+        plan.notes.push(format!(
+            "{unmanaged} nodes have no karpenter.sh/nodepool label: priced, and kept (Karpenter does not manage them)"
+        ));
+    }
+    if let Some((first, rest)) = unpriced.split_first() {
+        let more = if rest.is_empty() { String::new() } else { format!(" and {} more", rest.len()) };
+        warnings.push(format!(
+            "{} nodes have no price ({first}{more}): no instance-type label, or a type, zone or capacity type the \
+             catalog does not price; the cluster costs more than shown",
+            unpriced.len()
+        ));
+    }
+    if catalog.prices_windows_as_linux() {
+        warnings.extend(crate::catalog::linux_priced_warning(&windows));
+    }
+    let pending = inventory.pending_pods().count();
+    if pending > 0 {
+        warnings.push(format!(
+            "{pending} pending pods were not considered: consolidation moves only the disrupted nodes' pods and may \
+             remove room a pending pod needs; plan them onto this cluster first"
+        ));
+    }
+    let latest = inventory
+        .nodes
+        .iter()
+        .filter_map(|n| n.created.map(|t| (t, format!("Node {}", n.name))))
+        .chain(inventory.pods.iter().filter_map(|p| p.created.map(|t| (t, format!("Pod {}", p.key())))))
+        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+    if let Some((at, what)) = latest.filter(|(at, _)| *at > now) {
+        warnings.push(format!(
+            "the decision time {now} is before the snapshot ({what} was created at {at}): nodes look younger than \
+             they are to consolidateAfter and expireAfter"
+        ));
+    }
+    plan.warnings = warnings;
+    unmanaged_cost
 }
 
 /// What a run of [`consolidate`] at `options.now` depends on besides the cluster itself: the
@@ -439,6 +534,7 @@ impl<'c> Consolidator<'c> {
             savings_per_hour: self.cost_before - cost_after,
             karpenter_savings_per_hour: None,
             notes: self.notes,
+            warnings: Vec::new(),
         };
         (plan, self.state)
     }
@@ -595,7 +691,8 @@ impl<'c> Consolidator<'c> {
         self.managed(facts).filter_map(|(n, f, pool)| Some((n, self.keeps(n, f, pool, reason)?))).collect()
     }
 
-    /// Every managed node of the snapshot with why it stays (`why`, by node), by name.
+    /// Every managed node of the snapshot with why it stays (`why`, by node), by name; nodes
+    /// of NodePools not in the input too.
     fn kept(&self, facts: &[NodeFacts], mut why: BTreeMap<usize, String>) -> Vec<KeptNode> {
         let mut kept: Vec<KeptNode> = self
             .managed(facts)
@@ -605,6 +702,16 @@ impl<'c> Consolidator<'c> {
                 reasons: why.remove(&n).into_iter().collect(),
             })
             .collect();
+        for (n, _) in facts.iter().enumerate().filter(|(_, f)| f.pool.is_none() && !f.fresh) {
+            let node = self.node(n);
+            if let Some(pool) = node.nodepool() {
+                kept.push(KeptNode {
+                    node: node.name.clone(),
+                    nodepool: pool.to_string(),
+                    reasons: vec![format!("its NodePool {pool} is not in the input")],
+                });
+            }
+        }
         kept.sort_by(|a, b| a.node.cmp(&b.node));
         kept
     }

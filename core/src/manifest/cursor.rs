@@ -2,6 +2,7 @@
 //! (`spec.template.spec.containers[0].resources.requests.cpu`) and files a field error naming
 //! the object and that path instead of failing, so one pass reports every problem.
 
+use super::schema::Validation;
 use crate::error::Error;
 use crate::model::Labels;
 use crate::quantity::Quantity;
@@ -11,17 +12,57 @@ use std::collections::HashSet;
 use std::fmt::Display;
 use std::str::FromStr;
 
-/// The errors found in one object, each filed once per field path.
+/// The errors found in one object, each filed once per field path, and the warnings.
 pub(super) struct Report {
     object: String,
     errors: RefCell<Vec<Error>>,
     seen: RefCell<HashSet<String>>,
+    /// Whether a likely mistake (an unknown field or label) is an error or a warning.
+    validation: Validation,
+    warnings: RefCell<Vec<Error>>,
+    /// Unknown label keys constrained here, with the error each would be: judged once every
+    /// object is read, as a NodePool or Node of the input may define the label.
+    label_doubts: RefCell<Vec<(String, Error)>>,
 }
 
 impl Report {
     /// `object` is the display name, such as `Deployment shop/web`.
     pub fn new(object: impl Into<String>) -> Self {
-        Report { object: object.into(), errors: RefCell::new(Vec::new()), seen: RefCell::new(HashSet::new()) }
+        Report::with_validation(object, Validation::Strict)
+    }
+
+    pub fn with_validation(object: impl Into<String>, validation: Validation) -> Self {
+        Report {
+            object: object.into(),
+            errors: RefCell::new(Vec::new()),
+            seen: RefCell::new(HashSet::new()),
+            validation,
+            warnings: RefCell::new(Vec::new()),
+            label_doubts: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The unknown label keys filed with [`Cursor::doubt_label`].
+    pub fn take_label_doubts(&self) -> Vec<(String, Error)> {
+        self.label_doubts.take()
+    }
+
+    /// Files a likely mistake about `field` (an unknown field or label key): an error under
+    /// [`Validation::Strict`], a warning under [`Validation::Warn`].
+    pub fn doubt(&self, field: &str, message: impl Into<String>) {
+        match self.validation {
+            Validation::Strict => self.error(field, message),
+            Validation::Warn => {
+                if self.seen.borrow_mut().insert(field.to_string()) {
+                    self.warnings.borrow_mut().push(Error::field(self.object.clone(), field, message));
+                }
+            }
+        }
+    }
+
+    /// The warnings filed with [`Report::doubt`].
+    pub fn take_warnings(&self) -> Vec<Error> {
+        self.warnings.take()
     }
 
     /// Files an error about `field`; a second error about the same field is dropped, as it
@@ -92,6 +133,19 @@ impl<'a> Cursor<'a> {
     pub fn error(&self, message: impl Into<String>) {
         let field = if self.path.is_empty() { "(document)" } else { &self.path };
         self.report.error(field, message);
+    }
+
+    /// Files a likely mistake about this field (see [`Report::doubt`]).
+    pub fn doubt(&self, message: impl Into<String>) {
+        let field = if self.path.is_empty() { "(document)" } else { &self.path };
+        self.report.doubt(field, message);
+    }
+
+    /// Files an unknown node label key constrained here (see [`Report::take_label_doubts`]).
+    pub fn doubt_label(&self, key: &str, message: impl Into<String>) {
+        let field = if self.path.is_empty() { "(document)" } else { &self.path };
+        let error = Error::field(self.report.object.clone(), field, message);
+        self.report.label_doubts.borrow_mut().push((key.to_string(), error));
     }
 
     fn wrong_type(&self, expected: &str, found: &Value) {
@@ -282,7 +336,11 @@ impl<'a> Cursor<'a> {
         if allowed.contains(&s) {
             Some(s)
         } else {
-            self.error(format!("unknown value {s:?}: use {}", join_or(allowed)));
+            self.error(format!(
+                "unknown value {s:?}: use {}{}",
+                join_or(allowed),
+                if allowed.len() > 1 { crate::suggest::hint(s, allowed.iter().copied()) } else { String::new() }
+            ));
             None
         }
     }

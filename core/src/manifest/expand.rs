@@ -1,12 +1,14 @@
 //! Ownership and expansion: attributes existing Pods to their workload by following
-//! ownerReferences (Pod → ReplicaSet → Deployment, Pod → Job → CronJob), then turns each
+//! ownerReferences (Pod → ReplicaSet → Deployment or Rollout, Pod → Job → CronJob), applies
+//! HorizontalPodAutoscalers to the replicas of the workloads they scale, then turns each
 //! workload's missing replicas into pending pods named `<workload>-<ordinal>`.
 
+use super::autoscalers::{Autoscaler, HpaReplicas};
 use super::meta::{is_cluster_scoped, OwnerRef};
 use super::pod::{ClaimTemplate, PodParts};
 use super::workloads::WorkloadObject;
 use crate::error::Error;
-use crate::model::{Inventory, ObjectRef, Pod, PodPhase, Workload};
+use crate::model::{Inventory, ObjectRef, Pod, PodPhase, Skipped, Workload};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The most pods expansion may create in one inventory.
@@ -18,10 +20,11 @@ pub(super) struct PodObject {
     pub owner: Option<OwnerRef>,
 }
 
-/// A pod or a workload, kept in input order.
+/// A pod, a workload or an autoscaler, kept in input order.
 pub(super) enum Entry {
     Pod(PodObject),
     Workload(WorkloadObject),
+    Autoscaler(Autoscaler),
 }
 
 struct Index<'a> {
@@ -35,7 +38,7 @@ impl<'a> Index<'a> {
             .iter()
             .filter_map(|e| match e {
                 Entry::Workload(w) => Some(w),
-                Entry::Pod(_) => None,
+                Entry::Pod(_) | Entry::Autoscaler(_) => None,
             })
             .collect();
         let mut by_ref = HashMap::new();
@@ -59,7 +62,9 @@ impl<'a> Index<'a> {
         }
         let (prefix, suffix) = owner.name.rsplit_once('-')?;
         match owner.kind.as_str() {
-            "ReplicaSet" => self.find("Deployment", namespace, prefix),
+            "ReplicaSet" => {
+                self.find("Deployment", namespace, prefix).or_else(|| self.find("Rollout", namespace, prefix))
+            }
             "Job" if suffix.bytes().all(|b| b.is_ascii_digit()) => self.find("CronJob", namespace, prefix),
             _ => None,
         }
@@ -91,9 +96,10 @@ fn ordinal(workload: &str, pod: &str) -> Option<u32> {
 
 /// Resolves owners, counts existing replicas, expands missing ones, and fills
 /// `inventory.pods`, `inventory.workloads` and the claims pods create for themselves.
-pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mut Vec<Error>) {
+pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mut Vec<Error>, hpa: HpaReplicas) {
     let index = Index::new(&entries);
     let tops: Vec<usize> = (0..index.workloads.len()).map(|i| index.top(i)).collect();
+    let (desired, autoscalers) = autoscale(&entries, &index, hpa, inventory, errors);
     let mut existing = vec![0u32; index.workloads.len()];
     let mut ordinals: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); index.workloads.len()];
     let mut pod_owners: Vec<Option<ObjectRef>> = Vec::new();
@@ -131,6 +137,7 @@ pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mu
     };
 
     let mut expanded = 0usize;
+    let mut cronjobs = Vec::new();
     let mut pod_owners = pod_owners.into_iter();
     let mut workload_index = 0;
     for entry in &entries {
@@ -141,6 +148,7 @@ pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mu
                 add_claims(inventory, &pod.namespace, new_claims);
                 inventory.pods.push(pod);
             }
+            Entry::Autoscaler(_) => {}
             Entry::Workload(w) => {
                 let i = workload_index;
                 workload_index += 1;
@@ -149,10 +157,14 @@ pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mu
                 }
                 inventory.workloads.push(Workload {
                     reference: w.reference.clone(),
-                    replicas: w.desired,
+                    replicas: desired[i],
                     existing: existing[i],
+                    autoscaler: autoscalers[i].clone(),
                 });
-                let missing = w.desired.saturating_sub(existing[i]) as usize;
+                if w.reference.kind == "CronJob" && desired[i] > 0 {
+                    cronjobs.push(format!("{} ({} pods)", w.reference, desired[i]));
+                }
+                let missing = desired[i].saturating_sub(existing[i]) as usize;
                 if expanded + missing > MAX_EXPANDED_PODS {
                     errors.push(Error::field(
                         w.reference.to_string(),
@@ -194,6 +206,122 @@ pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mu
             }
         }
     }
+    if !cronjobs.is_empty() {
+        inventory.notes.push(format!(
+            "CronJobs are counted at one run's parallelism, their peak while runs do not overlap: {}",
+            cronjobs.join(", ")
+        ));
+    }
+    counted_through_owned(&index, inventory);
+}
+
+/// An object whose pods would not be counted, but whose pods or workloads are in the input
+/// (an operator's StatefulSet, a Rollout's ReplicaSets in a snapshot), is counted through them.
+fn counted_through_owned(index: &Index<'_>, inventory: &mut Inventory) {
+    let mut owners: HashSet<(&str, &str, &str)> = HashSet::new();
+    for pod in &inventory.pods {
+        if let Some(o) = &pod.owner {
+            owners.insert((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()));
+        }
+    }
+    for w in &index.workloads {
+        if let Some(o) = &w.owner {
+            owners.insert((o.kind.as_str(), w.reference.namespace.as_str(), o.name.as_str()));
+        }
+    }
+    let counted: Vec<usize> = inventory
+        .skipped
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            let (namespace, name) = s.name.split_once('/').unwrap_or(("", &s.name));
+            s.pods_not_counted && owners.contains(&(s.kind.as_str(), namespace, name))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for i in counted {
+        let s = &mut inventory.skipped[i];
+        s.pods_not_counted = false;
+        s.reason = format!(
+            "fleetfit does not model {}: the pods it makes are counted through what it owns in the input",
+            s.kind
+        );
+    }
+}
+
+/// Kinds a HorizontalPodAutoscaler can scale (those with a scale subresource fleetfit reads).
+const SCALABLE: &[&str] = &["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Rollout"];
+
+/// Every workload's desired replicas once the autoscalers that scale it are applied under
+/// `rule`, and the autoscaler of each. An autoscaler whose target is not in the input, or
+/// cannot be scaled, is skipped; two autoscalers of one workload are an error.
+fn autoscale(
+    entries: &[Entry],
+    index: &Index<'_>,
+    rule: HpaReplicas,
+    inventory: &mut Inventory,
+    errors: &mut Vec<Error>,
+) -> (Vec<u32>, Vec<Option<ObjectRef>>) {
+    let mut desired: Vec<u32> = index.workloads.iter().map(|w| w.desired).collect();
+    let mut by: Vec<Option<ObjectRef>> = vec![None; desired.len()];
+    for entry in entries {
+        let Entry::Autoscaler(a) = entry else { continue };
+        let (target, hpa) = (&a.target, &a.reference);
+        let skip = |reason: String| Skipped {
+            api_version: a.api_version.clone(),
+            kind: hpa.kind.clone(),
+            name: format!("{}/{}", hpa.namespace, hpa.name),
+            reason,
+            pods_not_counted: false,
+        };
+        let Some(i) = index.find(&target.kind, &target.namespace, &target.name) else {
+            inventory
+                .skipped
+                .push(skip(format!("its scaleTargetRef {target} is not in the input; add it to count its pods")));
+            continue;
+        };
+        if !SCALABLE.contains(&target.kind.as_str()) {
+            inventory.skipped.push(skip(format!("{target} has no replicas to scale; it is counted as written")));
+            continue;
+        }
+        if let Some(other) = &by[i] {
+            errors.push(Error::field(
+                hpa.to_string(),
+                "spec.scaleTargetRef",
+                format!("{target} is already scaled by {other}; Kubernetes scales no workload two autoscalers select"),
+            ));
+            continue;
+        }
+        by[i] = Some(hpa.clone());
+        let w = index.workloads[i];
+        let (min, max, written) = (a.min, a.max, w.desired);
+        let (count, note) = if w.replicas_written && written == 0 {
+            (0, format!("{target}: scaled to 0 replicas, which turns {hpa} off; none counted"))
+        } else {
+            match rule {
+                HpaReplicas::Max => (max, format!("{target}: counted at {hpa}'s maxReplicas {max} (hpa rule max)")),
+                HpaReplicas::Min if !w.replicas_written => (
+                    min,
+                    format!(
+                        "{target}: no replicas written; counted at {hpa}'s minReplicas {min} \
+                         (hpa rule max counts its maxReplicas {max})"
+                    ),
+                ),
+                HpaReplicas::Min => {
+                    let count = written.clamp(min, max);
+                    let how = if count == written {
+                        format!("{written} replicas as written, within {hpa}'s range {min}–{max}")
+                    } else {
+                        format!("{written} replicas clamped into {hpa}'s range {min}–{max}, as its controller would: {count}")
+                    };
+                    (count, format!("{target}: {how} (hpa rule max counts {max})"))
+                }
+            }
+        };
+        desired[i] = count;
+        inventory.notes.push(note);
+    }
+    (desired, by)
 }
 
 /// The claims of a StatefulSet's pod `ordinal`: `<template>-<statefulset>-<ordinal>`.

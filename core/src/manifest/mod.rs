@@ -10,16 +10,20 @@
 //! | object | becomes |
 //! |---|---|
 //! | Pod | a [`Pod`](crate::model::Pod), its owner resolved up to the workload in the input |
-//! | Deployment, StatefulSet, ReplicaSet, ReplicationController | a [`Workload`](crate::model::Workload) (`replicas`, default 1) and a pending pod `<name>-<ordinal>` per replica not already in the input |
-//! | Job, CronJob | the same, wanting `parallelism` pods (at most the completions left; none when suspended or finished); a CronJob one run of its `jobTemplate` |
+//! | Deployment, StatefulSet, ReplicaSet, ReplicationController, `argoproj.io` Rollout | a [`Workload`](crate::model::Workload) (`replicas`, default 1) and a pending pod `<name>-<ordinal>` per replica not already in the input |
+//! | HorizontalPodAutoscaler | the replicas of the workload it scales: written replicas clamped into `[minReplicas, maxReplicas]`, `minReplicas` when none are written, or `maxReplicas` with [`HpaReplicas::Max`]; none when the workload is scaled to 0 (the autoscaler is then off); a note says which |
+//! | Job, CronJob | the same, wanting `parallelism` pods (at most the completions left; none when suspended or finished); a CronJob one run of its `jobTemplate`, its peak when runs do not overlap (a note says so) |
 //! | DaemonSet | a [`DaemonSet`](crate::model::DaemonSet) whose template is the pod it puts on every node; a snapshot's DaemonSet pods without their DaemonSet object stand for it (the first one, less its pinned node) |
 //! | StatefulSet volumeClaimTemplates, ephemeral volumes | [`PersistentVolumeClaim`](crate::model::PersistentVolumeClaim)s named as Kubernetes names them |
 //! | Node, PersistentVolumeClaim, PersistentVolume, StorageClass, PodDisruptionBudget | their model types |
 //! | PriorityClass | the priority of pods that name it |
 //! | `karpenter.sh/v1` NodePool, `karpenter.k8s.aws/v1` EC2NodeClass | [`NodePool`](crate::model::NodePool), [`NodeClass`](crate::model::NodeClass), with Karpenter's defaults and validation; older API versions are errors |
-//! | anything else | a [`Skipped`] entry with the reason |
+//! | anything else | a [`Skipped`] entry with the reason; when it carries pod containers (a CRD with `spec.template.spec.containers`, KEDA's ScaledJob) it is flagged [`pods_not_counted`](crate::model::Skipped::pods_not_counted) and every answer warns |
 
+mod autoscalers;
+mod checks;
 mod cluster;
+mod convert;
 mod cursor;
 mod documents;
 mod expand;
@@ -29,6 +33,7 @@ mod nodepool;
 mod pod;
 mod priority;
 mod requests;
+mod schema;
 mod selectors;
 mod taints;
 mod workloads;
@@ -41,10 +46,25 @@ use expand::{Entry, PodObject};
 use serde_json::Value;
 use std::collections::HashSet;
 
+pub use autoscalers::HpaReplicas;
+pub use checks::{require_nodes, require_workloads};
+pub use schema::Validation;
+
+/// How to read manifests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// What an unknown field is: an error (the default) or a warning in the notes.
+    pub validation: Validation,
+    /// How a workload a HorizontalPodAutoscaler scales is counted: its replicas clamped into
+    /// the autoscaler's range, `minReplicas` when it states none (the default); or
+    /// `maxReplicas`.
+    pub hpa: HpaReplicas,
+}
+
 /// Parses one source (a file's text: YAML with `---` documents, or JSON; a single object, a
 /// `kind: List` / `*List`, or `kubectl get -o json` output) and builds the inventory.
 pub fn parse(source_name: &str, text: &str) -> Result<Inventory> {
-    parse_all([(source_name, text)])
+    parse_all([(source_name, text)], &ParseOptions::default())
 }
 
 /// Reads a manifest path as (name, text) sources: a file, or a directory searched recursively
@@ -85,17 +105,24 @@ fn collect_manifest_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBu
 /// is resolved and workloads expanded, so a snapshot's Pods in one file and Deployments in
 /// another are counted once.
 pub fn parse_sources(sources: &[(String, String)]) -> Result<Inventory> {
-    parse_all(sources.iter().map(|(name, text)| (name.as_str(), text.as_str())))
+    parse_sources_with(sources, &ParseOptions::default())
 }
 
-fn parse_all<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Inventory> {
-    let mut reader = Reader::default();
+/// [`parse_sources`] with options.
+pub fn parse_sources_with(sources: &[(String, String)], options: &ParseOptions) -> Result<Inventory> {
+    parse_all(sources.iter().map(|(name, text)| (name.as_str(), text.as_str())), options)
+}
+
+fn parse_all<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>, options: &ParseOptions) -> Result<Inventory> {
+    let mut reader = Reader { options: *options, ..Reader::default() };
     for (source_name, text) in sources {
         let syntax_errors = for_each_document(source_name, text, |doc| reader.document(source_name, doc));
         reader.errors.extend(syntax_errors);
     }
-    let Reader { mut inventory, entries, mut errors, priorities, .. } = reader;
-    expand::expand(entries, &mut inventory, &mut errors);
+    reader.judge_label_doubts();
+    let Reader { mut inventory, entries, mut errors, priorities, moved_kubelets, .. } = reader;
+    nodeclass::apply_moved_kubelets(moved_kubelets, &mut inventory, &mut errors);
+    expand::expand(entries, &mut inventory, &mut errors, options.hpa);
     workloads::infer_daemonsets(&mut inventory);
     priorities.apply(&mut inventory);
     Error::collect(errors)?;
@@ -105,12 +132,18 @@ fn parse_all<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>) -> Resul
 /// The first pass: typed objects in input order, and every error met.
 #[derive(Default)]
 struct Reader {
+    options: ParseOptions,
     inventory: Inventory,
     entries: Vec<Entry>,
     errors: Vec<Error>,
     priorities: priority::PriorityClasses,
     /// (API group, object) of every object read so far.
     seen: HashSet<(String, ObjectRef)>,
+    /// Unknown node label keys that pods, NodePools and volumes constrain (see
+    /// [`Reader::judge_label_doubts`]).
+    label_doubts: Vec<(String, Error)>,
+    /// Kubelet settings of v1beta1 NodePools, for their EC2NodeClasses.
+    moved_kubelets: Vec<convert::MovedKubelet>,
 }
 
 /// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
@@ -129,7 +162,34 @@ fn describe(value: &Value) -> &'static str {
     }
 }
 
+/// The note a likely mistake becomes under `--validate warn`.
+fn warning_note(error: &Error) -> String {
+    format!("warning: {error} (ignored: --validate warn)")
+}
+
 impl Reader {
+    /// An unknown label key in a domain Kubernetes or Karpenter owns is a likely typo, unless a
+    /// NodePool's template or a Node of the input carries that label (custom labels under
+    /// `node.kubernetes.io/` are allowed): then it is the user's own.
+    fn judge_label_doubts(&mut self) {
+        let defined: HashSet<&str> = self
+            .inventory
+            .nodepools
+            .iter()
+            .flat_map(|p| p.labels.keys())
+            .chain(self.inventory.nodes.iter().flat_map(|n| n.labels.keys()))
+            .map(String::as_str)
+            .collect();
+        for (key, error) in std::mem::take(&mut self.label_doubts) {
+            if defined.contains(key.as_str()) {
+                continue;
+            }
+            match self.options.validation {
+                Validation::Strict => self.errors.push(error),
+                Validation::Warn => self.inventory.notes.push(warning_note(&error)),
+            }
+        }
+    }
     fn document(&mut self, source_name: &str, doc: Document) {
         match &doc.value {
             Value::Object(_) => self.object(source_name, doc.line, &doc.value, None),
@@ -173,7 +233,7 @@ impl Reader {
             return;
         }
         let reference = meta::object_ref(kind, value);
-        let report = Report::new(reference.to_string());
+        let report = Report::with_validation(reference.to_string(), self.options.validation);
         let root = Cursor::root(value, &report);
         if api_version.is_empty() {
             root.get("apiVersion").error("required");
@@ -181,10 +241,16 @@ impl Reader {
         // The same object twice (overlapping files) would count its pods twice.
         let group = split_api_version(api_version).0;
         if self.seen.insert((group.to_string(), reference.clone())) {
-            self.dispatch(api_version, reference, &root);
+            self.dispatch(api_version, reference.clone(), &root);
+            // After the reader, whose own message about a field it knows wins.
+            schema::check(group, split_api_version(api_version).1, &reference.kind, &root);
         } else {
             root.get("metadata").get("name").error("the object appears more than once in the input; keep one copy");
         }
+        for warning in report.take_warnings() {
+            self.inventory.notes.push(warning_note(&warning));
+        }
+        self.label_doubts.extend(report.take_label_doubts());
         self.errors.extend(report.into_errors());
     }
 
@@ -208,6 +274,23 @@ impl Reader {
             | ("batch", "Job" | "CronJob") => {
                 self.entries.push(Entry::Workload(workloads::workload(reference, root)));
             }
+            ("argoproj.io", "Rollout") => match root.get("spec").get("workloadRef").value() {
+                Some(_) if !root.get("spec").get("template").is_present() => inv.skipped.push(Skipped {
+                    pods_not_counted: true,
+                    ..skipped(
+                        api_version,
+                        &reference,
+                        "its pods come from the Deployment its spec.workloadRef names, which fleetfit does not follow: \
+                         write the template into the Rollout, or give the Deployment the Rollout's replicas",
+                    )
+                }),
+                _ => self.entries.push(Entry::Workload(workloads::workload(reference, root))),
+            },
+            ("autoscaling", "HorizontalPodAutoscaler") => {
+                if let Some(hpa) = autoscalers::hpa(api_version, reference, root) {
+                    self.entries.push(Entry::Autoscaler(hpa));
+                }
+            }
             ("apps" | "extensions", "DaemonSet") => inv.daemonsets.push(workloads::daemonset(reference, root)),
             ("", "Node") => inv.nodes.push(cluster::node(&reference.name, root)),
             ("", "PersistentVolumeClaim") => inv.pvcs.push(cluster::pvc(&reference, root)),
@@ -229,24 +312,51 @@ impl Reader {
             ("karpenter.k8s.aws", "EC2NodeClass") if version == "v1" => {
                 inv.nodeclasses.push(nodeclass::nodeclass(&reference.name, root))
             }
+            ("karpenter.sh", "NodePool") if version == "v1beta1" => {
+                let Some(original) = root.value() else { return };
+                let converted = convert::nodepool(&reference.name, original);
+                let read = nodepool::nodepool(&reference.name, &Cursor::root(&converted.value, root.report()));
+                inv.nodepools.push(read);
+                inv.notes.push(convert::note("NodePool", &reference.name, api_version, &converted.changes));
+                self.moved_kubelets.extend(converted.kubelet);
+            }
+            ("karpenter.k8s.aws", "EC2NodeClass") if version == "v1beta1" => {
+                let Some(original) = root.value() else { return };
+                let converted = convert::nodeclass(original);
+                let read = nodeclass::nodeclass(&reference.name, &Cursor::root(&converted.value, root.report()));
+                inv.nodeclasses.push(read);
+                inv.notes.push(convert::note("EC2NodeClass", &reference.name, api_version, &converted.changes));
+            }
             ("karpenter.sh", "NodePool") | ("karpenter.k8s.aws", "EC2NodeClass") => {
                 root.get("apiVersion").error(format!(
                     "{api_version} is not supported: convert this {} to {group}/v1 (Karpenter v1's API)",
                     reference.kind
                 ))
             }
-            ("karpenter.sh", "Provisioner") | ("karpenter.k8s.aws", "AWSNodeTemplate") => {
-                let replacement = if group == "karpenter.sh" {
-                    "karpenter.sh/v1 NodePool"
-                } else {
-                    "karpenter.k8s.aws/v1 EC2NodeClass"
-                };
-                root.get("apiVersion")
-                    .error(format!("{api_version} {} is not supported: rewrite it as a {replacement}", reference.kind))
-            }
+            ("karpenter.sh", "Provisioner") => root.get("apiVersion").error(format!(
+                "{api_version} Provisioner is not supported: Karpenter v0.32 replaced it with the NodePool. Rewrite it as \
+                 a karpenter.sh/v1 NodePool: spec.requirements, taints, startupTaints and labels go under \
+                 spec.template.spec (labels under spec.template.metadata); spec.limits.resources becomes spec.limits; \
+                 providerRef becomes spec.template.spec.nodeClassRef (group karpenter.k8s.aws, kind EC2NodeClass); \
+                 ttlSecondsUntilExpired becomes spec.template.spec.expireAfter; ttlSecondsAfterEmpty becomes \
+                 spec.disruption consolidationPolicy WhenEmpty with consolidateAfter; consolidation.enabled becomes \
+                 consolidationPolicy WhenEmptyOrUnderutilized; kubeletConfiguration goes to the EC2NodeClass's spec.kubelet"
+            )),
+            ("karpenter.k8s.aws", "AWSNodeTemplate") => root.get("apiVersion").error(format!(
+                "{api_version} AWSNodeTemplate is not supported: Karpenter v0.32 replaced it with the EC2NodeClass. \
+                 Rewrite it as a karpenter.k8s.aws/v1 EC2NodeClass: amiFamily, blockDeviceMappings, userData and tags \
+                 keep their names; subnetSelector and securityGroupSelector become subnetSelectorTerms and \
+                 securityGroupSelectorTerms ([{{tags: ...}}]); amiSelector becomes amiSelectorTerms"
+            )),
             (_, kind) => {
-                let reason = skip_reason(group, kind);
-                inv.skipped.push(skipped(api_version, &reference, &reason));
+                // A PodTemplate makes no pods of its own.
+                let containers = root
+                    .value()
+                    .and_then(workloads::pod_containers_path)
+                    .filter(|_| (group, kind) != ("", "PodTemplate"));
+                let reason = skip_reason(group, kind, containers.as_deref());
+                let pods_not_counted = containers.is_some();
+                inv.skipped.push(Skipped { pods_not_counted, ..skipped(api_version, &reference, &reason) });
             }
         }
     }
@@ -258,11 +368,18 @@ fn skipped(api_version: &str, reference: &ObjectRef, reason: &str) -> Skipped {
     } else {
         format!("{}/{}", reference.namespace, reference.name)
     };
-    Skipped { api_version: api_version.to_string(), kind: reference.kind.clone(), name, reason: reason.to_string() }
+    Skipped {
+        api_version: api_version.to_string(),
+        kind: reference.kind.clone(),
+        name,
+        reason: reason.to_string(),
+        pods_not_counted: false,
+    }
 }
 
-/// Why an object is not modelled, in words that tell the user what it means for the answer.
-fn skip_reason(group: &str, kind: &str) -> String {
+/// Why an object is not modelled, in words that tell the user what it means for the answer;
+/// `containers`: where it holds the containers of pods it makes, if it does.
+fn skip_reason(group: &str, kind: &str, containers: Option<&str>) -> String {
     let known_core = matches!(
         (group, kind),
         ("", "Pod" | "Node" | "PersistentVolumeClaim" | "PersistentVolume" | "ReplicationController")
@@ -271,7 +388,17 @@ fn skip_reason(group: &str, kind: &str) -> String {
     );
     if known_core || matches!(kind, "StorageClass" | "PodDisruptionBudget" | "NodePool" | "EC2NodeClass") {
         let group = if group.is_empty() { "core" } else { group };
-        return format!("not the Kubernetes {kind}: API group {group:?} is not the one fleetfit reads");
+        let reason = format!("not the Kubernetes {kind}: API group {group:?} is not the one fleetfit reads");
+        return match containers {
+            Some(path) => format!("{reason}, so the pods of its {path} are in no plan"),
+            None => reason,
+        };
+    }
+    if let Some(path) = containers {
+        return format!(
+            "fleetfit does not model {kind}: the pods of its {path} are in no plan; \
+             write them as a Deployment, Job or Pods to count them"
+        );
     }
     match (group, kind) {
         ("karpenter.sh", "NodeClaim") => "NodeClaims are read through the Nodes they become".into(),
@@ -279,9 +406,6 @@ fn skip_reason(group: &str, kind: &str) -> String {
             "LimitRange defaults are not applied: give containers explicit requests to count them".into()
         }
         ("", "ResourceQuota") => "resource quotas do not change which nodes are needed".into(),
-        ("autoscaling", "HorizontalPodAutoscaler") => {
-            "replica counts are taken from the workloads as written, not from autoscalers".into()
-        }
         _ => format!("fleetfit does not model {kind}: it does not change which nodes are needed"),
     }
 }

@@ -81,6 +81,40 @@ pub(super) fn nodeclass(name: &str, doc: &Cursor) -> NodeClass {
     }
 }
 
+/// Gives each v1beta1 NodePool's kubelet settings to its EC2NodeClass, where karpenter.sh/v1
+/// reads them: a class not in the input is made with the default AMI family; a class whose
+/// kubelet differs already is an error, as one class cannot carry two.
+pub(super) fn apply_moved_kubelets(
+    moved: Vec<super::convert::MovedKubelet>,
+    inventory: &mut crate::model::Inventory,
+    errors: &mut Vec<crate::Error>,
+) {
+    for m in moved {
+        let report = super::cursor::Report::new(format!("NodePool {}", m.nodepool));
+        let wrapped = serde_json::json!({"spec": {"template": {"spec": {"kubelet": m.kubelet}}}});
+        let field = Cursor::root(&wrapped, &report).get("spec").get("template").get("spec").get("kubelet");
+        let settings = kubelet(&field);
+        match inventory.nodeclasses.iter_mut().find(|c| c.name == m.nodeclass) {
+            Some(class) if class.kubelet == KubeletConfig::default() || class.kubelet == settings => {
+                class.kubelet = settings
+            }
+            Some(_) => field.error(format!(
+                "EC2NodeClass {} already has other kubelet settings (its own, or another v1beta1 NodePool's); \
+                 karpenter.sh/v1 keeps kubelet on the EC2NodeClass: give this NodePool an EC2NodeClass of its own",
+                m.nodeclass
+            )),
+            None => {
+                inventory.notes.push(format!(
+                    "EC2NodeClass {} is not in the input: assuming AL2023 defaults with NodePool {}'s kubelet settings",
+                    m.nodeclass, m.nodepool
+                ));
+                inventory.nodeclasses.push(NodeClass { name: m.nodeclass, kubelet: settings, ..NodeClass::default() });
+            }
+        }
+        errors.extend(report.into_errors());
+    }
+}
+
 fn ami_family(spec: &Cursor) -> Option<AmiFamily> {
     let field = spec.get("amiFamily");
     let written = field.one_of(AMI_FAMILIES).and_then(family);

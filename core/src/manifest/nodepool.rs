@@ -3,6 +3,7 @@
 use super::cluster::int_or_percent;
 use super::cursor::Cursor;
 use super::meta::{read_meta, read_object_meta};
+use super::selectors::{node_label_key, node_label_values};
 use super::taints::taints;
 use crate::labels;
 use crate::model::{Budget, ConsolidationPolicy, Disruption, DisruptionReason, NodeClassRef, NodePool};
@@ -100,6 +101,10 @@ fn requirement(c: &Cursor) -> Option<RequirementSpec> {
     if let Some(why) = key.and_then(restriction) {
         key_field.error(why);
     }
+    node_label_key(&key_field);
+    if let Some(key) = key {
+        node_label_values(key, &c.get("values"));
+    }
     let operator_field = c.get("operator");
     let operator = if operator_field.is_present() {
         operator_field.parse::<Operator>()
@@ -152,8 +157,15 @@ fn limits(c: &Cursor) -> BTreeMap<String, crate::quantity::Quantity> {
 
 fn disruption(c: &Cursor) -> Disruption {
     let defaults = Disruption::default();
-    let consolidation_policy = match c.get("consolidationPolicy").one_of(&["WhenEmpty", "WhenEmptyOrUnderutilized"]) {
+    let policy = c.get("consolidationPolicy");
+    if policy.str() == Some("WhenUnderutilized") {
+        policy.error(
+            "WhenUnderutilized is karpenter.sh/v1beta1's name: karpenter.sh/v1 calls it WhenEmptyOrUnderutilized",
+        );
+    }
+    let consolidation_policy = match policy.one_of(&["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"]) {
         Some("WhenEmpty") => ConsolidationPolicy::WhenEmpty,
+        Some("Balanced") => ConsolidationPolicy::Balanced,
         Some(_) => ConsolidationPolicy::WhenEmptyOrUnderutilized,
         None => defaults.consolidation_policy,
     };

@@ -6,7 +6,9 @@ use super::cluster::{claim_spec, ClaimSpec};
 use super::cursor::Cursor;
 use super::meta::Meta;
 use super::requests::pod_requests;
-use super::selectors::{label_selector, node_selector_term, node_selector_terms};
+use super::selectors::{
+    label_selector, node_label_key, node_label_key_at, node_label_values, node_selector_term, node_selector_terms,
+};
 use super::taints::tolerations;
 use crate::model::{
     HostPort, NodeAffinity, NodeInclusionPolicy, Pod, PodAffinity, PodAffinityTerm, PodPhase, TopologySpreadConstraint,
@@ -89,7 +91,7 @@ pub(super) fn read_pod(namespace: &str, name: &str, meta: Meta, spec: &Cursor, s
         annotations: meta.annotations,
         owner: None,
         requests: pod_requests(spec),
-        node_selector: spec.get("nodeSelector").string_map(),
+        node_selector: node_selector(&spec.get("nodeSelector")),
         node_affinity: node_affinity(&affinity.get("nodeAffinity")),
         tolerations: tolerations(&spec.get("tolerations")),
         pod_affinity: pod_affinity(&affinity.get("podAffinity")),
@@ -140,6 +142,7 @@ fn node_affinity(c: &Cursor) -> NodeAffinity {
 /// so it is left out rather than stranding the pod.
 fn affinity_term(c: &Cursor) -> Option<PodAffinityTerm> {
     let topology_key = c.get("topologyKey").required_str();
+    node_label_key(&c.get("topologyKey"));
     let selector = label_selector(&c.get("labelSelector"));
     let namespace_selector = label_selector(&c.get("namespaceSelector"));
     let namespaces = c.get("namespaces").string_list();
@@ -194,6 +197,7 @@ fn spread(c: &Cursor) -> Option<TopologySpreadConstraint> {
         None
     };
     let topology_key = c.get("topologyKey").required_str();
+    node_label_key(&c.get("topologyKey"));
     let when = c.get("whenUnsatisfiable");
     let when_unsatisfiable = match when.one_of(&["DoNotSchedule", "ScheduleAnyway"]) {
         Some("DoNotSchedule") => Some(WhenUnsatisfiable::DoNotSchedule),
@@ -256,4 +260,13 @@ fn host_ports(spec: &Cursor) -> Vec<HostPort> {
         }
     }
     out
+}
+
+/// A pod's `nodeSelector`, its keys and values checked as node labels.
+fn node_selector(c: &Cursor) -> crate::model::Labels {
+    for (key, value) in c.entries() {
+        node_label_key_at(key, &value);
+        node_label_values(key, &value);
+    }
+    c.string_map()
 }

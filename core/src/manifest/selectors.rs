@@ -39,6 +39,41 @@ fn expression(c: &Cursor, allowed: &[&str]) -> Option<Requirement> {
     }
 }
 
+/// Checks a node label key that a pod or NodePool constrains (see [`labels::unknown_key`]).
+pub(super) fn node_label_key(c: &Cursor) {
+    if let Some(key) = c.str() {
+        node_label_key_at(key, c);
+    }
+}
+
+/// Checks node label `key`, constrained at `at` (a map entry of a nodeSelector, say).
+pub(super) fn node_label_key_at(key: &str, at: &Cursor) {
+    if let Some(why) = labels::unknown_key(key) {
+        at.doubt_label(key, why);
+    }
+}
+
+/// Checks a value (or a list of values) of node label `key` (see [`labels::impossible_value`]).
+pub(super) fn node_label_values(key: &str, c: &Cursor) {
+    let check = |v: &Cursor| {
+        if let Some(why) = v.value().and_then(|v| v.as_str()).and_then(|v| labels::impossible_value(key, v)) {
+            v.doubt(why);
+        }
+    };
+    match c.value() {
+        Some(serde_json::Value::Array(_)) => c.items().iter().for_each(check),
+        _ => check(c),
+    }
+}
+
+/// A node label constraint `{key, operator, values}`: the key and values checked.
+fn node_label_expression(c: &Cursor) {
+    node_label_key(&c.get("key"));
+    if let Some(key) = c.get("key").value().and_then(|k| k.as_str()) {
+        node_label_values(key, &c.get("values"));
+    }
+}
+
 /// A label selector. `None` when absent: Kubernetes reads a missing selector as selecting no
 /// object, unlike an empty one (`{}`), which selects every object.
 pub(super) fn label_selector(c: &Cursor) -> Option<LabelSelector> {
@@ -56,6 +91,7 @@ pub(super) fn label_selector(c: &Cursor) -> Option<LabelSelector> {
 pub(super) fn node_selector_term(c: &Cursor) -> Requirements {
     let mut reqs = Requirements::new();
     for e in c.get("matchExpressions").items() {
+        node_label_expression(&e);
         if let Some(r) = expression(&e, NODE_SELECTOR_OPERATORS) {
             reqs.add(r);
         }

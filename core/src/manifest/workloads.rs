@@ -1,5 +1,6 @@
-//! Workload objects (Deployment, StatefulSet, ReplicaSet, ReplicationController, Job,
-//! CronJob, DaemonSet): their pod template and how many replicas they want.
+//! Workload objects (Deployment, StatefulSet, ReplicaSet, ReplicationController, Argo
+//! Rollout, Job, CronJob, DaemonSet): their pod template and how many replicas they want; and
+//! the pod templates of kinds fleetfit does not expand.
 
 use super::cluster::claim_spec;
 use super::cursor::Cursor;
@@ -20,6 +21,8 @@ pub(super) struct WorkloadObject {
     pub template: PodParts,
     /// Replicas wanted now (parallelism for Jobs).
     pub desired: u32,
+    /// Whether `spec.replicas` is written (a HorizontalPodAutoscaler decides when it is not).
+    pub replicas_written: bool,
     /// A StatefulSet's volumeClaimTemplates.
     pub claim_templates: Vec<ClaimTemplate>,
 }
@@ -69,7 +72,8 @@ fn replica_count(field: &Cursor) -> u32 {
     }
 }
 
-/// Reads a Deployment, StatefulSet, ReplicaSet, ReplicationController, Job or CronJob.
+/// Reads a Deployment, StatefulSet, ReplicaSet, ReplicationController, Argo Rollout, Job or
+/// CronJob.
 pub(super) fn workload(reference: ObjectRef, doc: &Cursor) -> WorkloadObject {
     let meta = read_object_meta(&doc.get("metadata"));
     let spec = doc.get("spec");
@@ -104,7 +108,33 @@ pub(super) fn workload(reference: ObjectRef, doc: &Cursor) -> WorkloadObject {
     } else {
         Vec::new()
     };
-    WorkloadObject { reference, owner: meta.owner, template, desired, claim_templates }
+    let replicas_written = !matches!(reference.kind.as_str(), "Job" | "CronJob") && spec.get("replicas").is_present();
+    WorkloadObject { reference, owner: meta.owner, template, desired, replicas_written, claim_templates }
+}
+
+/// Where an object of a kind fleetfit does not expand holds pod containers (a pod template
+/// such as `spec.template.spec.containers`, KEDA ScaledJob's
+/// `spec.jobTargetRef.template.spec.containers`, or a pod spec inlined in `spec`): the path
+/// of the first `containers` list found under `spec`, depth first in key order.
+pub(super) fn pod_containers_path(object: &serde_json::Value) -> Option<String> {
+    fn find(value: &serde_json::Value, path: &str, depth: usize) -> Option<String> {
+        let map = value.as_object()?;
+        if map.get("containers").and_then(serde_json::Value::as_array).is_some_and(|c| !c.is_empty()) {
+            return Some(format!("{path}.containers"));
+        }
+        if depth == 0 {
+            return None;
+        }
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort();
+        keys.into_iter().find_map(|key| match &map[key] {
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, item)| find(item, &format!("{path}.{key}[{i}]"), depth - 1))
+            }
+            value => find(value, &format!("{path}.{key}"), depth - 1),
+        })
+    }
+    find(object.get("spec")?, "spec", 8)
 }
 
 /// Reads a DaemonSet: its template is the pod it puts on every matching node.

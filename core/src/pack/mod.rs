@@ -26,7 +26,7 @@ use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
 use crate::catalog::Catalog;
 use crate::filter::{default_nodepool, shape_classes, ClassFilter, FilterContext, ShapeClass};
 use crate::model::{Inventory, Node, NodePool, Pod};
-use crate::plan::{ExistingPlacement, Mode, Plan, PlanOptions, PlannedNode, Unschedulable, Utilisation};
+use crate::plan::{positive_zero, ExistingPlacement, Mode, Plan, PlanOptions, PlannedNode, Unschedulable, Utilisation};
 use crate::resources::Resources;
 use crate::Result;
 use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
@@ -52,9 +52,10 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     let cluster = Cluster::new(inventory);
     let classes = shape_classes(&pending, inventory);
     let filters: Vec<Arc<ClassFilter>> = classes.iter().map(|c| Arc::new(ctx.filter(c))).collect();
-    let mut notes = ctx.notes.clone();
+    let mut notes = inventory.notes.clone();
+    notes.extend(ctx.notes.iter().cloned());
     if inventory.nodepools.is_empty() {
-        notes.push("no NodePool given: Karpenter's default NodePool was used".to_string());
+        notes.push(crate::filter::default_nodepool_note());
     }
     // A bound the exact mode proves for the whole plan, if it does.
     #[cfg_attr(not(feature = "milp"), allow(unused_mut))]
@@ -117,6 +118,25 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         lower = lower.max(lower_bound(&input, bound_effort(&input)).value);
     }
     let lower = lower.min(outcome.cost);
+    let mut outcome = outcome;
+    let mut warnings = inventory.warnings();
+    let windows: Vec<String> = outcome
+        .nodes
+        .iter_mut()
+        .filter(|n| {
+            catalog.prices_windows_as_linux()
+                && ctx
+                    .pools
+                    .iter()
+                    .find(|p| p.nodepool.name == n.nodepool)
+                    .is_some_and(|p| crate::catalog::runs_windows(p, &n.instance_type))
+        })
+        .map(|n| {
+            n.linux_priced = true;
+            n.name.clone()
+        })
+        .collect();
+    warnings.extend(crate::catalog::linux_priced_warning(&windows));
     let (mut used, mut total) = (Resources::default(), Resources::default());
     for n in &outcome.nodes {
         used.add_assign(&n.requests);
@@ -126,15 +146,16 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         mode: options.mode,
         region: ctx.region.clone(),
         currency: ctx.currency.clone(),
-        cost_per_hour: outcome.cost,
-        karpenter_cost_per_hour: karpenter_cost,
-        lower_bound_per_hour: lower,
+        cost_per_hour: positive_zero(outcome.cost),
+        karpenter_cost_per_hour: karpenter_cost.map(positive_zero),
+        lower_bound_per_hour: positive_zero(lower),
         gap: Plan::gap_of(outcome.cost, lower),
         nodes: outcome.nodes,
         existing: outcome.existing,
         unschedulable: outcome.unschedulable,
         utilisation: Utilisation::of(&used, &total),
         notes,
+        warnings,
     })
 }
 

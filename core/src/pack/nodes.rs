@@ -460,6 +460,7 @@ impl NewNode {
             price_per_hour: price,
             instance_types: ranked.iter().map(|(_, n)| n.to_string()).collect(),
             pods: self.pods.iter().map(|&p| pods[p].key()).collect(),
+            linux_priced: false,
             utilisation: Utilisation::of(&requests, &allocatable),
             requests,
             allocatable,

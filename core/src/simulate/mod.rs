@@ -101,6 +101,9 @@ pub struct Timeline {
     pub steps: Vec<Step>,
     pub totals: Totals,
     pub notes: Vec<String>,
+    /// Pods the input makes that are not counted (see [`Inventory::warnings`]).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// A run of a workload's pods that ends at a time.
@@ -183,7 +186,8 @@ fn replay(
         currency: catalog.currency().to_string(),
         steps: timeline,
         totals,
-        notes: sim.notes,
+        notes: inventory.notes.iter().chain(&sim.notes).cloned().collect(),
+        warnings: inventory.warnings(),
     })
 }
 
@@ -453,7 +457,9 @@ impl<'a> Replay<'a> {
         }
         Step {
             at: now.to_string(),
-            cost_per_hour: self.state.nodes.iter().filter_map(|n| self.prices.get(&n.name)).sum(),
+            cost_per_hour: crate::plan::positive_zero(
+                self.state.nodes.iter().filter_map(|n| self.prices.get(&n.name)).sum(),
+            ),
             nodes: self.state.nodes.len(),
             instance_types,
             spot_nodes: spot,

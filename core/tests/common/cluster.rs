@@ -90,6 +90,8 @@ pub fn cluster_manifests(nodes: &[NodeSpec], pods: &[PodSpec], catalog: &Catalog
         ] {
             labels.insert(k.into(), v.into());
         }
+        // A node's own labels win (a Windows node's kubernetes.io/os).
+        labels.extend(n.labels.clone());
         // The labels Karpenter puts on a node of the type: every single-valued one.
         for r in it.requirements.iter() {
             let mut values = r.values();

@@ -24,3 +24,19 @@ pub fn run_scenarios(folder: &str, at_least: usize, check: impl Fn(&Path) -> Res
         failures.join("\n\n")
     );
 }
+
+/// The path of the first negative zero in an answer's JSON (`-0.0` where a number should be
+/// `0`), if any.
+#[allow(dead_code)]
+pub fn negative_zero(value: &serde_json::Value, path: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Number(n) => {
+            n.as_f64().filter(|x| *x == 0.0 && x.is_sign_negative()).map(|_| path.to_string())
+        }
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, v)| negative_zero(v, &format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| negative_zero(v, &format!("{path}.{k}"))),
+        _ => None,
+    }
+}

@@ -26,10 +26,14 @@ fn read_file(path: &Path) -> Result<String> {
 }
 
 /// Parses the workload files and the NodePool files together into one inventory.
-pub fn load_inventory(files: &[PathBuf], nodepools: &[PathBuf]) -> Result<Inventory> {
+pub fn load_inventory(
+    files: &[PathBuf],
+    nodepools: &[PathBuf],
+    options: &fleetfit::manifest::ParseOptions,
+) -> Result<Inventory> {
     let mut sources = read_sources(files)?;
     sources.extend(read_sources(nodepools)?);
-    fleetfit::manifest::parse_sources(&sources)
+    fleetfit::manifest::parse_sources_with(&sources, options)
 }
 
 /// The embedded AWS catalog for a region, or a user catalog (`.json` or `.csv`), with

@@ -65,6 +65,40 @@ struct SettingArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     output: Output,
+    /// An unknown field in a manifest (a typo such as `requirments:`) is an error (strict), or
+    /// a warning and ignored (warn), as kubectl's --validate.
+    #[arg(long, value_name = "strict|warn", default_value = "strict")]
+    validate: fleetfit::manifest::Validation,
+    /// Workloads a HorizontalPodAutoscaler scales: min counts their replicas clamped into the
+    /// autoscaler's range (minReplicas when none are written); max counts maxReplicas, the
+    /// peak.
+    #[arg(long, value_name = "min|max", default_value = "min")]
+    hpa: fleetfit::manifest::HpaReplicas,
+}
+
+impl SettingArgs {
+    /// Reads the workload files and these settings' NodePool files into one inventory.
+    fn load_inventory(&self, files: &[PathBuf]) -> fleetfit::Result<fleetfit::Inventory> {
+        input::load_inventory(
+            files,
+            &self.nodepools,
+            &fleetfit::manifest::ParseOptions { validation: self.validate, hpa: self.hpa },
+        )
+    }
+
+    /// [`Self::load_inventory`], which must hold workloads (for plan, explain, simulate) or,
+    /// with `nodes`, a cluster's nodes (for consolidate): an input without any is most likely
+    /// the wrong file, and an answer of $0 would hide that.
+    fn load_checked(&self, files: &[PathBuf], nodes: bool) -> fleetfit::Result<fleetfit::Inventory> {
+        let inventory = self.load_inventory(files)?;
+        let sources: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        if nodes {
+            fleetfit::manifest::require_nodes(&inventory, &sources)?;
+        } else {
+            fleetfit::manifest::require_workloads(&inventory, &sources)?;
+        }
+        Ok(inventory)
+    }
 }
 
 #[derive(Args)]
@@ -176,10 +210,19 @@ fn write_out(text: &str) -> fleetfit::Result<()> {
     }
 }
 
-/// Prints an answer as JSON or as its table.
-fn emit<T: serde::Serialize>(output: Output, answer: &T, table: impl FnOnce() -> String) -> fleetfit::Result<ExitCode> {
+/// Prints an answer as JSON or as its table. The table shows the answer's warnings; with JSON
+/// they go to stderr as well, so no reader misses them.
+fn emit<T: serde::Serialize>(
+    output: Output,
+    answer: &T,
+    warnings: &[String],
+    table: impl FnOnce() -> String,
+) -> fleetfit::Result<ExitCode> {
     match output {
         Output::Json => {
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
             let json = serde_json::to_string_pretty(answer).map_err(|e| fleetfit::Error::Usage(e.to_string()))?;
             write_out(&(json + "\n"))?
         }
@@ -194,7 +237,7 @@ fn simulate(args: SimulateArgs) -> fleetfit::Result<ExitCode> {
     let c = &args.common.setting;
     let mut files = args.common.files.clone();
     files.extend(args.cluster.iter().cloned());
-    let inventory = input::load_inventory(&files, &c.nodepools)?;
+    let inventory = c.load_checked(&files, false)?;
     let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
     let usage = |flag: &str, e: String| fleetfit::Error::Usage(format!("{flag}: {e}"));
     let trace = match (&args.trace, args.generate) {
@@ -239,34 +282,34 @@ fn simulate(args: SimulateArgs) -> fleetfit::Result<ExitCode> {
         }
     };
     let timeline = fleetfit::simulate::simulate(&inventory, &catalog, &trace, &options, &mut progress)?;
-    emit(c.output, &timeline, || table::timeline(&timeline))
+    emit(c.output, &timeline, &timeline.warnings, || table::timeline(&timeline))
 }
 
 fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
     match cli.command {
         Command::Explain(args) => {
             let (files, c) = (&args.common.files, &args.common.setting);
-            let inventory = input::load_inventory(files, &c.nodepools)?;
+            let inventory = c.load_checked(files, false)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
             let explanation = explain(&inventory, &catalog, &ExplainOptions { top: args.top })?;
-            emit(c.output, &explanation, || table::explanation(&explanation, &inventory))
+            emit(c.output, &explanation, &explanation.warnings, || table::explanation(&explanation, &inventory))
         }
         Command::Plan(args) => {
             let c = &args.common.setting;
             let mut files = args.common.files.clone();
             files.extend(args.cluster.iter().cloned());
-            let inventory = input::load_inventory(&files, &c.nodepools)?;
+            let inventory = c.load_checked(&files, false)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
             let plan = fleetfit::pack::plan(
                 &inventory,
                 &catalog,
                 &fleetfit::plan::PlanOptions { mode: args.mode, time_limit_seconds: args.time_limit },
             )?;
-            emit(c.output, &plan, || table::plan(&plan, &inventory))
+            emit(c.output, &plan, &plan.warnings, || table::plan(&plan, &inventory))
         }
         Command::Consolidate(args) => {
             let c = &args.setting;
-            let inventory = input::load_inventory(&args.cluster, &c.nodepools)?;
+            let inventory = c.load_checked(&args.cluster, true)?;
             let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
             let now = match &args.now {
                 Some(t) => {
@@ -285,7 +328,7 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
                 ..fleetfit::consolidate::ConsolidateOptions::new(args.mode, now)
             };
             let plan = fleetfit::consolidate::consolidate(&inventory, &catalog, &options)?;
-            emit(c.output, &plan, || table::consolidation(&plan, &inventory))
+            emit(c.output, &plan, &plan.warnings, || table::consolidation(&plan, &inventory))
         }
         Command::Simulate(args) => simulate(args),
     }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 fn money(currency: &str, amount: f64) -> String {
+    let amount = fleetfit::plan::positive_zero(amount);
     let symbol = match currency {
         "USD" => "$",
         "CNY" => "¥",
@@ -17,6 +18,17 @@ fn money(currency: &str, amount: f64) -> String {
         format!("{symbol}{amount:.3}")
     } else {
         format!("{symbol}{amount:.4}")
+    }
+}
+
+/// The objects skipped (those whose pods are not counted are warnings instead), then the
+/// answer's warnings.
+fn skipped_and_warnings(out: &mut String, inventory: &Inventory, warnings: &[String]) {
+    for s in inventory.skipped.iter().filter(|s| !s.pods_not_counted) {
+        let _ = writeln!(out, "skipped {} {}: {}", s.kind, s.name, s.reason);
+    }
+    for w in warnings {
+        let _ = writeln!(out, "warning: {w}");
     }
 }
 
@@ -33,15 +45,13 @@ pub fn explanation(e: &Explanation, inventory: &Inventory) -> String {
         e.currency,
         blocked
     );
-    for s in &inventory.skipped {
-        let _ = writeln!(out, "skipped {} {}: {}", s.kind, s.name, s.reason);
-    }
+    skipped_and_warnings(&mut out, inventory, &e.warnings);
     for n in &e.notes {
         let _ = writeln!(out, "note: {n}");
     }
     let _ = writeln!(out);
     if e.default_nodepool {
-        let _ = writeln!(out, "No NodePool given; using Karpenter's default NodePool:");
+        let _ = writeln!(out, "No NodePool given; using fleetfit's stand-in NodePool (Karpenter has none; this is its getting-started guide's):");
     } else {
         let _ = writeln!(out, "NodePools, in the order Karpenter tries them:");
     }
@@ -141,9 +151,7 @@ pub fn plan(p: &Plan, inventory: &Inventory) -> String {
         p.mode,
         p.region
     );
-    for s in &inventory.skipped {
-        let _ = writeln!(out, "skipped {} {}: {}", s.kind, s.name, s.reason);
-    }
+    skipped_and_warnings(&mut out, inventory, &p.warnings);
     for n in &p.notes {
         let _ = writeln!(out, "note: {n}");
     }
@@ -233,9 +241,7 @@ pub fn consolidation(p: &ConsolidationPlan, inventory: &Inventory) -> String {
         p.now,
         p.region
     );
-    for s in &inventory.skipped {
-        let _ = writeln!(out, "skipped {} {}: {}", s.kind, s.name, s.reason);
-    }
+    skipped_and_warnings(&mut out, inventory, &p.warnings);
     for n in &p.notes {
         let _ = writeln!(out, "note: {n}");
     }
@@ -315,6 +321,9 @@ pub fn consolidation(p: &ConsolidationPlan, inventory: &Inventory) -> String {
 /// it), then the totals.
 pub fn timeline(t: &fleetfit::simulate::Timeline) -> String {
     let mut out = String::new();
+    for w in &t.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     for n in &t.notes {
         let _ = writeln!(out, "note: {n}");
     }
