@@ -85,6 +85,9 @@ pub struct CheapOption {
     pub price_per_hour: f64,
     /// Pods of this shape an empty node holds, after DaemonSets.
     pub pods_per_node: u64,
+    /// The resource that limits `pods_per_node`, in words (`memory: 1 pod of 1Gi per t3.small,
+    /// 1.38Gi allocatable`).
+    pub limited_by: Option<String>,
     pub price_per_pod_hour: f64,
 }
 
@@ -135,6 +138,7 @@ pub fn explain(inventory: &Inventory, catalog: &Catalog, options: &ExplainOption
                     zones: zones.into_iter().collect(),
                     price_per_hour: c.price,
                     pods_per_node: c.pods_per_node,
+                    limited_by: crate::filter::pods_per_node_limit(&class.requests, t, &pool.daemon_overhead),
                     price_per_pod_hour: if c.pods_per_node > 0 { c.price / c.pods_per_node as f64 } else { c.price },
                 }
             })

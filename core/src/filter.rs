@@ -899,6 +899,37 @@ fn offering_matches(o: &Offering, zone: Option<&Requirement>, capacity_type: Opt
     o.available && zone.is_none_or(|z| z.has(&o.zone)) && capacity_type.is_none_or(|c| c.has(o.capacity_type.as_str()))
 }
 
+/// What limits [`pods_per_node`], in words: the resource that runs out first, the pod's request
+/// of it and what the node has (`memory: 1 pod of 1Gi per t3.small, 1.38Gi allocatable`), with
+/// the DaemonSets' share when they take some. `None` when the pod requests nothing.
+pub fn pods_per_node_limit(
+    requests: &Resources,
+    instance_type: &InstanceType,
+    daemon_overhead: &Resources,
+) -> Option<String> {
+    let space = instance_type.allocatable.sub(daemon_overhead);
+    let (name, need) = requests
+        .iter()
+        .filter(|(_, need)| *need > 0)
+        .min_by_key(|(name, need)| (space.get(name).max(0) / need, *name))?;
+    let n = space.get(name).max(0) / need;
+    let amount = |a: i64| if name == CPU { describe_amount(name, a) } else { format_amount(name, a) };
+    let pods = if n == 1 { "pod" } else { "pods" };
+    let allocatable = instance_type.allocatable.get(name);
+    let daemons = daemon_overhead.get(name);
+    let of_it = if daemons > 0 { format!(", {} of it taken by DaemonSets", amount(daemons)) } else { String::new() };
+    Some(if name == crate::resources::PODS {
+        format!("pods: at most {allocatable} pods per {} (its max pods){of_it}", instance_type.name)
+    } else {
+        format!(
+            "{name}: {n} {pods} of {} per {}, {} allocatable{of_it}",
+            amount(need),
+            instance_type.name,
+            amount(allocatable)
+        )
+    })
+}
+
 /// How many copies of `requests` fit in `space` (unbounded resources ignored).
 pub fn pods_per_node(requests: &Resources, space: &Resources) -> u64 {
     let mut n = u64::MAX;

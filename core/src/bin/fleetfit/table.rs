@@ -97,6 +97,9 @@ pub fn explanation(e: &Explanation, inventory: &Inventory) -> String {
                     zones,
                     c.nodepool,
                 );
+                if let Some(limit) = &c.limited_by {
+                    let _ = writeln!(out, "    {:<9} {:<width$}  limited by {limit}", "", "");
+                }
             }
         } else {
             let _ = writeln!(out, "  NO candidate: these pods cannot be scheduled on any NodePool");
