@@ -11,6 +11,10 @@
 //! 5. single-node: the first candidate whose pods fit elsewhere with at most one new node,
 //!    cheaper than it.
 //!
+//! A NodePool with `consolidationPolicy: Balanced` also scores every consolidation move, as
+//! Karpenter v1.14 does (see [`balanced`]): a move whose share of the NodePool's savings is less
+//! than half its share of the NodePool's disruption is not made, and the node says why.
+//!
 //! A candidate is a node of a known NodePool, Ready, not deleting, without
 //! `karpenter.sh/do-not-disrupt` on it or its pods, whose pods' PDBs allow their eviction,
 //! whose NodePool's consolidationPolicy and consolidateAfter allow it now. Candidates are
@@ -34,6 +38,7 @@
 //! (consolidation moves only the candidates' pods, where Karpenter schedules the pending pods
 //! in the same simulation), and the warnings say how many were not considered.
 
+mod balanced;
 mod guards;
 mod select;
 
@@ -1083,6 +1088,11 @@ impl<'c> Consolidator<'c> {
                     ));
                 }
                 keep_options[0] = SPOT_TO_SPOT_TYPES;
+            }
+        }
+        if reason == Reason::Underutilized {
+            if let Some(why) = balanced::refuses(self.ctx, facts, &self.state.pods, candidates, total - outcome.cost) {
+                return Err(why);
             }
         }
         Ok(Decision { candidates: candidates.to_vec(), outcome: Some(outcome), keep_options })
