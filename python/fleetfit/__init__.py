@@ -11,7 +11,12 @@ what-if scenarios priced in one call (:func:`sweep`).
 >>> p = fleetfit.plan(shop, mode="optimize")  # doctest: +SKIP
 >>> round(p.cost_per_hour, 2), round(p.lower_bound_per_hour, 2)  # doctest: +SKIP
 (2.51, 2.32)
->>> p.nodes.to_pandas().groupby("instance_type").size()  # doctest: +SKIP
+>>> p.to_pandas().groupby("instance_type").size()  # doctest: +SKIP
+
+Every function that takes an :class:`Inventory` also takes what :func:`load` takes (with
+``nodepools=``), and every ``catalog=`` has a ``region=`` shorthand:
+
+>>> fleetfit.plan("examples/webshop", nodepools="examples/nodepools.yaml", region="eu-west-1")  # doctest: +SKIP
 
 The engine is Rust (``fleetfit._native``). Every call releases the GIL while it works, so a
 ``concurrent.futures.ThreadPoolExecutor`` over scenarios uses every core; to fan out over
@@ -59,6 +64,13 @@ __version__: str = _native.__version__
 #: Kubernetes object or ``kind: List``, as ``json.load`` or the ``kubernetes`` client give
 #: them), a ``kubernetes`` client model object, or a list of those.
 Source = Union[str, "os.PathLike[str]", bytes, "dict[str, Any]", Any]
+
+#: What every function that works on an inventory takes: an :class:`Inventory`, or what
+#: :func:`load` takes (then loaded, with the function's ``nodepools=``).
+InventoryArg = Union["Inventory", Source]
+
+#: ``nodepools=``: Karpenter NodePools (and EC2NodeClasses) in any form :func:`load` takes.
+NodePoolsArg = Union[Source, Sequence[Source], None]
 
 
 class Inventory:
@@ -164,10 +176,10 @@ class Catalog:
 
     def offerings(self) -> Any:
         """A DataFrame with one row per offering: instance type, zone, capacity type, price,
-        and the type's CPU (cores) and memory (GiB) capacity."""
-        from fleetfit._records import require_pandas, resource_columns
+        and the type's capacity (``capacity_cpu`` in cores, ``capacity_memory_gib``,
+        ``capacity_pods``, ``capacity_nvidia_com_gpu``..., 0 when the type has none)."""
+        from fleetfit._records import frame, resource_columns
 
-        pandas = require_pandas()
         rows = []
         for t in self.instance_types():
             capacity = resource_columns("capacity", {k: str(v) for k, v in t["capacity"].items()})
@@ -179,17 +191,17 @@ class Catalog:
                         "capacity_type": o["capacity_type"],
                         "price_per_hour": float(o["price"]),
                         "available": bool(o.get("available", True)),
-                        "capacity_cpu": capacity.get("capacity_cpu", math.nan),
-                        "capacity_memory_gib": capacity.get("capacity_memory_gib", math.nan),
+                        **capacity,
                     }
                 )
-        return pandas.DataFrame(rows)
+        columns = ["instance_type", "zone", "capacity_type", "price_per_hour", "available"]
+        return frame(rows, columns + ["capacity_cpu", "capacity_memory_gib"])
 
     def __repr__(self) -> str:
         return repr(self._native)
 
 
-def load(*sources: Source, nodepools: Source | Sequence[Source] | None = None) -> Inventory:
+def load(*sources: Source, nodepools: NodePoolsArg = None) -> Inventory:
     """Parse manifests into an :class:`Inventory`.
 
     Each source may be a path (a file, or a directory searched for ``.yaml``, ``.yml`` and
@@ -202,13 +214,17 @@ def load(*sources: Source, nodepools: Source | Sequence[Source] | None = None) -
 
     Raises :class:`InputError` naming the object and field when a source cannot be used.
     """
+    return _load("load", sources, nodepools)
+
+
+def _load(caller: str, sources: Sequence[Source], nodepools: NodePoolsArg) -> Inventory:
     texts: list[tuple[str, str]] = []
     for s in sources:
-        texts.extend(_sources(s))
+        texts.extend(_sources(caller, s))
     if nodepools is not None:
-        texts.extend(_sources(nodepools))
+        texts.extend(_sources(caller, nodepools))
     if not texts:
-        raise InputError("load() needs at least one source: a path, YAML/JSON text, or a dict")
+        raise InputError(f"{caller}() needs at least one source: a path, YAML/JSON text, or a dict")
     return Inventory(_native.Inventory.parse(texts))
 
 
@@ -224,34 +240,66 @@ CatalogArg = Union[Catalog, str, None]
 _REGIONS: dict[str, Catalog] = {}
 
 
-def _catalog(catalog: CatalogArg) -> _native.Catalog:
+def _catalog(caller: str, catalog: CatalogArg, region: str | None) -> _native.Catalog:
+    """The catalog of ``catalog=`` or ``region=`` (one of them, or neither for us-east-1)."""
+    if catalog is not None and region is not None:
+        raise TypeError(
+            f"{caller}(): pass catalog= or region=, not both "
+            f"(region={region!r} is the same as catalog=fleetfit.Catalog.aws({region!r}))"
+        )
     if isinstance(catalog, Catalog):
         return catalog._native
-    region = catalog or "us-east-1"
-    if region not in _REGIONS:
-        _REGIONS[region] = Catalog.aws(region)
-    return _REGIONS[region]._native
+    name = catalog if catalog is not None else region if region is not None else "us-east-1"
+    if not isinstance(name, str):
+        raise TypeError(
+            f"{caller}(): {'catalog' if catalog is not None else 'region'}= takes a fleetfit.Catalog "
+            f"or an AWS region name such as 'eu-west-1', not {type(name).__name__} {name!r:.40}"
+        )
+    if name not in _REGIONS:
+        _REGIONS[name] = Catalog.aws(name)
+    return _REGIONS[name]._native
+
+
+def _inventory(caller: str, inventory: InventoryArg, nodepools: NodePoolsArg) -> _native.Inventory:
+    """The inventory to work on: ``inventory`` itself, or what it names loaded with ``nodepools``."""
+    if isinstance(inventory, Inventory):
+        if nodepools is not None:
+            raise TypeError(
+                f"{caller}(): nodepools= goes with manifests, not with an Inventory, which has its "
+                "NodePools already: load them together with fleetfit.load(..., nodepools=...)"
+            )
+        return inventory._native
+    return _load(caller, [inventory], nodepools)._native
 
 
 def plan(
-    inventory: Inventory,
+    inventory: InventoryArg,
     catalog: CatalogArg = None,
     *,
+    region: str | None = None,
+    nodepools: NodePoolsArg = None,
     mode: str = "optimize",
     time_limit: float | None = None,
     strict: bool = False,
 ) -> Plan:
     """Place every pending pod on existing or new nodes at least cost.
 
+    ``inventory`` is an :class:`Inventory`, or anything :func:`load` takes (a path, a
+    directory, YAML/JSON text, dicts, ``kubernetes`` objects), loaded with ``nodepools``.
+    ``catalog`` is a :class:`Catalog`; or give ``region`` for the embedded AWS catalog of that
+    region (default ``"us-east-1"``).
+
     ``mode``: ``"karpenter"`` (Karpenter v1's decisions), ``"optimize"`` (cost-aware, never
     dearer than karpenter) or ``"exact"`` (a HiGHS MILP, ``time_limit`` seconds per solve).
-    ``catalog`` is a :class:`Catalog` or an AWS region (default ``"us-east-1"``). With ``strict``, pods left unschedulable raise
-    :class:`InfeasibleError` (carrying the plan) instead of being listed.
+    With ``strict``, pods left unschedulable raise :class:`InfeasibleError` (carrying the plan)
+    instead of being listed.
 
+    >>> p = fleetfit.plan("shop/", nodepools="nodepools.yaml", region="eu-west-1")  # doctest: +SKIP
     >>> p = fleetfit.plan(shop, mode="exact", time_limit=5)  # doctest: +SKIP
     >>> p.gap  # doctest: +SKIP
     """
-    result = Plan.from_json(_native.plan(inventory._native, _catalog(catalog), mode, time_limit))
+    native = _inventory("plan", inventory, nodepools)
+    result = Plan.from_json(_native.plan(native, _catalog("plan", catalog, region), mode, time_limit))
     if strict and result.unschedulable:
         first = result.unschedulable[0]
         raise InfeasibleError(
@@ -261,16 +309,29 @@ def plan(
     return result
 
 
-def explain(inventory: Inventory, catalog: CatalogArg = None, *, top: int = 3) -> Explanation:
+def explain(
+    inventory: InventoryArg,
+    catalog: CatalogArg = None,
+    *,
+    region: str | None = None,
+    nodepools: NodePoolsArg = None,
+    top: int = 3,
+) -> Explanation:
     """For each workload with pending pods: how many (NodePool, instance type) candidates can
-    host it, the ``top`` cheapest, and every rejection grouped by reason."""
-    return Explanation.from_json(_native.explain(inventory._native, _catalog(catalog), top))
+    host it, the ``top`` cheapest (``top=0``: none), and every rejection grouped by reason.
+
+    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`.
+    """
+    native = _inventory("explain", inventory, nodepools)
+    return Explanation.from_json(_native.explain(native, _catalog("explain", catalog, region), top))
 
 
 def consolidate(
-    inventory: Inventory,
+    inventory: InventoryArg,
     catalog: CatalogArg = None,
     *,
+    region: str | None = None,
+    nodepools: NodePoolsArg = None,
     now: _dt.datetime | str | None = None,
     mode: str = "optimize",
     spot_to_spot: bool = False,
@@ -280,14 +341,16 @@ def consolidate(
     """Which nodes of a cluster snapshot to delete or replace at ``now`` (default: the current
     time), within disruption budgets, and why every other managed node stays.
 
-    ``mode``: ``"karpenter"``, ``"optimize"`` or ``"global"`` (the set of moves worth the
-    most: savings less ``disruption_weight`` per unit of disruption cost). ``compare`` also
-    works out what Karpenter's rules alone would save.
+    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`. ``mode``:
+    ``"karpenter"``, ``"optimize"`` or ``"global"`` (the set of moves worth the most: savings
+    less ``disruption_weight`` per unit of disruption cost). ``compare`` also works out what
+    Karpenter's rules alone would save.
     """
+    native = _inventory("consolidate", inventory, nodepools)
     return ConsolidationPlan.from_json(
         _native.consolidate(
-            inventory._native,
-            _catalog(catalog),
+            native,
+            _catalog("consolidate", catalog, region),
             _rfc3339(now),
             mode,
             spot_to_spot,
@@ -297,16 +360,32 @@ def consolidate(
     )
 
 
-def generate_trace(inventory: Inventory, shape: str, *, start: _dt.datetime | str | None = None, days: int = 1) -> str:
+def generate_trace(
+    inventory: InventoryArg,
+    shape: str,
+    *,
+    nodepools: NodePoolsArg = None,
+    start: _dt.datetime | str | None = None,
+    days: int = 1,
+) -> str:
     """A trace (YAML) of a common shape for the inventory's workloads: ``"diurnal"`` web
-    traffic, ``"nightly-batch"`` or a ``"spike"``."""
-    return _native.generate_trace(inventory._native, shape, _rfc3339(start or "2026-12-01T00:00:00Z"), days)
+    traffic, ``"nightly-batch"`` or a ``"spike"``. ``inventory`` and ``nodepools`` as for
+    :func:`plan`."""
+    return _generated(_inventory("generate_trace", inventory, nodepools), shape, start, days)
+
+
+def _generated(inventory: _native.Inventory, shape: str, start: _dt.datetime | str | None, days: int) -> str:
+    return _native.generate_trace(
+        inventory, shape, _rfc3339(start or "2026-12-01T00:00:00Z"), days
+    )
 
 
 def simulate(
-    inventory: Inventory,
+    inventory: InventoryArg,
     catalog: CatalogArg = None,
     *,
+    region: str | None = None,
+    nodepools: NodePoolsArg = None,
     trace: str | os.PathLike[str] | dict[str, Any] | None = None,
     generate: str | None = None,
     start: _dt.datetime | str | None = None,
@@ -319,14 +398,16 @@ def simulate(
     """Replay a trace through provisioning and consolidation: cost, nodes and pending pods over
     time.
 
-    ``trace`` is a file path, YAML/JSON text or a dict (the format is in the README); or
-    ``generate`` one (``"diurnal"``, ``"nightly-batch"``, ``"spike"``) from ``start`` for
-    ``days``. ``consolidation``: ``"optimize"``, ``"karpenter"``, ``"global"`` or ``None``.
+    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`. ``trace`` is
+    a file path, YAML/JSON text or a dict (the format is in the README); or ``generate`` one
+    (``"diurnal"``, ``"nightly-batch"``, ``"spike"``) from ``start`` for ``days``.
+    ``consolidation``: ``"optimize"``, ``"karpenter"``, ``"global"`` or ``None``.
     """
     if (trace is None) == (generate is None):
         raise InputError("simulate() needs a trace or generate=, not both and not neither")
+    native = _inventory("simulate", inventory, nodepools)
     if generate is not None:
-        text, name = generate_trace(inventory, generate, start=start, days=days), f"generated {generate}"
+        text, name = _generated(native, generate, start, days), f"generated {generate}"
     elif isinstance(trace, dict):
         text, name = json.dumps(trace), "<trace>"
     else:
@@ -334,8 +415,8 @@ def simulate(
         text, name = _text_or_file(trace)
     return Timeline.from_json(
         _native.simulate(
-            inventory._native,
-            _catalog(catalog),
+            native,
+            _catalog("simulate", catalog, region),
             text,
             name,
             mode,
@@ -347,9 +428,11 @@ def simulate(
 
 
 def sweep(
-    inventory: Inventory,
+    inventory: InventoryArg,
     catalog: CatalogArg = None,
     *,
+    region: str | None = None,
+    nodepools: NodePoolsArg = None,
     replicas: Any = 1.0,
     requests: Any = 1.0,
     spot_share: Any = math.nan,
@@ -360,6 +443,7 @@ def sweep(
 ) -> Sweep:
     """Price many what-if scenarios in one call: arrays in, arrays out, no Python loop.
 
+    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`.
     ``replicas``, ``requests``, ``spot_share`` and ``family_set`` are numbers or 1-D arrays,
     broadcast together (``numpy.broadcast_arrays``); scenario *k* multiplies every
     workload's pending pods by ``replicas[k]`` and their requests by ``requests[k]``, pins
@@ -367,12 +451,19 @@ def sweep(
     NodePool to the instance families ``families[family_set[k]]`` (-1: as written). Each is
     planned in ``mode``, on up to ``threads`` threads (0: every core), without the GIL.
 
+    Every scenario is checked before any is planned: a factor that is not a number in range,
+    or one that would grow a workload past 100,000 pending pods or a scenario past 500,000
+    (as many as manifests may ask for), is an :class:`InputError` naming the scenario, e.g.
+    ``scenarios[0]: replicas: 1,000,000 × 4 pending pods would make 4,000,000 pods of
+    Deployment shop/web; at most 100,000 per workload``.
+
     >>> import numpy as np
     >>> s = fleetfit.sweep(shop, spot_share=np.linspace(0, 1, 11))  # doctest: +SKIP
     >>> s.cost_per_hour  # doctest: +SKIP
     """
     import numpy as np
 
+    native = _inventory("sweep", inventory, nodepools)
     r, q, s, f = np.broadcast_arrays(
         np.asarray(replicas, dtype=np.float64),
         np.asarray(requests, dtype=np.float64),
@@ -382,7 +473,7 @@ def sweep(
     r, q, s, f = (np.ascontiguousarray(a).reshape(-1) for a in (r, q, s, f))
     fam = [list(x) for x in families]
     cost, bound, nodes, spot, pods, unschedulable = _native.sweep(
-        inventory._native, _catalog(catalog), r, q, s, f, fam, mode, threads
+        native, _catalog("sweep", catalog, region), r, q, s, f, fam, mode, threads
     )
     return Sweep(
         replicas=r,
@@ -397,6 +488,7 @@ def sweep(
         pods=pods,
         unschedulable=unschedulable,
     )
+
 
 
 def _rfc3339(t: _dt.datetime | str | None) -> str:
@@ -426,8 +518,8 @@ def _text_or_file(source: str | os.PathLike[str]) -> tuple[str, str]:
         raise InputError(f"{name}: {e.strerror or e}") from e
 
 
-def _sources(source: Any) -> Iterable[tuple[str, str]]:
-    """(name, text) pairs of one source of :func:`load`."""
+def _sources(caller: str, source: Any, within: str = "") -> list[tuple[str, str]]:
+    """(name, text) pairs of one source of :func:`load`; ``within`` says where in a list it is."""
     if isinstance(source, bytes):
         source = source.decode("utf-8")
     if isinstance(source, str) and _looks_like_text(source):
@@ -440,8 +532,8 @@ def _sources(source: Any) -> Iterable[tuple[str, str]]:
         return [(_name_of(source), json.dumps(source))]
     if isinstance(source, (list, tuple)):
         out: list[tuple[str, str]] = []
-        for item in source:
-            out.extend(_sources(item))
+        for k, item in enumerate(source):
+            out.extend(_sources(caller, item, f"{within}[{k}]"))
         return out
     if hasattr(source, "openapi_types"):
         # A kubernetes client model (V1Deployment, V1PodList, ...): its API form, camelCase.
@@ -454,8 +546,12 @@ def _sources(source: Any) -> Iterable[tuple[str, str]]:
     if hasattr(source, "to_dict"):
         obj = source.to_dict()
         return [(_name_of(obj), json.dumps(obj))]
-    raise InputError(
-        f"load(): cannot read a {type(source).__name__}: give a path, YAML/JSON text, a dict or a list of them"
+    where = f" (item {within})" if within else ""
+    wanted = "a path (a file or a directory), YAML/JSON text, a dict, a kubernetes object or a list of them"
+    if caller != "load":
+        wanted = f"a fleetfit.Inventory, or {wanted}"
+    raise TypeError(
+        f"{caller}(): cannot read manifests from {type(source).__name__} {source!r:.40}{where}; give {wanted}"
     )
 
 

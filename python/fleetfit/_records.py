@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar, overload
+import re
+from typing import Any, Callable, Generic, Iterator, Mapping, Sequence, TypeVar, overload
 
 from fleetfit import _native
 
@@ -18,16 +19,40 @@ def quantity(text: str) -> float:
 
 
 def resource_columns(prefix: str, resources: dict[str, str]) -> dict[str, float]:
-    """``{"cpu": "1500m", "memory": "2Gi"}`` as ``{prefix_cpu: 1.5, prefix_memory_gib: 2.0}``:
-    CPU in cores, memory-like resources in GiB, everything else (pods, GPUs, ENIs) as a count."""
+    """``{"cpu": "1500m", "memory": "2Gi", "nvidia.com/gpu": "1"}`` as ``{prefix_cpu: 1.5,
+    prefix_memory_gib: 2.0, prefix_nvidia_com_gpu: 1.0}``: CPU in cores, memory-like resources
+    in GiB, everything else (pods, GPUs, ENIs) as a count; names as :func:`column` makes them."""
     out: dict[str, float] = {}
     for name, text in resources.items():
         value = quantity(text)
         if name in _BYTES or name.startswith("hugepages-"):
-            out[f"{prefix}_{name.replace('-', '_')}_gib"] = value / GIB
+            out[column(f"{prefix}_{name}_gib")] = value / GIB
         else:
-            out[f"{prefix}_{name}"] = value
+            out[column(f"{prefix}_{name}")] = value
     return out
+
+
+def column(name: str) -> str:
+    """A plain column name: every run of characters other than letters, digits and ``_``
+    becomes one ``_`` (``requests_nvidia.com/gpu`` is ``requests_nvidia_com_gpu``), so that
+    ``frame.requests_nvidia_com_gpu`` and ``frame.query(...)`` work."""
+    return re.sub(r"[^0-9A-Za-z_]+", "_", name)
+
+
+def frame(data: Sequence[Mapping[str, Any]] | Mapping[str, Any], columns: Sequence[str] = ()) -> Any:
+    """The one way fleetfit makes a ``pandas.DataFrame``: from records (one row each) or from
+    columns (a mapping of name to values). Columns come in the order of ``columns`` (there
+    even when there are no rows), then as the records introduce them; a value a record lacks
+    is a resource it does not have, so 0 (a node without GPUs has ``0`` of them, not NaN);
+    names are plain (:func:`column`)."""
+    pandas = require_pandas()
+    if isinstance(data, Mapping):
+        return pandas.DataFrame({column(k): v for k, v in data.items()})
+    names = [column(c) for c in columns]
+    rows = [{column(k): v for k, v in r.items()} for r in data]
+    for r in rows:
+        names.extend(c for c in r if c not in names)
+    return pandas.DataFrame([{c: r.get(c, 0) for c in names} for r in rows], columns=names)
 
 
 def require_pandas() -> Any:
@@ -75,10 +100,6 @@ class Table(Sequence[T], Generic[T]):
         return f"Table({self._rows!r})"
 
     def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame``: one row per record, the same columns even when empty."""
-        pandas = require_pandas()
-        rows = [self._row(r) for r in self._rows]
-        columns = list(self._columns)
-        for r in rows:
-            columns.extend(c for c in r if c not in columns)
-        return pandas.DataFrame(rows, columns=columns)
+        """A ``pandas.DataFrame``: one row per record, the same columns even when empty;
+        resources a record does not have are 0 (see :func:`frame`)."""
+        return frame([self._row(r) for r in self._rows], self._columns)

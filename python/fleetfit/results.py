@@ -3,7 +3,12 @@
 
 Their fields mirror the JSON the CLI prints (``fleetfit plan -o json`` and so on); every list
 of records is a :class:`~fleetfit._records.Table`, whose ``to_pandas()`` gives a DataFrame with
-numeric columns (CPU in cores, memory in GiB, prices per hour).
+numeric columns (CPU in cores, memory in GiB, prices per hour). Every result's own
+``to_pandas()`` is its main table: a plan's new nodes, an explanation's workloads, a
+consolidation's commands, a timeline's steps, a sweep's scenarios.
+
+Column names are plain (letters, digits, ``_``): a resource such as ``nvidia.com/gpu`` is
+``requests_nvidia_com_gpu``, and a resource a row does not have is 0, never NaN.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from fleetfit._records import Table, require_pandas, resource_columns
+from fleetfit._records import Table, frame, require_pandas, resource_columns
 
 R = TypeVar("R")
 
@@ -206,6 +211,14 @@ class Plan:
         rows.extend(self.existing)
         rows.sort(key=lambda r: r.pod)
         return _table(rows, ExistingPlacement.row, ["pod", "node"])
+
+    def to_pandas(self) -> Any:
+        """The new nodes, one row each (``plan.nodes.to_pandas()``): name, NodePool, instance
+        type, zone, capacity type, price, pods, utilisation, requests and allocatable.
+        Pods placed on existing nodes are ``plan.existing.to_pandas()``, every pod's node
+        ``plan.placements.to_pandas()``, pods with nowhere to go
+        ``plan.unschedulable.to_pandas()``."""
+        return self.nodes.to_pandas()
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as the CLI's JSON shape."""
@@ -426,6 +439,12 @@ class Explanation:
         ]
         return _table(rows, row, columns)
 
+    def to_pandas(self) -> Any:
+        """The workloads, one row each (``explanation.workloads.to_pandas()``): pods, whether
+        they can be scheduled, candidates, the cheapest price per pod-hour, requests. Why not
+        is ``explanation.rejections.to_pandas()``."""
+        return self.workloads.to_pandas()
+
     def to_dict(self) -> dict[str, Any]:
         return self.raw
 
@@ -591,6 +610,12 @@ class ConsolidationPlan:
         rows = [(i, m) for i, c in enumerate(self.commands) for m in c.moves]
         return _table(rows, lambda r: {"command": r[0], "pod": r[1].pod, "to": r[1].to}, ["command", "pod", "to"])
 
+    def to_pandas(self) -> Any:
+        """The commands in order, one row each (``consolidation.commands.to_pandas()``).
+        The nodes they disrupt are ``consolidation.disrupted.to_pandas()``, the pods that move
+        ``consolidation.moves.to_pandas()``, the nodes kept ``consolidation.kept.to_pandas()``."""
+        return self.commands.to_pandas()
+
     def to_dict(self) -> dict[str, Any]:
         return self.raw
 
@@ -704,9 +729,8 @@ class Sweep:
 
     def to_pandas(self) -> Any:
         """One row per scenario: its inputs (``families`` joined by commas) and results."""
-        pandas = require_pandas()
         names = [",".join(self.families[i]) if i >= 0 else "" for i in self.family_set.tolist()]
-        return pandas.DataFrame(
+        return frame(
             {
                 "replicas": self.replicas,
                 "requests": self.requests,

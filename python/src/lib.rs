@@ -47,6 +47,15 @@ fn parse<T: std::str::FromStr<Err = String>>(py: Python<'_>, argument: &str, val
     value.parse().map_err(|e: String| raise(py, "InputError", format!("{argument}: {e}")))
 }
 
+/// A count argument (`top`, `threads`, `days`) as the core takes it: a negative or too large
+/// one is an `InputError` naming the argument, not an `OverflowError` from the conversion.
+fn count<T: TryFrom<i64>>(py: Python<'_>, argument: &str, value: i64) -> PyResult<T> {
+    T::try_from(value).map_err(|_| {
+        let why = if value < 0 { "must be ≥ 0" } else { "is too large" };
+        raise(py, "InputError", format!("{argument}: {why}, not {value}"))
+    })
+}
+
 /// Kubernetes objects parsed into fleetfit's inventory: pods (workloads expanded one per
 /// replica), DaemonSets, nodes, NodePools, EC2NodeClasses, PDBs and volumes.
 #[pyclass(frozen, module = "fleetfit._native")]
@@ -196,8 +205,8 @@ fn plan(
 /// Why each workload's pending pods can or cannot go where; JSON text.
 #[pyfunction]
 #[pyo3(signature = (inventory, catalog, top = 3))]
-fn explain(py: Python<'_>, inventory: &Inventory, catalog: &Catalog, top: usize) -> PyResult<String> {
-    let options = fleetfit::ExplainOptions { top };
+fn explain(py: Python<'_>, inventory: &Inventory, catalog: &Catalog, top: i64) -> PyResult<String> {
+    let options = fleetfit::ExplainOptions { top: count(py, "top", top)? };
     let explanation = detached(py, || fleetfit::explain(&inventory.inner, &catalog.inner, &options))?;
     to_json(&explanation)
 }
@@ -230,7 +239,8 @@ fn consolidate(
 /// workloads, as YAML text.
 #[pyfunction]
 #[pyo3(signature = (inventory, shape, start = "2026-12-01T00:00:00Z", days = 1))]
-fn generate_trace(py: Python<'_>, inventory: &Inventory, shape: &str, start: &str, days: u32) -> PyResult<String> {
+fn generate_trace(py: Python<'_>, inventory: &Inventory, shape: &str, start: &str, days: i64) -> PyResult<String> {
+    let days = count(py, "days", days)?;
     let shape = parse_shape(py, shape)?;
     let start = parse(py, "start", start)?;
     Ok(Trace::generate(shape, &inventory.inner.workloads, start, days, fleetfit::time::Duration::from_secs(60))
@@ -302,7 +312,7 @@ fn sweep<'py>(
     family_set: PyReadonlyArray1<'py, i64>,
     families: Vec<Vec<String>>,
     mode: &str,
-    threads: usize,
+    threads: i64,
 ) -> PyResult<Swept<'py>> {
     let mode: Mode = parse(py, "mode", mode)?;
     let (replicas, requests, spot_share, family_set) =
@@ -338,26 +348,20 @@ fn sweep<'py>(
             families,
         });
     }
-    let priced = detached(py, || fleetfit::whatif::sweep(&inventory.inner, &catalog.inner, &scenarios, mode, threads))
-        .map_err(|e| {
-            // Name the scenario of a bad value, as a caller indexes it.
-            let message = e.to_string();
-            match scenarios.iter().position(|s| fleetfit::whatif::apply(&inventory.inner, s).is_err()) {
-                Some(k) => raise(py, "InputError", format!("scenario {k}: {message}")),
-                None => e,
-            }
-        })?;
+    let threads = count(py, "threads", threads)?;
+    // The core checks every scenario before planning any, naming it (`scenarios[3]: ...`).
+    let priced = detached(py, || fleetfit::whatif::sweep(&inventory.inner, &catalog.inner, &scenarios, mode, threads))?;
     let column = |f: &dyn Fn(&fleetfit::whatif::Priced) -> f64| priced.iter().map(f).collect::<Vec<f64>>();
-    let count = |f: &dyn Fn(&fleetfit::whatif::Priced) -> usize| {
+    let counts = |f: &dyn Fn(&fleetfit::whatif::Priced) -> usize| {
         priced.iter().map(|p| i64::try_from(f(p)).unwrap_or(i64::MAX)).collect::<Vec<i64>>()
     };
     Ok((
         column(&|p| p.cost_per_hour).into_pyarray(py),
         column(&|p| p.lower_bound_per_hour).into_pyarray(py),
-        count(&|p| p.nodes).into_pyarray(py),
-        count(&|p| p.spot_nodes).into_pyarray(py),
-        count(&|p| p.pods).into_pyarray(py),
-        count(&|p| p.unschedulable).into_pyarray(py),
+        counts(&|p| p.nodes).into_pyarray(py),
+        counts(&|p| p.spot_nodes).into_pyarray(py),
+        counts(&|p| p.pods).into_pyarray(py),
+        counts(&|p| p.unschedulable).into_pyarray(py),
     ))
 }
 
