@@ -27,6 +27,7 @@ mod convert;
 mod cursor;
 mod documents;
 mod expand;
+mod locate;
 mod meta;
 mod nodeclass;
 mod nodepool;
@@ -48,6 +49,7 @@ use std::collections::HashSet;
 
 pub use autoscalers::HpaReplicas;
 pub use checks::{require_nodes, require_workloads};
+pub use locate::{locate, Location, Locator};
 pub use schema::Validation;
 
 /// How to read manifests.
