@@ -30,13 +30,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The most pending pods a scenario may give one workload: the manifest reader's limit on a
-/// workload's replicas (`MAX_REPLICAS` of `manifest/workloads.rs`), so that a factor cannot
-/// make what no manifest may ask for.
-pub const MAX_PODS_PER_WORKLOAD: usize = 100_000;
+/// workload's replicas, so that a factor cannot make what no manifest may ask for.
+pub const MAX_PODS_PER_WORKLOAD: usize = crate::manifest::MAX_REPLICAS as usize;
 
 /// The most pending pods a scenario may have in all: the manifest reader's limit on the pods
-/// it expands workloads into (`MAX_EXPANDED_PODS` of `manifest/expand.rs`).
-pub const MAX_PENDING_PODS: usize = 500_000;
+/// it expands workloads into.
+pub const MAX_PENDING_PODS: usize = crate::manifest::MAX_EXPANDED_PODS;
 
 /// One what-if scenario. [`Scenario::default`] changes nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use crate::model::{Inventory, ObjectRef, Pod, PodPhase, Skipped, Workload};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The most pods expansion may create in one inventory.
-pub(super) const MAX_EXPANDED_PODS: usize = 500_000;
+pub const MAX_EXPANDED_PODS: usize = 500_000;
 
 /// A Pod object as read, before its owner is resolved.
 pub(super) struct PodObject {

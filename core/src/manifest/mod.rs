@@ -49,8 +49,10 @@ use std::collections::HashSet;
 
 pub use autoscalers::HpaReplicas;
 pub use checks::{require_nodes, require_workloads};
+pub use expand::MAX_EXPANDED_PODS;
 pub use locate::{locate, Location, Locator};
 pub use schema::Validation;
+pub use workloads::MAX_REPLICAS;
 
 /// How to read manifests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::model::{DaemonSet, ObjectRef};
 
 /// The most replicas one workload may ask for: beyond this an input is a mistake (or an
 /// attack on memory), not a cluster.
-pub(super) const MAX_REPLICAS: i64 = 100_000;
+pub const MAX_REPLICAS: i64 = 100_000;
 
 /// A workload that expands into pods.
 pub(super) struct WorkloadObject {

@@ -520,7 +520,8 @@ spec:
         let catalog = Catalog::aws("us-east-1").expect("catalog");
         let start = "2026-12-01T00:00:00Z".parse().expect("time");
         for shape in [Shape::Diurnal, Shape::Spike] {
-            let trace = Trace::generate(shape, &inventory.workloads, start, 1, Duration::from_secs(60));
+            let trace =
+                Trace::generate(shape, &inventory.workloads, start, 1, Duration::from_secs(60)).expect("one day");
             for mode in [ConsolidationMode::Karpenter, ConsolidationMode::Optimize] {
                 let options = SimulateOptions { consolidation: Some(mode), ..SimulateOptions::default() };
                 let skipping = replay(&inventory, &catalog, &trace, &options, &mut |_, _| {}, true).expect("runs");

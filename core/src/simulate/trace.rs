@@ -227,14 +227,21 @@ const DIURNAL_EVERY_SECS: i64 = 1800;
 impl Trace {
     /// A trace of `days` days from `start` (`step` apart) in the given shape, for the workloads
     /// of an inventory (their replicas as the manifests give them).
+    /// `days` must be 1 to 366, as long as a trace may be.
     pub fn generate(
         shape: Shape,
         workloads: &[crate::model::Workload],
         start: Timestamp,
         days: u32,
         step: Duration,
-    ) -> Trace {
-        let duration = Duration::from_secs(i64::from(days.max(1)) * 86_400);
+    ) -> crate::Result<Trace> {
+        if days == 0 || i64::from(days) * 86_400 > MAX_DURATION_SECS {
+            return Err(crate::Error::Usage(format!(
+                "days: {days} days: a generated trace is 1 to {} days long",
+                MAX_DURATION_SECS / 86_400
+            )));
+        }
+        let duration = Duration::from_secs(i64::from(days) * 86_400);
         let mut events = Vec::new();
         let scalable = |w: &&crate::model::Workload| {
             matches!(w.reference.kind.as_str(), "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController")
@@ -267,7 +274,7 @@ impl Trace {
                     at += DIURNAL_EVERY_SECS;
                 }
                 if shape == Shape::NightlyBatch {
-                    for day in 0..i64::from(days.max(1)) {
+                    for day in 0..i64::from(days) {
                         // 01:00 of each day, from the start's midnight.
                         let midnight = start.0.div_euclid(86_400) * 86_400 + day * 86_400;
                         let at = midnight + 3600 - start.0;
@@ -288,7 +295,7 @@ impl Trace {
                 }
             }
             Shape::Spike => {
-                for day in 0..i64::from(days.max(1)) {
+                for day in 0..i64::from(days) {
                     let noon = start.0.div_euclid(86_400) * 86_400 + day * 86_400 + 12 * 3600 - start.0;
                     if noon < 0 || noon + 1800 >= duration.secs() {
                         continue;
@@ -308,7 +315,7 @@ impl Trace {
             }
         }
         events.sort_by_key(|e| e.at);
-        Trace { start, duration, step, events }
+        Ok(Trace { start, duration, step, events })
     }
 
     /// The trace in its documented YAML form ([`Trace::parse`] reads it back).

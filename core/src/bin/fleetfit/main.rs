@@ -248,6 +248,7 @@ fn simulate(args: SimulateArgs) -> fleetfit::Result<ExitCode> {
         (None, Some(shape)) => {
             let start = args.start.parse().map_err(|e| usage("--start", e))?;
             Trace::generate(shape, &inventory.workloads, start, args.days, Duration::from_secs(60))
+                .map_err(|e| usage("--days", e.to_string()))?
         }
         (None, None) => return Err(usage("--trace", "give a trace file, or --generate a shape".into())),
     };
