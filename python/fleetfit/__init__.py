@@ -30,7 +30,7 @@ import datetime as _dt
 import json
 import math
 import os
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Iterable, Literal, Sequence, Union
 
 from fleetfit import _native
 from fleetfit.errors import FleetfitError, InfeasibleError, InputError
@@ -85,6 +85,17 @@ class Inventory:
     def pending_pods(self) -> int:
         """Pods a plan would place (not bound to a node, not finished)."""
         return self._native.pending_pods
+
+    @property
+    def notes(self) -> list[str]:
+        """What reading the input assumed or changed: older API versions converted (each
+        change listed), autoscaled replicas, warnings under ``validate="warn"``."""
+        return list(self.to_dict()["notes"])
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """Objects not modelled, each with why (``pods_not_counted`` when it makes pods)."""
+        return list(self.to_dict()["skipped"])
 
     def to_dict(self) -> dict[str, Any]:
         """The inventory in the CLI's JSON shape (``pods``, ``workloads``, ``nodes``, ...)."""
@@ -201,7 +212,12 @@ class Catalog:
         return repr(self._native)
 
 
-def load(*sources: Source, nodepools: NodePoolsArg = None) -> Inventory:
+def load(
+    *sources: Source,
+    nodepools: NodePoolsArg = None,
+    validate: Literal["strict", "warn"] = "strict",
+    hpa: Literal["min", "max"] = "min",
+) -> Inventory:
     """Parse manifests into an :class:`Inventory`.
 
     Each source may be a path (a file, or a directory searched for ``.yaml``, ``.yml`` and
@@ -212,12 +228,20 @@ def load(*sources: Source, nodepools: NodePoolsArg = None) -> Inventory:
     ``EC2NodeClass`` objects. Everything is parsed together, so a snapshot's Pods and their
     Deployments in different sources are counted once.
 
+    An unknown field (a typo such as ``requirments``) or an unknown well-known label is an
+    error, as ``kubectl apply`` validates strictly; ``validate="warn"`` makes it a warning in
+    :attr:`Inventory.notes` and ignores it. A workload a HorizontalPodAutoscaler scales is
+    counted at its written replicas clamped into the autoscaler's range (``minReplicas`` when it
+    writes none); ``hpa="max"`` counts ``maxReplicas``.
+
     Raises :class:`InputError` naming the object and field when a source cannot be used.
     """
-    return _load("load", sources, nodepools)
+    return _load("load", sources, nodepools, validate=validate, hpa=hpa)
 
 
-def _load(caller: str, sources: Sequence[Source], nodepools: NodePoolsArg) -> Inventory:
+def _load(
+    caller: str, sources: Sequence[Source], nodepools: NodePoolsArg, *, validate: str = "strict", hpa: str = "min"
+) -> Inventory:
     texts: list[tuple[str, str]] = []
     for s in sources:
         texts.extend(_sources(caller, s))
@@ -225,7 +249,7 @@ def _load(caller: str, sources: Sequence[Source], nodepools: NodePoolsArg) -> In
         texts.extend(_sources(caller, nodepools))
     if not texts:
         raise InputError(f"{caller}() needs at least one source: a path, YAML/JSON text, or a dict")
-    return Inventory(_native.Inventory.parse(texts))
+    return Inventory(_native.Inventory.parse(texts, validate, hpa))
 
 
 def parse_manifests(text: str, source_name: str = "<string>") -> dict[str, Any]:

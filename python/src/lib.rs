@@ -67,9 +67,17 @@ struct Inventory {
 impl Inventory {
     /// Parses `(name, text)` sources of YAML or JSON (one or many documents, `kind: List`,
     /// `kubectl get -o json` output) together.
+    /// `validate` is `"strict"` (an unknown field is an error) or `"warn"` (a note, and
+    /// ignored); `hpa` is `"min"` or `"max"`: how a workload a HorizontalPodAutoscaler scales
+    /// is counted.
     #[staticmethod]
-    fn parse(py: Python<'_>, sources: Vec<(String, String)>) -> PyResult<Inventory> {
-        detached(py, || fleetfit::manifest::parse_sources(&sources)).map(|inner| Inventory { inner })
+    #[pyo3(signature = (sources, validate = "strict", hpa = "min"))]
+    fn parse(py: Python<'_>, sources: Vec<(String, String)>, validate: &str, hpa: &str) -> PyResult<Inventory> {
+        let options = fleetfit::manifest::ParseOptions {
+            validation: parse(py, "validate", validate)?,
+            hpa: parse(py, "hpa", hpa)?,
+        };
+        detached(py, || fleetfit::manifest::parse_sources_with(&sources, &options)).map(|inner| Inventory { inner })
     }
 
     /// The inventory as JSON text (the CLI's shape).
@@ -243,8 +251,9 @@ fn generate_trace(py: Python<'_>, inventory: &Inventory, shape: &str, start: &st
     let days = count(py, "days", days)?;
     let shape = parse_shape(py, shape)?;
     let start = parse(py, "start", start)?;
-    Ok(Trace::generate(shape, &inventory.inner.workloads, start, days, fleetfit::time::Duration::from_secs(60))
-        .to_yaml())
+    Trace::generate(shape, &inventory.inner.workloads, start, days, fleetfit::time::Duration::from_secs(60))
+        .map(|trace| trace.to_yaml())
+        .map_err(|e| input_error(py, e))
 }
 
 fn parse_shape(py: Python<'_>, shape: &str) -> PyResult<Shape> {
