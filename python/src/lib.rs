@@ -195,6 +195,18 @@ impl Catalog {
     }
 }
 
+/// The CLI's refusal of an input that holds nothing to answer about (most likely the wrong
+/// files): no workload for `plan`, `explain` and `simulate`, no node for `consolidate`.
+fn require(py: Python<'_>, inventory: &Inventory, nodes: bool) -> PyResult<()> {
+    let sources = ["the inventory".to_string()];
+    let checked = if nodes {
+        fleetfit::manifest::require_nodes(&inventory.inner, &sources)
+    } else {
+        fleetfit::manifest::require_workloads(&inventory.inner, &sources)
+    };
+    checked.map_err(|e| input_error(py, e))
+}
+
 /// Plans where the pending pods go: existing nodes first, then new ones; JSON text.
 #[pyfunction]
 #[pyo3(signature = (inventory, catalog, mode = "optimize", time_limit_seconds = None))]
@@ -205,7 +217,8 @@ fn plan(
     mode: &str,
     time_limit_seconds: Option<f64>,
 ) -> PyResult<String> {
-    let options = PlanOptions { mode: parse::<Mode>(py, "mode", mode)?, time_limit_seconds };
+    require(py, inventory, false)?;
+    let options = PlanOptions { mode: parse::<Mode>(py, "mode", mode)?, time_limit_seconds, ..Default::default() };
     let planned = detached(py, || fleetfit::pack::plan(&inventory.inner, &catalog.inner, &options))?;
     to_json(&planned)
 }
@@ -214,6 +227,7 @@ fn plan(
 #[pyfunction]
 #[pyo3(signature = (inventory, catalog, top = 3))]
 fn explain(py: Python<'_>, inventory: &Inventory, catalog: &Catalog, top: i64) -> PyResult<String> {
+    require(py, inventory, false)?;
     let options = fleetfit::ExplainOptions { top: count(py, "top", top)? };
     let explanation = detached(py, || fleetfit::explain(&inventory.inner, &catalog.inner, &options))?;
     to_json(&explanation)
@@ -233,6 +247,7 @@ fn consolidate(
     disruption_weight: f64,
     compare: bool,
 ) -> PyResult<String> {
+    require(py, inventory, true)?;
     let options = ConsolidateOptions {
         spot_to_spot,
         disruption_weight,
@@ -281,6 +296,7 @@ fn simulate(
     consolidation_interval: &str,
     startup: &str,
 ) -> PyResult<String> {
+    require(py, inventory, false)?;
     let options = SimulateOptions {
         mode: parse(py, "mode", mode)?,
         consolidation: consolidation.map(|c| parse(py, "consolidation", c)).transpose()?,

@@ -82,3 +82,11 @@ def test_hpa_counts_min_or_max_replicas() -> None:
     assert fleetfit.load(AUTOSCALED, hpa="max").pending_pods == 7
     with pytest.raises(fleetfit.InputError, match="hpa: "):
         fleetfit.load(AUTOSCALED, hpa="peak")  # type: ignore[arg-type]
+
+
+def test_an_input_without_workloads_is_an_error_not_a_free_plan() -> None:
+    service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+    with pytest.raises(fleetfit.InputError, match="no workloads found in the inventory: .* it holds only Service"):
+        fleetfit.plan(service)
+    with pytest.raises(fleetfit.InputError, match="no nodes found in the inventory"):
+        fleetfit.consolidate(service, now="2026-12-05T20:00:00Z")
