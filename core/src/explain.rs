@@ -7,7 +7,7 @@ use crate::model::{Inventory, NodePool, ObjectRef, Pod};
 use crate::resources::Resources;
 use crate::Result;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Options of [`explain`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,13 +54,19 @@ pub struct NodePoolSummary {
     pub instance_types_total: usize,
 }
 
-/// Where one workload's pending pods (of one shape) can go, and where not.
+/// Where one workload's pending pods (of one shape) can go, and where not. Standalone Pods
+/// (of no workload) of one shape share one explanation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkloadExplanation {
+    /// The workload; for standalone Pods, the first of them.
     pub workload: ObjectRef,
-    /// `Deployment shop/web`.
+    /// `Deployment shop/web`; `Pod shop/web-0` for one standalone Pod, `Pods shop/a, b, c and
+    /// 17 more` for several of one shape.
     pub name: String,
     pub pods: usize,
+    /// For standalone Pods: the first few of their names, in input order (empty for a
+    /// workload's pods).
+    pub pod_names: Vec<String>,
     /// Requests of one pod.
     pub requests: Resources,
     pub schedulable: bool,
@@ -72,6 +78,20 @@ pub struct WorkloadExplanation {
     pub nodepools: Vec<String>,
     pub cheapest: Vec<CheapOption>,
     pub rejections: Vec<RejectionGroup>,
+}
+
+/// How many standalone Pods' names an explanation lists.
+const POD_NAMES_SHOWN: usize = 3;
+
+/// The display name of standalone Pods of one shape: `Pod shop/web-0`, or `Pods shop/a, b, c
+/// and 17 more`.
+fn standalone_name(first: &Pod, shown: &[String], count: usize) -> String {
+    if count == 1 {
+        return first.workload().to_string();
+    }
+    let more = count - shown.len();
+    let rest = if more > 0 { format!(" and {more} more") } else { String::new() };
+    format!("Pods {}/{}{rest}", first.namespace, shown.join(", "))
 }
 
 /// One of the cheapest places for a workload's pods.
@@ -149,20 +169,42 @@ pub fn explain(inventory: &Inventory, catalog: &Catalog, options: &ExplainOption
             .map(|c| context.pools[c.pool].instance_types[c.instance_type].name.as_str())
             .collect();
         let pools_with: BTreeSet<usize> = result.candidates.iter().map(|c| c.pool).collect();
+        let block = |workload: ObjectRef, name: String, pods: usize, pod_names: Vec<String>| WorkloadExplanation {
+            workload,
+            name,
+            pods,
+            pod_names,
+            requests: class.requests.clone(),
+            schedulable: !result.candidates.is_empty(),
+            candidates: result.candidates.len(),
+            instance_types: types.len(),
+            nodepools: pools_with.iter().map(|&p| context.pools[p].nodepool.name.clone()).collect(),
+            cheapest: cheapest.clone(),
+            rejections: result.rejections.clone(),
+        };
+        // A workload's pods get a block per workload; standalone Pods one block for the class.
+        let mut per_workload: HashMap<(&str, &str, &str), usize> = HashMap::new();
+        let mut standalone: Vec<&Pod> = Vec::new();
+        for &i in &class.pods {
+            match &pending[i].owner {
+                Some(o) => *per_workload.entry((&o.kind, &o.namespace, &o.name)).or_default() += 1,
+                None => standalone.push(pending[i]),
+            }
+        }
         for workload in &class.workloads {
-            let pods = class.pods.iter().filter(|&&i| &pending[i].workload() == workload).count();
-            workloads.push(WorkloadExplanation {
-                workload: workload.clone(),
-                name: workload.to_string(),
-                pods,
-                requests: class.requests.clone(),
-                schedulable: !result.candidates.is_empty(),
-                candidates: result.candidates.len(),
-                instance_types: types.len(),
-                nodepools: pools_with.iter().map(|&p| context.pools[p].nodepool.name.clone()).collect(),
-                cheapest: cheapest.clone(),
-                rejections: result.rejections.clone(),
-            });
+            let key = (workload.kind.as_str(), workload.namespace.as_str(), workload.name.as_str());
+            if let Some(&pods) = per_workload.get(&key) {
+                workloads.push(block(workload.clone(), workload.to_string(), pods, Vec::new()));
+            }
+        }
+        if let Some(first) = standalone.first() {
+            let pod_names: Vec<String> = standalone.iter().take(POD_NAMES_SHOWN).map(|p| p.name.clone()).collect();
+            workloads.push(block(
+                first.workload(),
+                standalone_name(first, &pod_names, standalone.len()),
+                standalone.len(),
+                pod_names,
+            ));
         }
     }
     workloads.sort_by(|a, b| a.name.cmp(&b.name).then(b.pods.cmp(&a.pods)));

@@ -16,7 +16,7 @@ use crate::taints::{Taint, TaintEffect, Toleration};
 use crate::volumes::volume_requirements;
 use crate::{Error, Result};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Pods that are identical for scheduling purposes, filtered once.
@@ -37,23 +37,41 @@ pub struct ShapeClass {
 }
 
 /// Groups pods into shape classes, in order of first appearance.
+///
+/// Pods share a class when nothing that decides where they may go tells them apart:
+/// requests, node constraints, tolerations, volumes, and what topology sees of them
+/// (namespace, affinities, spread, host ports, and the labels some selector reads). Labels no
+/// selector reads — a standalone pod's own `run: <name>`, a StatefulSet pod's
+/// `statefulset.kubernetes.io/pod-name` — do not split a class, so 20,000 standalone pods of
+/// one shape are one class, as 20,000 replicas are.
 pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
-    /// Everything that decides where a pod may go: requests, node constraints, tolerations,
-    /// volumes, and what topology sees of it (namespace, labels, affinities, spread, ports).
+    /// Everything that decides where a pod may go (see above).
     type Key<'a> = (
         (&'a Resources, &'a BTreeMap<String, String>, &'a crate::model::NodeAffinity, &'a [Toleration]),
         Option<std::result::Result<Option<Requirements>, String>>,
-        (&'a str, &'a BTreeMap<String, String>, &'a crate::model::PodAffinity, &'a crate::model::PodAffinity),
+        (&'a str, Vec<(&'a str, &'a str)>, &'a crate::model::PodAffinity, &'a crate::model::PodAffinity),
         (&'a [crate::model::TopologySpreadConstraint], &'a [crate::model::HostPort]),
     );
+    let read = selected_label_keys(pods, inventory);
     let mut index: HashMap<Key<'_>, usize> = HashMap::new();
     let mut classes: Vec<ShapeClass> = Vec::new();
+    // Per class, its workloads already listed (kind, namespace, name).
+    let mut seen_workloads: Vec<HashSet<(&str, &str, &str)>> = Vec::new();
     for (i, pod) in pods.iter().enumerate() {
         let volumes = (!pod.volume_claims.is_empty()).then(|| volume_requirements(pod, inventory));
+        let labels: Vec<(&str, &str)> = if read.is_empty() {
+            Vec::new()
+        } else {
+            pod.labels
+                .iter()
+                .filter(|(k, _)| read.contains(k.as_str()))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect()
+        };
         let key: Key<'_> = (
             (&pod.requests, &pod.node_selector, &pod.node_affinity, &pod.tolerations),
             volumes.clone(),
-            (&pod.namespace, &pod.labels, &pod.pod_affinity, &pod.pod_anti_affinity),
+            (&pod.namespace, labels, &pod.pod_affinity, &pod.pod_anti_affinity),
             (&pod.topology_spread, &pod.host_ports),
         );
         let class = *index.entry(key).or_insert_with(|| {
@@ -70,16 +88,49 @@ pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
                 workloads: Vec::new(),
                 volume_error,
             });
+            seen_workloads.push(HashSet::new());
             classes.len() - 1
         });
         let c = &mut classes[class];
         c.pods.push(i);
-        let w = pod.workload();
-        if !c.workloads.contains(&w) {
-            c.workloads.push(w);
+        let workload = match &pod.owner {
+            Some(o) => (o.kind.as_str(), o.namespace.as_str(), o.name.as_str()),
+            None => ("Pod", pod.namespace.as_str(), pod.name.as_str()),
+        };
+        if seen_workloads[class].insert(workload) {
+            c.workloads.push(pod.workload());
         }
     }
     classes
+}
+
+/// The pod label keys some selector may read: those of the label selectors, `matchLabelKeys`
+/// and `mismatchLabelKeys` of every topology spread constraint and pod (anti-)affinity term of
+/// `pods`, of the inventory's pods and of its DaemonSets' pods. Pods whose labels agree on
+/// these keys are selected alike by every group topology forms.
+fn selected_label_keys<'a>(pods: &[&'a Pod], inventory: &'a Inventory) -> HashSet<&'a str> {
+    fn selector_keys<'a>(selector: &'a crate::model::LabelSelector, out: &mut HashSet<&'a str>) {
+        out.extend(selector.match_labels.keys().map(String::as_str));
+        out.extend(selector.match_expressions.iter().map(|r| r.key()));
+    }
+    fn term_keys<'a>(term: &'a crate::model::PodAffinityTerm, out: &mut HashSet<&'a str>) {
+        selector_keys(&term.selector, out);
+        out.extend(term.match_label_keys.iter().chain(&term.mismatch_label_keys).map(String::as_str));
+    }
+    let mut out = HashSet::new();
+    let templates = inventory.daemonsets.iter().map(|d| &d.template);
+    for pod in pods.iter().copied().chain(&inventory.pods).chain(templates) {
+        for c in &pod.topology_spread {
+            selector_keys(&c.selector, &mut out);
+            out.extend(c.match_label_keys.iter().map(String::as_str));
+        }
+        for affinity in [&pod.pod_affinity, &pod.pod_anti_affinity] {
+            for term in affinity.required.iter().chain(affinity.preferred.iter().map(|w| &w.term)) {
+                term_keys(term, &mut out);
+            }
+        }
+    }
+    out
 }
 
 /// The pod's alternative node requirements: nodeSelector ∩ each required term ∩ volumes.
