@@ -22,7 +22,7 @@
 use super::nodes::NewNode;
 use super::{Placement, Simulation};
 use crate::resources::Resources;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Rounds of local improvement at most.
 const IMPROVEMENT_ROUNDS: usize = 8;
@@ -481,6 +481,13 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut rooms: Vec<Option<(usize, u64, Vec<i64>)>> = (0..self.sim.new_nodes.len())
             .map(|m| if self.sim.new_nodes[m].pods.is_empty() { None } else { self.launched_room(m) })
             .collect();
+        // The nodes whose room may take a pod of some class, in index order: a full node is
+        // skipped without looking (with many nodes, most are full).
+        let floor = self.least_demand();
+        let takes_some = |room: &Option<(usize, u64, Vec<i64>)>| {
+            room.as_ref().is_some_and(|(_, _, r)| r.iter().zip(&floor).all(|(r, f)| f.is_none_or(|f| *r >= f)))
+        };
+        let mut open: BTreeSet<usize> = (0..rooms.len()).filter(|&m| takes_some(&rooms[m])).collect();
         for (_, n) in nodes {
             if !self.packed.contains(&n) {
                 continue;
@@ -492,10 +499,11 @@ impl<'s, 'a> Packer<'s, 'a> {
             let mut fits = true;
             for &(c, k) in &counts {
                 let mut want = k;
-                for (m, entry) in rooms.iter().enumerate() {
+                for &m in &open {
                     if want == 0 {
                         break;
                     }
+                    let entry = &rooms[m];
                     let Some((t, bit, room)) = entry.as_ref().filter(|_| m != n) else { continue };
                     let pool = self.sim.new_nodes[m].pool;
                     let Some((_, allowed)) = &self.sim.allowed[c][pool] else { continue };
@@ -542,6 +550,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             }
             self.retire(n);
             rooms[n] = None;
+            open.remove(&n);
             for (m, c, k) in moves {
                 let pool = self.sim.new_nodes[m].pool;
                 let Some((term, allowed)) = &self.sim.allowed[c][pool] else { continue };
@@ -561,10 +570,21 @@ impl<'s, 'a> Packer<'s, 'a> {
             }
             for &m in taken.keys() {
                 rooms[m] = self.launched_room(m);
+                if !takes_some(&rooms[m]) {
+                    open.remove(&m);
+                }
             }
             changed = true;
         }
         changed
+    }
+
+    /// Per resource, the least any class asks of it when every class asks some (`None` when
+    /// one asks none): a room with less than that of any resource takes no pod of any class.
+    fn least_demand(&self) -> Vec<Option<i64>> {
+        (0..self.dense.names.len())
+            .map(|d| self.demand.iter().map(|v| v[d]).try_fold(i64::MAX, |least, x| (x > 0).then(|| least.min(x))))
+            .collect()
     }
 
     /// Merges pairs of packed nodes of the same pool into one node that costs less than both.
