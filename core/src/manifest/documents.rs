@@ -5,6 +5,7 @@
 use crate::error::Error;
 use serde::Deserialize;
 use serde_json::Value;
+use std::ops::ControlFlow;
 
 /// One parsed document and the line it starts on (1-based).
 pub(super) struct Document {
@@ -12,24 +13,31 @@ pub(super) struct Document {
     pub value: Value,
 }
 
-/// Calls `each` for every non-empty document of `text`, in order, and returns the syntax
-/// errors met on the way.
-pub(super) fn for_each_document(source_name: &str, text: &str, mut each: impl FnMut(Document)) -> Vec<Error> {
+/// Calls `each` for every non-empty document of `text`, in order, until it breaks, and returns
+/// the syntax errors met on the way.
+pub(super) fn for_each_document(
+    source_name: &str,
+    text: &str,
+    mut each: impl FnMut(Document) -> ControlFlow<()>,
+) -> Vec<Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let looks_like_json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
     if looks_like_json {
         match read_json(text) {
             Ok(docs) => {
-                docs.into_iter().for_each(each);
+                let _ = docs.into_iter().try_for_each(each);
                 return Vec::new();
             }
             // A flow-style YAML document (`{a: b}`) starts like JSON; give YAML a chance
             // before reporting the JSON error.
             Err(json_error) => {
                 let mut docs = Vec::new();
-                let yaml_errors = read_yaml(source_name, text, |d| docs.push(d));
+                let yaml_errors = read_yaml(source_name, text, |d| {
+                    docs.push(d);
+                    ControlFlow::Continue(())
+                });
                 if yaml_errors.is_empty() {
-                    docs.into_iter().for_each(each);
+                    let _ = docs.into_iter().try_for_each(each);
                     return Vec::new();
                 }
                 return vec![Error::Syntax { source_name: source_name.to_string(), message: json_error }];
@@ -81,7 +89,7 @@ fn is_document_marker(line: &str) -> bool {
 /// Reads YAML documents chunk by chunk (a chunk per `---`), so a broken document is reported
 /// with its line while the others are still read, and only one document's tree is held at a
 /// time.
-fn read_yaml(source_name: &str, text: &str, mut each: impl FnMut(Document)) -> Vec<Error> {
+fn read_yaml(source_name: &str, text: &str, mut each: impl FnMut(Document) -> ControlFlow<()>) -> Vec<Error> {
     let mut errors = Vec::new();
     let mut chunk_start = 0;
     let mut chunk_line = 1;
@@ -105,7 +113,11 @@ fn read_yaml(source_name: &str, text: &str, mut each: impl FnMut(Document)) -> V
         for doc in serde_yaml::Deserializer::from_str(chunk) {
             match Value::deserialize(doc) {
                 Ok(Value::Null) => {}
-                Ok(value) => each(Document { line: content_line, value }),
+                Ok(value) => {
+                    if each(Document { line: content_line, value }).is_break() {
+                        return errors;
+                    }
+                }
                 Err(e) => {
                     errors.push(Error::Syntax {
                         source_name: source_name.to_string(),
@@ -163,7 +175,10 @@ mod tests {
 
     fn lines(text: &str) -> (Vec<usize>, Vec<String>) {
         let mut got = Vec::new();
-        let errors = for_each_document("test.yaml", text, |d| got.push(d.line));
+        let errors = for_each_document("test.yaml", text, |d| {
+            got.push(d.line);
+            ControlFlow::Continue(())
+        });
         (got, errors.iter().map(ToString::to_string).collect())
     }
 

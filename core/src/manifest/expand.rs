@@ -11,7 +11,8 @@ use crate::error::Error;
 use crate::model::{Inventory, ObjectRef, Pod, PodPhase, Skipped, Workload};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// The most pods expansion may create in one inventory.
+/// The most pods one inventory may hold: Pod objects and the replicas workloads expand into,
+/// together. Past it the reader stops with an error saying so, rather than run unbounded.
 pub const MAX_EXPANDED_PODS: usize = 500_000;
 
 /// A Pod object as read, before its owner is resolved.
@@ -96,7 +97,14 @@ fn ordinal(workload: &str, pod: &str) -> Option<u32> {
 
 /// Resolves owners, counts existing replicas, expands missing ones, and fills
 /// `inventory.pods`, `inventory.workloads` and the claims pods create for themselves.
-pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mut Vec<Error>, hpa: HpaReplicas) {
+/// At most `max_pods` pods ([`MAX_EXPANDED_PODS`]), Pod objects included.
+pub(super) fn expand(
+    entries: Vec<Entry>,
+    inventory: &mut Inventory,
+    errors: &mut Vec<Error>,
+    hpa: HpaReplicas,
+    max_pods: usize,
+) {
     let index = Index::new(&entries);
     let tops: Vec<usize> = (0..index.workloads.len()).map(|i| index.top(i)).collect();
     let (desired, autoscalers) = autoscale(&entries, &index, hpa, inventory, errors);
@@ -136,7 +144,7 @@ pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mu
         }
     };
 
-    let mut expanded = 0usize;
+    let mut expanded = entries.iter().filter(|e| matches!(e, Entry::Pod(_))).count();
     let mut cronjobs = Vec::new();
     let mut pod_owners = pod_owners.into_iter();
     let mut workload_index = 0;
@@ -165,11 +173,15 @@ pub(super) fn expand(entries: Vec<Entry>, inventory: &mut Inventory, errors: &mu
                     cronjobs.push(format!("{} ({} pods)", w.reference, desired[i]));
                 }
                 let missing = desired[i].saturating_sub(existing[i]) as usize;
-                if expanded + missing > MAX_EXPANDED_PODS {
+                if expanded + missing > max_pods {
                     errors.push(Error::field(
                         w.reference.to_string(),
                         "spec",
-                        format!("expanding {missing} replicas would take the inventory past {MAX_EXPANDED_PODS} pods"),
+                        format!(
+                            "expanding {missing} replicas would take the inventory past {max_pods} pods (Pod \
+                             objects and workload replicas together), the most fleetfit plans at once: split the input \
+                             and plan the parts separately"
+                        ),
                     ));
                     continue;
                 }

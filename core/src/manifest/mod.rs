@@ -46,6 +46,7 @@ use documents::{for_each_document, Document};
 use expand::{Entry, PodObject};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 pub use autoscalers::HpaReplicas;
 pub use checks::{require_nodes, require_workloads};
@@ -118,15 +119,27 @@ pub fn parse_sources_with(sources: &[(String, String)], options: &ParseOptions) 
 }
 
 fn parse_all<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>, options: &ParseOptions) -> Result<Inventory> {
-    let mut reader = Reader { options: *options, ..Reader::default() };
+    parse_at_most(sources, options, MAX_EXPANDED_PODS)
+}
+
+/// [`parse_all`] holding at most `max_pods` pods.
+fn parse_at_most<'a>(
+    sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+    options: &ParseOptions,
+    max_pods: usize,
+) -> Result<Inventory> {
+    let mut reader = Reader { options: *options, max_pods, ..Reader::default() };
     for (source_name, text) in sources {
+        if reader.stopped {
+            break;
+        }
         let syntax_errors = for_each_document(source_name, text, |doc| reader.document(source_name, doc));
         reader.errors.extend(syntax_errors);
     }
     reader.judge_label_doubts();
     let Reader { mut inventory, entries, mut errors, priorities, moved_kubelets, .. } = reader;
     nodeclass::apply_moved_kubelets(moved_kubelets, &mut inventory, &mut errors);
-    expand::expand(entries, &mut inventory, &mut errors, options.hpa);
+    expand::expand(entries, &mut inventory, &mut errors, options.hpa, max_pods);
     workloads::infer_daemonsets(&mut inventory);
     priorities.apply(&mut inventory);
     Error::collect(errors)?;
@@ -148,6 +161,12 @@ struct Reader {
     label_doubts: Vec<(String, Error)>,
     /// Kubelet settings of v1beta1 NodePools, for their EC2NodeClasses.
     moved_kubelets: Vec<convert::MovedKubelet>,
+    /// The most pods the input may hold ([`MAX_EXPANDED_PODS`]).
+    max_pods: usize,
+    /// Pod objects read so far; past `max_pods` reading stops.
+    pods_read: usize,
+    /// Reading stopped at the pod limit: the rest of the input is not read.
+    stopped: bool,
 }
 
 /// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
@@ -194,7 +213,16 @@ impl Reader {
             }
         }
     }
-    fn document(&mut self, source_name: &str, doc: Document) {
+    fn document(&mut self, source_name: &str, doc: Document) -> ControlFlow<()> {
+        self.read_document(source_name, doc);
+        if self.stopped {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn read_document(&mut self, source_name: &str, doc: Document) {
         match &doc.value {
             Value::Object(_) => self.object(source_name, doc.line, &doc.value, None),
             // A bare list of objects, as some tools write them.
@@ -217,6 +245,9 @@ impl Reader {
     /// One object; `list_type` is the (apiVersion, kind) a typed list (`PodList`) gives its
     /// items, which the API server leaves without their own.
     fn object(&mut self, source_name: &str, line: usize, value: &Value, list_type: Option<(&str, &str)>) {
+        if self.stopped {
+            return;
+        }
         let text = |key: &str| value.get(key).and_then(Value::as_str);
         let kind = text("kind").or(list_type.map(|t| t.1)).unwrap_or("");
         let api_version = text("apiVersion").or(list_type.map(|t| t.0)).unwrap_or("");
@@ -263,6 +294,17 @@ impl Reader {
         let inv = &mut self.inventory;
         match (group, reference.kind.as_str()) {
             ("", "Pod") => {
+                self.pods_read += 1;
+                if self.pods_read > self.max_pods {
+                    root.error(format!(
+                        "the input holds more than {} pods (Pod objects and workload replicas together), \
+                         the most fleetfit plans at once; reading stopped here: split the input (by namespace, or by \
+                         NodePool) and plan the parts separately",
+                        self.max_pods
+                    ));
+                    self.stopped = true;
+                    return;
+                }
                 let meta = meta::read_object_meta(&root.get("metadata"));
                 if !root.get("spec").is_present() {
                     root.get("spec").error("required");
@@ -411,5 +453,49 @@ fn skip_reason(group: &str, kind: &str, containers: Option<&str>) -> String {
         }
         ("", "ResourceQuota") => "resource quotas do not change which nodes are needed".into(),
         _ => format!("fleetfit does not model {kind}: it does not change which nodes are needed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pods(count: usize) -> String {
+        (0..count)
+            .map(|i| {
+                format!(
+                    "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{containers: [{{name: c}}]}}\n"
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reading_stops_at_the_pod_limit() {
+        // The pod past the limit is named; nothing after it is read (its syntax error neither).
+        let text = pods(4) + "---\nkind: [\n";
+        let error = parse_at_most([("pods.yaml", text.as_str())], &ParseOptions::default(), 3).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Pod default/p3: (document): the input holds more than 3 pods (Pod objects and workload replicas \
+             together), the most fleetfit plans at once; reading stopped here: split the input (by namespace, or by \
+             NodePool) and plan the parts separately"
+        );
+        let inventory = parse_at_most([("pods.yaml", pods(3).as_str())], &ParseOptions::default(), 3);
+        assert_eq!(inventory.map(|i| i.pods.len()), Ok(3));
+    }
+
+    #[test]
+    fn pod_objects_and_replicas_count_together() {
+        let deployment = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  \
+                          template: {spec: {containers: [{name: c}]}}\n";
+        let text = pods(2) + deployment;
+        let error = parse_at_most([("in.yaml", text.as_str())], &ParseOptions::default(), 3).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Deployment default/web: spec: expanding 2 replicas would take the inventory past 3 pods (Pod objects and \
+             workload replicas together), the most fleetfit plans at once: split the input and plan the parts \
+             separately"
+        );
     }
 }
