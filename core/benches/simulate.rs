@@ -74,7 +74,8 @@ fn main() {
         "2026-12-01T00:00:00Z".parse().expect("a time"),
         1,
         Duration::from_secs(60),
-    );
+    )
+    .expect("one day");
     println!(
         "{deployments} Deployments, {peak} pods at the peak; {} steps, {} events",
         trace.steps(),

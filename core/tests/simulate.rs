@@ -173,6 +173,15 @@ fn a_trace_naming_an_unknown_workload_is_refused() {
 }
 
 #[test]
+fn generated_traces_are_one_to_366_days() {
+    let start = "2026-12-01T00:00:00Z".parse().unwrap();
+    for days in [0, 367] {
+        let err = Trace::generate(Shape::Diurnal, &[], start, days, Duration::from_secs(60)).expect_err("out of range");
+        assert_eq!(err.to_string(), format!("days: {days} days: a generated trace is 1 to 366 days long"));
+    }
+}
+
+#[test]
 fn generated_traces_read_back_the_same() {
     let inventory = fleetfit::manifest::parse("manifests", MANIFESTS).expect("manifests");
     for shape in [Shape::Diurnal, Shape::NightlyBatch, Shape::Spike] {
@@ -182,7 +191,8 @@ fn generated_traces_read_back_the_same() {
             "2026-12-01T00:00:00Z".parse().unwrap(),
             2,
             Duration::from_secs(60),
-        );
+        )
+        .expect("two days");
         assert_eq!(trace.duration, Duration::from_secs(2 * 86_400));
         assert!(!trace.events.is_empty());
         assert_eq!(Trace::parse("generated", &trace.to_yaml()).expect("reads back"), trace, "{shape:?}");
@@ -193,7 +203,8 @@ fn generated_traces_read_back_the_same() {
         "2026-12-01T00:00:00Z".parse().unwrap(),
         2,
         Duration::from_secs(60),
-    );
+    )
+    .expect("two days");
     let runs: Vec<_> =
         batch.events.iter().filter(|e| matches!(e.action, fleetfit::simulate::Action::Run { .. })).collect();
     assert_eq!(runs.len(), 2, "one run of the Job each night");
