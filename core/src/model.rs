@@ -504,6 +504,11 @@ pub struct NodeClass {
     /// `RAID0` puts ephemeral storage on the instance-store NVMe disks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_store_policy: Option<String>,
+    /// The zones of the subnets Karpenter resolved (`status.subnets[].zone` of a `kubectl get
+    /// ec2nodeclass -o json` snapshot), sorted and unique; empty when the input has no status.
+    /// As in Karpenter, nodes of this class launch only in these zones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnet_zones: Vec<String>,
 }
 
 /// A PodDisruptionBudget.

@@ -48,6 +48,13 @@ pub struct PlanOptions {
     /// is returned with its proven gap.
     #[serde(default)]
     pub time_limit_seconds: Option<f64>,
+    /// Spot diversity: at most this share (0 < share ≤ 1) of the plan's spot nodes in one
+    /// capacity pool (instance type × zone). Nodes over it move, whole, to the next-cheapest
+    /// spot offering among their own instance-type options in a pool with room — to another
+    /// zone only when none of their pods has zonal topology. The plan says what it cost
+    /// ([`Plan::spot_diversity`]). `None`: Karpenter's choice, cheapest first.
+    #[serde(default)]
+    pub max_spot_pool_share: Option<f64>,
 }
 
 /// Requested share of allocatable, per resource (0.0–1.0).
@@ -93,6 +100,32 @@ pub struct PlannedNode {
     pub utilisation: Utilisation,
 }
 
+/// The new spot nodes of one EC2 capacity pool: an instance type in a zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotPool {
+    pub instance_type: String,
+    pub zone: String,
+    pub nodes: usize,
+    /// Of the plan's new spot nodes.
+    pub share: f64,
+}
+
+/// What keeping the spot nodes spread over capacity pools did and cost
+/// ([`PlanOptions::max_spot_pool_share`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotDiversity {
+    /// At most this share of the spot nodes in one pool, as asked.
+    pub max_pool_share: f64,
+    /// Whether the plan keeps to it (else [`Plan::warnings`] says where it does not, and why).
+    pub satisfied: bool,
+    /// Spot nodes moved to another pool.
+    pub nodes_moved: usize,
+    /// What the plan would cost without the option, per hour.
+    pub cost_per_hour_without: f64,
+    /// The plan's cost less `cost_per_hour_without`: the price of diversity.
+    pub extra_cost_per_hour: f64,
+}
+
 /// A pending pod placed on a node that already exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExistingPlacement {
@@ -128,9 +161,16 @@ pub struct Plan {
     pub utilisation: Utilisation,
     pub notes: Vec<String>,
     /// What makes the plan incomplete or its prices too low: pods the input makes that are not
-    /// counted, Windows nodes priced at Linux rates.
+    /// counted, Windows nodes priced at Linux rates, a spot diversity share not met.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The new spot nodes per capacity pool (instance type × zone), most first (then by type
+    /// and zone); the notes say when one pool holds more than half of them.
+    #[serde(default)]
+    pub spot_pools: Vec<SpotPool>,
+    /// With [`PlanOptions::max_spot_pool_share`]: what keeping to it did and cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_diversity: Option<SpotDiversity>,
 }
 
 /// `x`, with a negative zero (an empty sum of `f64`, a product with `-0.0`) made `0.0`, so no

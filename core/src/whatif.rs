@@ -254,7 +254,7 @@ pub fn sweep(
     }
     let one = |s: &Scenario| -> Result<Priced> {
         let changed = apply(inventory, s)?;
-        let planned = plan(&changed, catalog, &PlanOptions { mode, time_limit_seconds: None })?;
+        let planned = plan(&changed, catalog, &PlanOptions { mode, ..Default::default() })?;
         Ok(Priced {
             cost_per_hour: planned.cost_per_hour,
             lower_bound_per_hour: planned.lower_bound_per_hour,

@@ -367,3 +367,157 @@ fn nodes_of_nodepools_not_given_are_priced_and_named() {
     assert!(stdout(&o).contains(&format!("warning: {warning}")), "{}", stdout(&o));
     assert!(!stdout(&o).contains("$-0"), "{}", stdout(&o));
 }
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn notes(v: &serde_json::Value) -> Vec<String> {
+    v["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect()
+}
+
+const SHOP: [&str; 5] = ["-f", "examples/webshop", "--nodepools", "examples/nodepools.yaml", "-o"];
+
+#[test]
+fn zones_are_given_chosen_from_the_input_or_assumed_and_every_answer_says_which() {
+    let assumed = json(&fleetfit(&[&["plan"][..], &SHOP, &["json"]].concat()));
+    assert!(
+        notes(&assumed).iter().any(|n| n.starts_with("zones assumed: all 6 of us-east-1 (us-east-1a, us-east-1b")
+            && n.contains("most use 2 or 3): give --zones")),
+        "{:?}",
+        notes(&assumed)
+    );
+    let zones = ["--zones", "us-east-1b,us-east-1c"];
+    let given = json(&fleetfit(&[&["plan"][..], &SHOP, &["json"], &zones].concat()));
+    assert!(notes(&given).contains(&"zones: us-east-1b, us-east-1c (given)".to_string()), "{:?}", notes(&given));
+    let nodes = given["nodes"].as_array().unwrap();
+    assert!(nodes.iter().all(|n| n["zone"] == "us-east-1b" || n["zone"] == "us-east-1c"), "{nodes:?}");
+    let explained = json(&fleetfit(&[&["explain"][..], &SHOP, &["json"], &zones].concat()));
+    assert!(notes(&explained).contains(&"zones: us-east-1b, us-east-1c (given)".to_string()));
+    // A snapshot's nodes give the zones; consolidation says so.
+    let cluster = ["--cluster", "examples/cluster/snapshot.json", "--now", "2026-12-05T20:00:00Z", "-o", "json"];
+    let consolidated =
+        json(&fleetfit(&[&["consolidate", "--nodepools", "examples/nodepools.yaml"][..], &cluster].concat()));
+    assert!(
+        notes(&consolidated)
+            .iter()
+            .any(|n| n
+                .starts_with("zones: us-east-1a, us-east-1b, us-east-1c (from the zones of the cluster's 16 nodes)")),
+        "{:?}",
+        notes(&consolidated)
+    );
+    let simulated = json(&fleetfit(&[
+        "simulate",
+        "-f",
+        "examples/webshop/20-backend.yaml",
+        "--generate",
+        "spike",
+        "--zones",
+        "us-east-1d",
+        "-o",
+        "json",
+    ]));
+    assert!(notes(&simulated).contains(&"zones: us-east-1d (given)".to_string()), "{:?}", notes(&simulated));
+}
+
+#[test]
+fn an_unknown_zone_is_an_error_naming_it_and_the_region_zones() {
+    for command in ["plan", "explain", "simulate"] {
+        let mut args = vec![command, "-f", "examples/webshop", "--zones", "us-east-1a,us-east-1g"];
+        if command == "simulate" {
+            args.extend(["--generate", "spike"]);
+        }
+        let out = fleetfit(&args);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        assert_eq!(
+            stderr(&out),
+            "error: --zones: \"us-east-1g\" is not a zone of us-east-1; us-east-1's zones: us-east-1a, us-east-1b, \
+             us-east-1c, us-east-1d, us-east-1e, us-east-1f\n",
+            "{command}"
+        );
+    }
+    let out = fleetfit(&["consolidate", "--cluster", "examples/cluster/snapshot.json", "--zones", "eu-west-1a"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("\"eu-west-1a\" is not a zone of us-east-1"), "{}", stderr(&out));
+}
+
+#[test]
+fn spot_diversity_spreads_spot_nodes_over_pools_and_says_what_it_costs() {
+    let one_zone = ["--zones", "us-east-1a"];
+    let plain = json(&fleetfit(&[&["plan"][..], &SHOP, &["json"], &one_zone].concat()));
+    assert!(plain.get("spot_diversity").is_none());
+    let pools = plain["spot_pools"].as_array().unwrap();
+    assert!(pools[0]["share"].as_f64().unwrap() > 0.9, "{pools:?}");
+    assert!(
+        notes(&plain).iter().any(|n| n.starts_with(
+            "spot concentration: 13 of 14 spot nodes (93%) are in one capacity pool (c6gd.2xlarge in us-east-1a)"
+        )),
+        "{:?}",
+        notes(&plain)
+    );
+    let diverse = json(&fleetfit(&[&["plan"][..], &SHOP, &["json"], &one_zone, &["--spot-diversity", "0.5"]].concat()));
+    let d = &diverse["spot_diversity"];
+    assert_eq!(d["max_pool_share"], 0.5);
+    assert_eq!(d["satisfied"], true);
+    assert_eq!(d["nodes_moved"], 6);
+    let (cost, without, extra) = (
+        diverse["cost_per_hour"].as_f64().unwrap(),
+        d["cost_per_hour_without"].as_f64().unwrap(),
+        d["extra_cost_per_hour"].as_f64().unwrap(),
+    );
+    assert!((without - plain["cost_per_hour"].as_f64().unwrap()).abs() < 1e-9, "{without} vs {plain}");
+    assert!(extra > 0.1 && (without + extra - cost).abs() < 1e-9, "{cost} {without} {extra}");
+    for pool in diverse["spot_pools"].as_array().unwrap() {
+        assert!(pool["share"].as_f64().unwrap() <= 0.5 + 1e-9, "{pool}");
+    }
+    assert_eq!(diverse["unschedulable"].as_array().unwrap().len(), 2, "the same pods are placed");
+    let table = stdout(&fleetfit(&[
+        "plan",
+        "-f",
+        "examples/webshop",
+        "--nodepools",
+        "examples/nodepools.yaml",
+        "--zones",
+        "us-east-1a",
+        "--spot-diversity",
+        "0.5",
+    ]));
+    assert!(
+        table.contains("note: spot diversity: at most 50% of the spot nodes in one pool: 6 nodes moved to other pools"),
+        "{table}"
+    );
+}
+
+#[test]
+fn spot_diversity_must_be_a_share() {
+    for bad in ["0", "1.5", "-0.2", "half", "NaN"] {
+        let out = fleetfit(&["plan", "-f", "examples/webshop", "--spot-diversity", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "invalid value '{bad}' for '--spot-diversity <SHARE>': \"{bad}\" is not a share above 0 and at most 1"
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_spot_price_far_below_on_demand_is_flagged() {
+    let pods = scratch(
+        "m5.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  template:\n    spec:\n      nodeSelector: {node.kubernetes.io/instance-type: m5.large}\n      containers:\n        - name: web\n          resources: {requests: {cpu: 500m}}\n",
+    );
+    let prices = scratch("spot.json", r#"{"overrides": [{"instanceType": "m5.large", "spot": 0.005}]}"#);
+    let args = ["plan", "-f", pods.to_str().unwrap(), "--zones", "us-east-1a", "-o", "json"];
+    let cheap = json(&fleetfit(&[&args[..], &["--prices", prices.to_str().unwrap()]].concat()));
+    assert!(
+        notes(&cheap).contains(&"spot price inversion: 1 node priced at m5.large's spot price, 0.0050/h in us-east-1a, 5% of its on-demand price 0.0960/h, a deeper discount than spot usually gives (up to 90%); spot prices move, and this plan's cost depends on that one".to_string()),
+        "{:?}",
+        notes(&cheap)
+    );
+    let usual = json(&fleetfit(&args));
+    assert!(!notes(&usual).iter().any(|n| n.contains("inversion")), "{:?}", notes(&usual));
+}

@@ -473,20 +473,29 @@ struct Run {
 }
 
 fn plan(inventory: &Inventory, catalog: &Catalog, mode: Mode) -> Result<Plan, TestCaseError> {
-    fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode, ..Default::default() })
+    plan_with(inventory, catalog, mode, None)
+}
+
+fn plan_with(inventory: &Inventory, catalog: &Catalog, mode: Mode, spot: Option<f64>) -> Result<Plan, TestCaseError> {
+    fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode, max_spot_pool_share: spot, ..Default::default() })
         .map_err(|e| TestCaseError::fail(format!("{mode} mode failed: {e}")))
 }
 
 impl Run {
     fn new(case: Case) -> Result<Run, TestCaseError> {
+        Run::with_spot_share(case, None)
+    }
+
+    /// Plans with at most `share` of the spot nodes in one pool.
+    fn with_spot_share(case: Case, share: Option<f64>) -> Result<Run, TestCaseError> {
         let manifests = case.manifests();
         let catalog_json = case.catalog_json();
         let inventory = fleetfit::manifest::parse("case.yaml", &manifests)
             .map_err(|e| TestCaseError::fail(format!("bad generated manifests: {e}\n{manifests}")))?;
         let catalog = Catalog::from_json("case.json", &catalog_json)
             .map_err(|e| TestCaseError::fail(format!("bad generated catalog: {e}\n{catalog_json}")))?;
-        let karpenter = plan(&inventory, &catalog, Mode::Karpenter)?;
-        let optimize = plan(&inventory, &catalog, Mode::Optimize)?;
+        let karpenter = plan_with(&inventory, &catalog, Mode::Karpenter, share)?;
+        let optimize = plan_with(&inventory, &catalog, Mode::Optimize, share)?;
         Ok(Run { case, manifests, catalog_json, inventory, catalog, karpenter, optimize })
     }
 
@@ -918,6 +927,37 @@ proptest! {
         }
         if k.karpenter_cost_per_hour.is_some() {
             return Err(run.fail("karpenter mode reports a karpenter cost of its own".into()));
+        }
+    }
+
+    #[test]
+    fn spot_diversity_keeps_every_constraint_and_prices_itself(case in case(), share in prop::sample::select(vec![0.34, 0.5, 0.75])) {
+        let run = Run::with_spot_share(case, Some(share))?;
+        run.check(within_allocatable)?;
+        run.check(every_pod_once)?;
+        run.check(constraints_hold)?;
+        run.check(limits_hold)?;
+        run.check(bound_and_gap)?;
+        for diverse in run.plans() {
+            let plain = plan(&run.inventory, &run.catalog, diverse.mode)?;
+            let d = diverse.spot_diversity.as_ref().ok_or_else(|| run.fail(format!("{} mode: no diversity report", diverse.mode)))?;
+            if (d.cost_per_hour_without - plain.cost_per_hour).abs() > 1e-9 || d.extra_cost_per_hour < 0.0
+                || (d.cost_per_hour_without + d.extra_cost_per_hour - diverse.cost_per_hour).abs() > 1e-9
+            {
+                return Err(run.fail(format!("{} mode: {d:?} against cost {} and {} without", diverse.mode, diverse.cost_per_hour, plain.cost_per_hour)));
+            }
+            // Moving nodes never changes what is placed (the mode whose plan is returned may).
+            if diverse.unschedulable.len() != plain.unschedulable.len() {
+                return Err(run.fail(format!("{} mode: diversity changed how many pods are placed", diverse.mode)));
+            }
+            let spot = diverse.nodes.iter().filter(|n| n.capacity_type == "spot").count();
+            let largest = diverse.spot_pools.iter().map(|p| p.nodes).max().unwrap_or(0);
+            if diverse.spot_pools.iter().map(|p| p.nodes).sum::<usize>() != spot {
+                return Err(run.fail(format!("{} mode: {spot} spot nodes, pools {:?}", diverse.mode, diverse.spot_pools)));
+            }
+            if d.satisfied != (largest as f64 <= share * spot as f64 + 1e-9) || d.satisfied != diverse.warnings.is_empty() {
+                return Err(run.fail(format!("{} mode: satisfied {} with {largest} of {spot} in one pool, warnings {:?}", diverse.mode, d.satisfied, diverse.warnings)));
+            }
         }
     }
 

@@ -23,6 +23,12 @@ struct Scenario {
     /// How workloads a HorizontalPodAutoscaler scales are counted: min (default) or max.
     #[serde(default)]
     hpa: Option<String>,
+    /// The zones given (`--zones`); without, they are chosen from the input as the CLI does.
+    #[serde(default)]
+    zones: Vec<String>,
+    /// `--spot-diversity`: at most this share of the spot nodes in one pool.
+    #[serde(default)]
+    spot_diversity: Option<f64>,
     manifests: String,
     expect: Expect,
 }
@@ -78,6 +84,19 @@ struct Expect {
     warnings: Vec<String>,
     /// Every new node is (or is not) marked as priced at Linux rates.
     linux_priced: Option<bool>,
+    /// Every new node is in one of these zones.
+    #[serde(default)]
+    zones: Vec<String>,
+    /// No spot capacity pool (instance type × zone) holds more than this share of the spot
+    /// nodes, and `spot_pools` adds up to the plan's spot nodes.
+    spot_pool_share_at_most: Option<f64>,
+    /// The largest spot pool's share, at least (a concentration the plan reports).
+    spot_pool_share_at_least: Option<f64>,
+    /// With `spot_diversity`: whether the plan says it keeps to it, and the least and most
+    /// it may cost over the plan without it.
+    diversity_satisfied: Option<bool>,
+    extra_cost_at_least: Option<f64>,
+    extra_cost_at_most: Option<f64>,
 }
 
 fn node_of<'a>(plan: &'a Plan, pod: &str) -> Option<&'a fleetfit::plan::PlannedNode> {
@@ -91,7 +110,8 @@ fn check(path: &Path) -> Result<(), String> {
         fleetfit::manifest::ParseOptions { hpa: s.hpa.as_deref().unwrap_or("min").parse()?, ..Default::default() };
     let inventory = fleetfit::manifest::parse_sources_with(&[("manifests".into(), s.manifests.clone())], &options)
         .map_err(|e| e.to_string())?;
-    let catalog = Catalog::aws(&s.region).map_err(|e| e.to_string())?;
+    let catalog =
+        Catalog::aws(&s.region).and_then(|c| c.for_inventory(&inventory, &s.zones)).map_err(|e| e.to_string())?;
     let default_modes = || {
         let mut modes = vec!["karpenter".to_string(), "optimize".to_string()];
         if cfg!(feature = "milp") {
@@ -108,10 +128,9 @@ fn check(path: &Path) -> Result<(), String> {
 }
 
 fn check_mode(s: &Scenario, inventory: &fleetfit::Inventory, catalog: &Catalog, mode: Mode) -> Result<(), String> {
-    let plan = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode, ..Default::default() })
-        .map_err(|e| e.to_string())?;
-    let again = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode, ..Default::default() })
-        .map_err(|e| e.to_string())?;
+    let options = PlanOptions { mode, max_spot_pool_share: s.spot_diversity, ..Default::default() };
+    let plan = fleetfit::pack::plan(inventory, catalog, &options).map_err(|e| e.to_string())?;
+    let again = fleetfit::pack::plan(inventory, catalog, &options).map_err(|e| e.to_string())?;
     if plan != again {
         return Err("the same input gave two different plans".into());
     }
@@ -242,6 +261,65 @@ fn check_mode(s: &Scenario, inventory: &fleetfit::Inventory, catalog: &Catalog, 
         if let Some(n) = plan.nodes.iter().find(|n| n.linux_priced != marked) {
             return Err(format!("node {} linux_priced is {}, expected {marked}{}", n.name, n.linux_priced, summary()));
         }
+    }
+    if let Some(n) = plan.nodes.iter().find(|n| !e.zones.is_empty() && !e.zones.contains(&n.zone)) {
+        return Err(format!("node {} is in {}, not in {:?}{}", n.name, n.zone, e.zones, summary()));
+    }
+    let spot_nodes = plan.nodes.iter().filter(|n| n.capacity_type == "spot").count();
+    if plan.spot_pools.iter().map(|p| p.nodes).sum::<usize>() != spot_nodes {
+        return Err(format!("spot pools {:?} do not add up to {spot_nodes} spot nodes", plan.spot_pools));
+    }
+    let largest = plan.spot_pools.iter().map(|p| p.nodes).max().unwrap_or(0) as f64 / spot_nodes.max(1) as f64;
+    if e.spot_pool_share_at_most.is_some_and(|most| largest > most + 1e-9) {
+        return Err(format!("a spot pool holds {largest:.3} of the spot nodes: {:?}{}", plan.spot_pools, summary()));
+    }
+    if e.spot_pool_share_at_least.is_some_and(|least| largest < least - 1e-9) {
+        return Err(format!("the largest spot pool holds only {largest:.3}: {:?}{}", plan.spot_pools, summary()));
+    }
+    match (&plan.spot_diversity, s.spot_diversity) {
+        (None, None) => {}
+        (Some(d), Some(share)) => {
+            if d.max_pool_share != share {
+                return Err(format!("diversity reports share {}, asked {share}", d.max_pool_share));
+            }
+            if e.diversity_satisfied.is_some_and(|want| want != d.satisfied) {
+                return Err(format!("diversity satisfied is {}, expected otherwise{}", d.satisfied, summary()));
+            }
+            if d.satisfied && largest > share + 1e-9 {
+                return Err(format!("diversity said satisfied, yet a pool holds {largest:.3}{}", summary()));
+            }
+            if (d.cost_per_hour_without + d.extra_cost_per_hour - plan.cost_per_hour).abs() > 1e-9 {
+                return Err(format!(
+                    "cost without {} + extra {} is not the cost {}",
+                    d.cost_per_hour_without, d.extra_cost_per_hour, plan.cost_per_hour
+                ));
+            }
+            let plain = fleetfit::pack::plan(inventory, catalog, &PlanOptions { mode, ..Default::default() })
+                .map_err(|e| e.to_string())?;
+            if (plain.cost_per_hour - d.cost_per_hour_without).abs() > 1e-9 {
+                return Err(format!(
+                    "cost without diversity {} but the plan without it costs {}",
+                    d.cost_per_hour_without, plain.cost_per_hour
+                ));
+            }
+            if e.extra_cost_at_least.is_some_and(|least| d.extra_cost_per_hour < least - 1e-9) {
+                return Err(format!(
+                    "diversity cost {} below the expected {:?}{}",
+                    d.extra_cost_per_hour,
+                    e.extra_cost_at_least,
+                    summary()
+                ));
+            }
+            if e.extra_cost_at_most.is_some_and(|most| d.extra_cost_per_hour > most + 1e-9) {
+                return Err(format!(
+                    "diversity cost {} above the expected {:?}{}",
+                    d.extra_cost_per_hour,
+                    e.extra_cost_at_most,
+                    summary()
+                ));
+            }
+        }
+        (got, asked) => return Err(format!("spot diversity {got:?} for an option of {asked:?}")),
     }
     if let Some(at) = common::negative_zero(&serde_json::to_value(&plan).map_err(|e| e.to_string())?, "plan") {
         return Err(format!("negative zero at {at}"));

@@ -395,6 +395,7 @@ fn assemble(
         region,
         currency,
         zones,
+        zone_choice: None,
         notes,
         settings: CapacitySettings::default(),
         table: Arc::new(table),

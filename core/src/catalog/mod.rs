@@ -6,6 +6,8 @@
 //! - [`Catalog::from_json`], [`Catalog::from_csv`]: user catalogs (format in `core/docs/catalog.md`).
 //! - [`Catalog::with_prices`]: discounts and price overrides ([`PriceAdjustments`]).
 //! - [`Catalog::instance_types`]: every type sized for one EC2NodeClass.
+//! - [`choose_zones`], [`Catalog::with_zones`], [`Catalog::for_inventory`]: the zones a
+//!   cluster's new nodes may launch in, and where they came from.
 
 mod capacity;
 mod csv;
@@ -14,10 +16,12 @@ mod data;
 mod prices;
 mod rows;
 mod spec;
+mod zone_choice;
 mod zones;
 
 pub use capacity::CapacitySettings;
 pub use prices::{PriceAdjustments, PriceOverride};
+pub use zone_choice::{choose_zones, ZoneChoice, ZoneSource};
 
 use crate::labels;
 use crate::model::NodeClass;
@@ -111,6 +115,9 @@ pub struct Catalog {
     currency: String,
     /// Sorted, unique.
     zones: Vec<String>,
+    /// The zones new nodes may launch in, when chosen ([`Catalog::with_zones`]): offerings
+    /// elsewhere are not available (they still price the nodes that run there).
+    zone_choice: Option<ZoneChoice>,
     notes: Vec<String>,
     settings: CapacitySettings,
     table: Arc<TypeTable>,
@@ -231,9 +238,10 @@ impl Catalog {
         }
         let zones = zones::zones(region);
         notes.push(format!(
-            "zones assumed: {} (the data has no per-zone availability; every priced type is offered in every zone)",
-            zones.join(", ")
+            "the data has no per-zone availability: every priced type is assumed offered in every zone of {region}"
         ));
+        let zone_choice = zone_choice::assumed(region, &zones);
+        notes.push(zone_choice.note.clone());
 
         let mut spot_iter = spot.iter().peekable();
         let mut unpriced = 0;
@@ -264,6 +272,7 @@ impl Catalog {
             region: region.to_string(),
             currency: on_demand.map(|t| t.currency).unwrap_or("USD").to_string(),
             zones,
+            zone_choice: Some(zone_choice),
             notes,
             settings: *settings,
             table: data.table.clone(),
@@ -308,6 +317,47 @@ impl Catalog {
         self.settings = *settings;
         self.sized = SizedCache::default();
         Ok(self)
+    }
+
+    /// The same catalog with new nodes launching only in `choice`'s zones (from
+    /// [`choose_zones`]): offerings in other zones become unavailable, and the notes say which
+    /// zones were used and why, instead of any earlier choice's. Zones the catalog lacks are
+    /// an error naming them.
+    pub fn with_zones(mut self, choice: &ZoneChoice) -> crate::Result<Catalog> {
+        if let Some(bad) = choice.zones.iter().find(|z| !self.zones.contains(z)) {
+            return Err(crate::Error::Usage(format!(
+                "zone {bad:?} is not a zone of {}; its zones: {}",
+                self.region,
+                self.zones.join(", ")
+            )));
+        }
+        if choice.zones.is_empty() {
+            return Err(crate::Error::Usage("no zones chosen: at least one zone is needed".to_string()));
+        }
+        if let Some(old) = self.zone_choice.take() {
+            self.notes.retain(|n| *n != old.note);
+        }
+        self.notes.push(choice.note.clone());
+        self.zone_choice = Some(choice.clone());
+        self.sized = SizedCache::default();
+        Ok(self)
+    }
+
+    /// The same catalog restricted to the zones [`choose_zones`] chooses for `inventory`
+    /// (`given`, when not empty, first): the one call for every answer about that inventory.
+    pub fn for_inventory(self, inventory: &crate::model::Inventory, given: &[String]) -> crate::Result<Catalog> {
+        let choice = choose_zones(inventory, &self, given)?;
+        self.with_zones(&choice)
+    }
+
+    /// The zones chosen by [`Catalog::with_zones`], if any.
+    pub fn zone_choice(&self) -> Option<&ZoneChoice> {
+        self.zone_choice.as_ref()
+    }
+
+    /// The zones new nodes may launch in: the chosen ones, else every zone.
+    pub fn launch_zones(&self) -> &[String] {
+        self.zone_choice.as_ref().map_or(&self.zones, |c| &c.zones)
     }
 
     /// The same catalog with discounts and price overrides applied. Adjustments that do not
@@ -405,7 +455,8 @@ impl Catalog {
         &self.notes
     }
 
-    /// Every zone offerings may be in, sorted.
+    /// Every zone offerings may be in, sorted (see [`Catalog::launch_zones`] for the zones new
+    /// nodes may use).
     pub fn zones(&self) -> &[String] {
         &self.zones
     }
@@ -429,7 +480,9 @@ impl Catalog {
     }
 
     /// Every instance type with capacity and allocatable computed for that EC2NodeClass
-    /// (`NodeClass::default()` is AL2023 with Karpenter's defaults). Sorted by name.
+    /// (`NodeClass::default()` is AL2023 with Karpenter's defaults). Sorted by name. Offerings
+    /// outside the chosen zones ([`Catalog::with_zones`]) or the class's subnet zones are not
+    /// available, as Karpenter offers a type only in the zones of the class's subnets.
     pub fn instance_types(&self, nodeclass: &NodeClass) -> Vec<InstanceType> {
         self.entries.iter().map(|e| self.build(e, nodeclass)).collect()
     }
@@ -457,7 +510,12 @@ impl Catalog {
         let table = &*self.table;
         let spec = &table.types[entry.spec as usize];
         let sized = capacity::size(table, spec, nodeclass, &self.settings);
-        let offerings = self.offerings(entry);
+        let mut offerings = self.offerings(entry);
+        let launch_zones = self.launch_zones();
+        for o in &mut offerings {
+            let in_subnets = nodeclass.subnet_zones.is_empty() || nodeclass.subnet_zones.contains(&o.zone);
+            o.available &= in_subnets && launch_zones.contains(&o.zone);
+        }
         InstanceType {
             name: table.name(spec).to_string(),
             requirements: self.requirements(spec, &offerings, nodeclass),

@@ -319,6 +319,7 @@ pub(crate) fn consolidate_then(
     };
     let (mut plan, state) = Consolidator::new(inventory, ctx, options)?.run();
     let mut notes = inventory.notes.clone();
+    notes.extend(catalog.zone_choice().map(|c| c.note.clone()));
     notes.append(&mut plan.notes);
     plan.notes = notes;
     if inventory.nodepools.is_empty() {

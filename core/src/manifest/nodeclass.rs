@@ -78,7 +78,18 @@ pub(super) fn nodeclass(name: &str, doc: &Cursor) -> NodeClass {
         kubelet: kubelet(&spec.get("kubelet")),
         root_volume_size: ami_family.and_then(|f| root_volume_size(&spec.get("blockDeviceMappings"), f)),
         instance_store_policy: spec.get("instanceStorePolicy").one_of(&["RAID0"]).map(str::to_string),
+        subnet_zones: subnet_zones(&doc.get("status").get("subnets")),
     }
+}
+
+/// The zones of `status.subnets` (what Karpenter resolved from spec.subnetSelectorTerms),
+/// sorted and unique.
+fn subnet_zones(subnets: &Cursor) -> Vec<String> {
+    let mut zones: Vec<String> =
+        subnets.items().iter().filter_map(|s| s.get("zone").str().map(str::to_string)).collect();
+    zones.sort();
+    zones.dedup();
+    zones
 }
 
 /// Gives each v1beta1 NodePool's kubelet settings to its EC2NodeClass, where karpenter.sh/v1

@@ -20,6 +20,7 @@
 mod nodes;
 mod optimize;
 mod order;
+mod spot;
 mod topology;
 
 use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
@@ -43,6 +44,9 @@ use topology::{Screen, Topology};
 pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> Result<Plan> {
     if let Some(t) = options.time_limit_seconds.filter(|t| t.is_nan() || *t <= 0.0) {
         return Err(crate::Error::Usage(format!("time_limit_seconds is {t}: must be a positive number of seconds")));
+    }
+    if let Some(share) = options.max_spot_pool_share {
+        spot::check_share(share)?;
     }
     let pools: Vec<NodePool> =
         if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
@@ -87,14 +91,17 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
                 ));
             }
         }
-        Ok(sim.finish())
+        let diversified = options.max_spot_pool_share.map(|share| sim.diversify_spot(share));
+        Ok(Outcome { diversified, ..sim.finish() })
     };
     let karpenter = simulate(Mode::Karpenter, &mut notes)?;
+    let mut cost_without = spot::cost_without(&[&karpenter]);
     let (outcome, karpenter_cost) = match options.mode {
         Mode::Karpenter => (karpenter, None),
         Mode::Optimize | Mode::Exact => {
             let cost = karpenter.cost;
             let optimized = simulate(options.mode, &mut notes)?;
+            cost_without = spot::cost_without(&[&karpenter, &optimized]);
             if karpenter.better_than(&optimized) {
                 notes.push(format!(
                     "{} mode's own plan ({} unschedulable, {:.4}/h) was no better than karpenter mode's, which is returned",
@@ -137,6 +144,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         })
         .collect();
     warnings.extend(crate::catalog::linux_priced_warning(&windows));
+    let (spot_pools, spot_diversity) = spot::report(&ctx, &outcome, options, cost_without, &mut notes, &mut warnings);
     let (mut used, mut total) = (Resources::default(), Resources::default());
     for n in &outcome.nodes {
         used.add_assign(&n.requests);
@@ -156,6 +164,8 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
         utilisation: Utilisation::of(&used, &total),
         notes,
         warnings,
+        spot_pools,
+        spot_diversity,
     })
 }
 
@@ -214,13 +224,24 @@ pub(crate) struct Outcome {
     pub unschedulable: Vec<Unschedulable>,
     /// Of the new nodes, per hour.
     pub cost: f64,
+    /// What keeping spot nodes spread did, when asked.
+    pub diversified: Option<spot::Diversified>,
 }
 
 impl Outcome {
-    /// Fewer unschedulable pods, then a lower cost (beyond rounding).
+    /// Fewer unschedulable pods, then keeping to the spot diversity asked, then a lower cost
+    /// (beyond rounding).
     fn better_than(&self, other: &Outcome) -> bool {
-        self.unschedulable.len() < other.unschedulable.len()
-            || (self.unschedulable.len() == other.unschedulable.len() && self.cost < other.cost - 1e-9)
+        let diverse = |o: &Outcome| o.diversified.as_ref().is_none_or(|d| d.unmet.is_empty());
+        match self.unschedulable.len().cmp(&other.unschedulable.len()) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => match (diverse(self), diverse(other)) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => self.cost < other.cost - 1e-9,
+            },
+        }
     }
 }
 
@@ -654,7 +675,7 @@ impl<'a> Simulation<'a> {
             }
         }
         let cost = nodes.iter().map(|n| n.price_per_hour).sum();
-        Outcome { nodes, option_prices, existing, unschedulable, cost }
+        Outcome { nodes, option_prices, existing, unschedulable, cost, diversified: None }
     }
 
     /// Why a pod found no place: per NodePool, the static rejections of its shape class or

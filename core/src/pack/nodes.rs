@@ -325,6 +325,24 @@ impl NewNode {
         self.set_options(kept);
     }
 
+    /// Keeps only the offerings `keep(type, offering)` accepts (types left without any are
+    /// dropped): a narrower NodeClaim, so everything its pods need still holds.
+    pub fn keep_offerings(&mut self, pool: &PoolContext, keep: impl Fn(u32, &crate::catalog::Offering) -> bool) {
+        let types = &pool.instance_types;
+        let kept = self
+            .options
+            .iter()
+            .filter_map(|&(t, mask)| {
+                let offerings = &types[t as usize].offerings;
+                let narrowed = (0..offerings.len().min(64))
+                    .filter(|&i| mask & (1u64 << i) != 0 && keep(t, &offerings[i]))
+                    .fold(0u64, |m, i| m | (1u64 << i));
+                (narrowed != 0).then_some((t, narrowed))
+            })
+            .collect();
+        self.set_options(kept);
+    }
+
     /// Leaves the node without options (it launches nothing).
     pub fn clear_options(&mut self) {
         self.set_options(Vec::new());

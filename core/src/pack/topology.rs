@@ -552,6 +552,15 @@ impl Topology {
         out
     }
 
+    /// The keys of every group a pod of the class honours (at any relaxation level), is
+    /// counted in, or is repelled by: the labels its node must keep for topology to hold.
+    pub fn keys_of(&self, class: usize) -> BTreeSet<&str> {
+        let owned = self.owned.get(class).into_iter().flatten().flatten();
+        let counted = self.selected_by.get(class).into_iter().flatten();
+        let repelled = self.inverse.get(class).into_iter().flatten();
+        owned.chain(counted).chain(repelled).map(|&g| self.groups[g].key.as_str()).collect()
+    }
+
     /// The topology keys some group counts on.
     pub fn keys(&self) -> BTreeSet<String> {
         self.groups.iter().map(|g| g.key.clone()).collect()

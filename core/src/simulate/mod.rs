@@ -245,7 +245,7 @@ impl<'a> Replay<'a> {
         }
         let types = catalog.instance_types_shared(&Default::default());
         let prices = inventory.nodes.iter().filter_map(|n| Some((n.name.clone(), node_price(n, &types)?))).collect();
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = catalog.zone_choice().map(|c| c.note.clone()).into_iter().collect();
         let unpriced = inventory.nodes.iter().filter(|n| node_price(n, &types).is_none()).count();
         if unpriced > 0 {
             notes.push(format!("{unpriced} nodes of the snapshot have no catalog price and count as free"));

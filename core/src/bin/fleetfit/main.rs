@@ -62,6 +62,11 @@ struct SettingArgs {
     /// Price adjustments: Savings Plans discounts, per-type or per-family prices (JSON/YAML).
     #[arg(long)]
     prices: Option<PathBuf>,
+    /// The zones new nodes may launch in (us-east-1a,us-east-1b). Default: the zones of the
+    /// EC2NodeClasses' status.subnets, else of the NodePools' zone requirements, else of the
+    /// cluster's nodes, else every zone of the region (said so in the notes).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    zones: Vec<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     output: Output,
@@ -84,6 +89,12 @@ impl SettingArgs {
             &self.nodepools,
             &fleetfit::manifest::ParseOptions { validation: self.validate, hpa: self.hpa },
         )
+    }
+
+    /// The catalog these settings name, restricted to the zones chosen for `inventory`.
+    fn load_catalog(&self, inventory: &fleetfit::Inventory) -> fleetfit::Result<fleetfit::Catalog> {
+        input::load_catalog(&self.region, self.catalog.as_deref(), self.prices.as_deref())?
+            .for_inventory(inventory, &self.zones)
     }
 
     /// [`Self::load_inventory`], which must hold workloads (for plan, explain, simulate) or,
@@ -118,6 +129,22 @@ struct PlanArgs {
     /// then is returned with its proven gap.
     #[arg(long, value_name = "SECONDS")]
     time_limit: Option<f64>,
+    /// Keep at most this share (above 0, at most 1) of the new spot nodes in one capacity
+    /// pool (instance type × zone), moving the rest to their next-cheapest spot options;
+    /// the plan says what that costs.
+    #[arg(long, value_name = "SHARE", value_parser = spot_share, allow_negative_numbers = true)]
+    spot_diversity: Option<f64>,
+}
+
+/// `--spot-diversity`: a share above 0 and at most 1.
+fn spot_share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if share.is_finite() && share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!(
+            "{text:?} is not a share above 0 and at most 1 (0.5: at most half of the spot nodes in one instance type \
+             and zone)"
+        )),
+    }
 }
 
 #[derive(Args)]
@@ -238,7 +265,7 @@ fn simulate(args: SimulateArgs) -> fleetfit::Result<ExitCode> {
     let mut files = args.common.files.clone();
     files.extend(args.cluster.iter().cloned());
     let inventory = c.load_checked(&files, false)?;
-    let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+    let catalog = c.load_catalog(&inventory)?;
     let usage = |flag: &str, e: String| fleetfit::Error::Usage(format!("{flag}: {e}"));
     let trace = match (&args.trace, args.generate) {
         (Some(path), _) => {
@@ -291,7 +318,7 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
         Command::Explain(args) => {
             let (files, c) = (&args.common.files, &args.common.setting);
             let inventory = c.load_checked(files, false)?;
-            let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+            let catalog = c.load_catalog(&inventory)?;
             let explanation = explain(&inventory, &catalog, &ExplainOptions { top: args.top })?;
             emit(c.output, &explanation, &explanation.warnings, || table::explanation(&explanation, &inventory))
         }
@@ -300,18 +327,22 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
             let mut files = args.common.files.clone();
             files.extend(args.cluster.iter().cloned());
             let inventory = c.load_checked(&files, false)?;
-            let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+            let catalog = c.load_catalog(&inventory)?;
             let plan = fleetfit::pack::plan(
                 &inventory,
                 &catalog,
-                &fleetfit::plan::PlanOptions { mode: args.mode, time_limit_seconds: args.time_limit },
+                &fleetfit::plan::PlanOptions {
+                    mode: args.mode,
+                    time_limit_seconds: args.time_limit,
+                    max_spot_pool_share: args.spot_diversity,
+                },
             )?;
             emit(c.output, &plan, &plan.warnings, || table::plan(&plan, &inventory))
         }
         Command::Consolidate(args) => {
             let c = &args.setting;
             let inventory = c.load_checked(&args.cluster, true)?;
-            let catalog = input::load_catalog(&c.region, c.catalog.as_deref(), c.prices.as_deref())?;
+            let catalog = c.load_catalog(&inventory)?;
             let now = match &args.now {
                 Some(t) => {
                     t.parse::<fleetfit::time::Timestamp>().map_err(|e| fleetfit::Error::Usage(format!("--now: {e}")))?
