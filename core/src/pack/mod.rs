@@ -42,6 +42,17 @@ use topology::{Screen, Topology};
 /// reported for comparison, and should it ever place more pods or cost less, its placement
 /// is returned (with a note), so those modes are never worse than Karpenter's.
 pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> Result<Plan> {
+    plan_with_progress(inventory, catalog, options, &mut |_, _| {})
+}
+
+/// [`plan`], telling `progress` (steps done, steps in all) as it goes: a step per shape class
+/// filtered, per packing run (two in `optimize` and `exact` modes) and for the lower bound.
+pub fn plan_with_progress(
+    inventory: &Inventory,
+    catalog: &Catalog,
+    options: &PlanOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Plan> {
     if let Some(t) = options.time_limit_seconds.filter(|t| t.is_nan() || *t <= 0.0) {
         return Err(crate::Error::Usage(format!("time_limit_seconds is {t}: must be a positive number of seconds")));
     }
@@ -55,7 +66,22 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     let pending: Vec<&Pod> = inventory.pending_pods().collect();
     let cluster = Cluster::new(inventory);
     let classes = shape_classes(&pending, inventory);
-    let filters: Vec<Arc<ClassFilter>> = classes.iter().map(|c| Arc::new(ctx.filter(c))).collect();
+    let runs = if options.mode == Mode::Karpenter { 1 } else { 2 };
+    let steps = classes.len() + runs + 1;
+    let mut done = 0;
+    let mut step = |done: &mut usize| {
+        *done += 1;
+        progress(*done, steps);
+    };
+    // Classes that differ only in what topology sees of them share their filter.
+    let filters: Vec<Arc<ClassFilter>> = classes
+        .iter()
+        .map(|c| {
+            let filter = ctx.filter_cached(c);
+            step(&mut done);
+            filter
+        })
+        .collect();
     let mut notes = inventory.notes.clone();
     notes.extend(ctx.notes.iter().cloned());
     if inventory.nodepools.is_empty() {
@@ -92,6 +118,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
             }
         }
         let diversified = options.max_spot_pool_share.map(|share| sim.diversify_spot(share));
+        step(&mut done);
         Ok(Outcome { diversified, ..sim.finish() })
     };
     let karpenter = simulate(Mode::Karpenter, &mut notes)?;
@@ -124,6 +151,7 @@ pub fn plan(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> 
     for input in if strict == whole { vec![whole] } else { vec![whole, strict] } {
         lower = lower.max(lower_bound(&input, bound_effort(&input)).value);
     }
+    step(&mut done);
     let lower = lower.min(outcome.cost);
     let mut outcome = outcome;
     let mut warnings = inventory.warnings();

@@ -258,6 +258,23 @@ fn emit<T: serde::Serialize>(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Hears (steps done, steps in all) and draws a progress bar on stderr when it is a terminal.
+fn progress_bar() -> impl FnMut(usize, usize) {
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut shown = 0;
+    move |done: usize, total: usize| {
+        let percent = done * 100 / total.max(1);
+        if show && (percent > shown || done == total) {
+            shown = percent;
+            let bar = "#".repeat(percent / 4);
+            eprint!("\r[{bar:<25}] {percent:>3}%  step {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    }
+}
+
 fn simulate(args: SimulateArgs) -> fleetfit::Result<ExitCode> {
     use fleetfit::simulate::{SimulateOptions, Trace};
     use fleetfit::time::Duration;
@@ -296,20 +313,7 @@ fn simulate(args: SimulateArgs) -> fleetfit::Result<ExitCode> {
             .map_err(|e| usage("--consolidation-interval", e))?,
         startup: args.startup.parse().map_err(|e| usage("--startup", e))?,
     };
-    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut shown = 0;
-    let mut progress = |done: usize, total: usize| {
-        let percent = done * 100 / total.max(1);
-        if show && (percent > shown || done == total) {
-            shown = percent;
-            let bar = "#".repeat(percent / 4);
-            eprint!("\r[{bar:<25}] {percent:>3}%  step {done}/{total}");
-            if done == total {
-                eprintln!();
-            }
-        }
-    };
-    let timeline = fleetfit::simulate::simulate(&inventory, &catalog, &trace, &options, &mut progress)?;
+    let timeline = fleetfit::simulate::simulate(&inventory, &catalog, &trace, &options, &mut progress_bar())?;
     emit(c.output, &timeline, &timeline.warnings, || table::timeline(&timeline))
 }
 
@@ -328,7 +332,7 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
             files.extend(args.cluster.iter().cloned());
             let inventory = c.load_checked(&files, false)?;
             let catalog = c.load_catalog(&inventory)?;
-            let plan = fleetfit::pack::plan(
+            let plan = fleetfit::pack::plan_with_progress(
                 &inventory,
                 &catalog,
                 &fleetfit::plan::PlanOptions {
@@ -336,6 +340,7 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
                     time_limit_seconds: args.time_limit,
                     max_spot_pool_share: args.spot_diversity,
                 },
+                &mut progress_bar(),
             )?;
             emit(c.output, &plan, &plan.warnings, || table::plan(&plan, &inventory))
         }
