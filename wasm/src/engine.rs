@@ -58,7 +58,10 @@ fn load(input: &Input, needs_nodes: bool) -> Outcome<(Inventory, Catalog)> {
         fleetfit::manifest::require_workloads(&inventory, &names)
     };
     present.map_err(fail)?;
-    let catalog = catalog_of(input.region(), input.prices.as_deref()).map_err(fail)?;
+    let zones = input.zones.as_deref().unwrap_or_default();
+    let catalog = catalog_of(input.region(), input.prices.as_deref())
+        .and_then(|catalog| catalog.for_inventory(&inventory, zones))
+        .map_err(fail)?;
     Ok((inventory, catalog))
 }
 
@@ -218,7 +221,7 @@ spec:
         let i = input(&[("web.yaml", DEPLOYMENT)]);
         let planned = plan(&i, &PlanArgs::default()).expect("plans");
         let inventory = fleetfit::manifest::parse("web.yaml", DEPLOYMENT).expect("parses");
-        let catalog = Catalog::aws("us-east-1").expect("embedded");
+        let catalog = Catalog::aws("us-east-1").and_then(|c| c.for_inventory(&inventory, &[])).expect("embedded");
         let direct = fleetfit::pack::plan(&inventory, &catalog, &Default::default()).expect("plans");
         assert_eq!(planned, direct);
         assert!(planned.cost_per_hour > 0.0 && planned.unschedulable.is_empty());

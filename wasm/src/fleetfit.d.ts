@@ -12,6 +12,11 @@ export interface Input {
   region?: string;
   /** Price adjustments (JSON or YAML text), as the CLI's --prices file. */
   prices?: string;
+  /**
+   * The zones new nodes may launch in (["us-east-1a", "us-east-1b"]); default: those the input
+   * implies (EC2NodeClass subnets, NodePool zone requirements, nodes), else every zone.
+   */
+  zones?: string[];
   /** What an unknown manifest field is: an error (default) or a warning. */
   validate?: "strict" | "warn";
   /** Workloads a HorizontalPodAutoscaler scales: min (default) or max replicas. */

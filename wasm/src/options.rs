@@ -63,6 +63,10 @@ pub struct Input {
     /// Price adjustments (JSON or YAML text), as the CLI's `--prices` file.
     #[serde(default)]
     pub prices: Option<String>,
+    /// The zones new nodes may launch in; default: the zones the input implies (its
+    /// EC2NodeClasses' subnets, NodePools' zone requirements, nodes), else the region's.
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
     /// `strict` (default) or `warn`: what an unknown field in a manifest is.
     #[serde(default)]
     pub validate: Option<Parsed<Validation>>,
