@@ -488,7 +488,15 @@ impl Topology {
                 continue;
             }
             let key = self.groups[g].key.clone();
-            for d in domains_of(&key, reqs, hostname, &self.universe) {
+            // As Karpenter: an anti-affinity counts the pod in every domain its node may still
+            // land in, so no other pod's anti-affinity is satisfied by a zone not yet chosen;
+            // other groups count it only once its domain is known.
+            let domains = if self.groups[g].kind == Kind::AntiAffinity {
+                self.possible_domains(&key, reqs, hostname)
+            } else {
+                domain_of(&key, reqs, hostname).into_iter().collect()
+            };
+            for d in domains {
                 *self.groups[g].counts.entry(d).or_default() += 1;
             }
         }
@@ -497,18 +505,25 @@ impl Topology {
                 continue;
             }
             let key = self.groups[g].key.clone();
-            let domains = domains_of(&key, reqs, hostname, &self.universe);
-            if domains.len() == 1 {
-                *self.groups[g].owners.entry(domains[0].clone()).or_default() += 1;
-            } else {
-                let possible: Vec<String> = self
-                    .universe
-                    .get(&key)
-                    .map(|u| u.iter().filter(|d| reqs.get(&key).is_none_or(|r| r.has(d))).cloned().collect())
-                    .unwrap_or_default();
-                self.groups[g].blocked.extend(possible);
+            match domain_of(&key, reqs, hostname) {
+                Some(domain) => *self.groups[g].owners.entry(domain).or_default() += 1,
+                None => {
+                    let possible = self.possible_domains(&key, reqs, hostname);
+                    self.groups[g].blocked.extend(possible);
+                }
             }
         }
+    }
+
+    /// Every domain of `key` a node with requirements `reqs` may still land in.
+    fn possible_domains(&self, key: &str, reqs: &Requirements, hostname: &str) -> Vec<String> {
+        if key == labels::HOSTNAME {
+            return vec![hostname.to_string()];
+        }
+        self.universe
+            .get(key)
+            .map(|u| u.iter().filter(|d| reqs.get(key).is_none_or(|r| r.has(d))).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The known domains per topology key.
@@ -568,28 +583,14 @@ impl Topology {
 }
 
 /// The single domain a node has on `key`, if it is known (hostname: always).
-fn domains_of(
-    key: &str,
-    reqs: &Requirements,
-    hostname: &str,
-    universe: &BTreeMap<String, BTreeSet<String>>,
-) -> Vec<String> {
+/// The one domain of `key` a node with requirements `reqs` is in, once it is known.
+fn domain_of(key: &str, reqs: &Requirements, hostname: &str) -> Option<String> {
     if key == labels::HOSTNAME {
-        return vec![hostname.to_string()];
+        return Some(hostname.to_string());
     }
     match reqs.get(key) {
-        Some(r) if !r.is_complement() => {
-            let values: Vec<String> = r.values().map(String::from).collect();
-            if values.len() == 1 {
-                values
-            } else {
-                Vec::new()
-            }
-        }
-        _ => {
-            let _ = universe;
-            Vec::new()
-        }
+        Some(r) if !r.is_complement() && r.values().count() == 1 => r.values().next().map(String::from),
+        _ => None,
     }
 }
 
