@@ -94,8 +94,10 @@ class Inventory:
 
     @property
     def skipped(self) -> list[dict[str, Any]]:
-        """Objects not modelled, each with why (``pods_not_counted`` when it makes pods)."""
-        return list(self.to_dict()["skipped"])
+        """Objects not modelled: ``api_version``, ``kind``, ``name``, why (``reason``), and
+        ``pods_not_counted``, true when the object makes pods (a custom resource with a pod
+        template) that no answer counts; every answer's ``warnings`` say so."""
+        return [{**s, "pods_not_counted": s.get("pods_not_counted", False)} for s in self.to_dict()["skipped"]]
 
     def to_dict(self) -> dict[str, Any]:
         """The inventory in the CLI's JSON shape (``pods``, ``workloads``, ``nodes``, ...)."""
@@ -296,14 +298,29 @@ def _inventory(caller: str, inventory: InventoryArg, nodepools: NodePoolsArg) ->
     return _load(caller, [inventory], nodepools)._native
 
 
+def _zones(caller: str, zones: Sequence[str] | None) -> list[str] | None:
+    """``zones=`` as the engine takes it: ``None``, or a list of zone names."""
+    if zones is None:
+        return None
+    names = None if isinstance(zones, str) or not isinstance(zones, Iterable) else list(zones)
+    if names is None or not all(isinstance(z, str) for z in names):
+        raise TypeError(
+            f"{caller}(): zones= takes a list of zone names such as ['us-east-1a', 'us-east-1b'], "
+            f"not {type(zones).__name__} {zones!r:.40}"
+        )
+    return names
+
+
 def plan(
     inventory: InventoryArg,
     catalog: CatalogArg = None,
     *,
     region: str | None = None,
     nodepools: NodePoolsArg = None,
+    zones: Sequence[str] | None = None,
     mode: str = "optimize",
     time_limit: float | None = None,
+    spot_diversity: float | None = None,
     strict: bool = False,
 ) -> Plan:
     """Place every pending pod on existing or new nodes at least cost.
@@ -311,19 +328,36 @@ def plan(
     ``inventory`` is an :class:`Inventory`, or anything :func:`load` takes (a path, a
     directory, YAML/JSON text, dicts, ``kubernetes`` objects), loaded with ``nodepools``.
     ``catalog`` is a :class:`Catalog`; or give ``region`` for the embedded AWS catalog of that
-    region (default ``"us-east-1"``).
+    region (default ``"us-east-1"``). ``zones`` are the zones new nodes may launch in
+    (``["us-east-1a", "us-east-1b"]``); by default, as the CLI without ``--zones``, those of
+    the EC2NodeClasses' ``status.subnets``, else of the NodePools' zone requirements, else of
+    the cluster's nodes, else every zone of the region. The notes say which zones and why; a
+    zone the region does not have is an :class:`InputError` listing the region's.
 
     ``mode``: ``"karpenter"`` (Karpenter v1's decisions), ``"optimize"`` (cost-aware, never
     dearer than karpenter) or ``"exact"`` (a HiGHS MILP, ``time_limit`` seconds per solve).
-    With ``strict``, pods left unschedulable raise :class:`InfeasibleError` (carrying the plan)
-    instead of being listed.
+    ``spot_diversity``: at most this share (above 0, at most 1) of the new spot nodes in one
+    capacity pool (instance type × zone); nodes over it move, whole, to their next-cheapest
+    spot options, and :attr:`Plan.spot_diversity` says what that cost (:attr:`Plan.spot_pools`
+    lists the spot nodes per pool either way). With ``strict``, pods left unschedulable raise
+    :class:`InfeasibleError` (carrying the plan) instead of being listed.
 
     >>> p = fleetfit.plan("shop/", nodepools="nodepools.yaml", region="eu-west-1")  # doctest: +SKIP
     >>> p = fleetfit.plan(shop, mode="exact", time_limit=5)  # doctest: +SKIP
     >>> p.gap  # doctest: +SKIP
+    >>> fleetfit.plan(shop, zones=["us-east-1a", "us-east-1b"], spot_diversity=0.5).spot_diversity  # doctest: +SKIP
     """
     native = _inventory("plan", inventory, nodepools)
-    result = Plan.from_json(_native.plan(native, _catalog("plan", catalog, region), mode, time_limit))
+    result = Plan.from_json(
+        _native.plan(
+            native,
+            _catalog("plan", catalog, region),
+            mode,
+            time_limit,
+            spot_diversity,
+            _zones("plan", zones),
+        )
+    )
     if strict and result.unschedulable:
         first = result.unschedulable[0]
         raise InfeasibleError(
@@ -339,15 +373,18 @@ def explain(
     *,
     region: str | None = None,
     nodepools: NodePoolsArg = None,
+    zones: Sequence[str] | None = None,
     top: int = 3,
 ) -> Explanation:
     """For each workload with pending pods: how many (NodePool, instance type) candidates can
     host it, the ``top`` cheapest (``top=0``: none), and every rejection grouped by reason.
 
-    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`.
+    ``inventory``, ``nodepools``, ``catalog``, ``region`` and ``zones`` as for :func:`plan`.
     """
     native = _inventory("explain", inventory, nodepools)
-    return Explanation.from_json(_native.explain(native, _catalog("explain", catalog, region), top))
+    return Explanation.from_json(
+        _native.explain(native, _catalog("explain", catalog, region), top, _zones("explain", zones))
+    )
 
 
 def consolidate(
@@ -356,6 +393,7 @@ def consolidate(
     *,
     region: str | None = None,
     nodepools: NodePoolsArg = None,
+    zones: Sequence[str] | None = None,
     now: _dt.datetime | str | None = None,
     mode: str = "optimize",
     spot_to_spot: bool = False,
@@ -365,10 +403,10 @@ def consolidate(
     """Which nodes of a cluster snapshot to delete or replace at ``now`` (default: the current
     time), within disruption budgets, and why every other managed node stays.
 
-    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`. ``mode``:
-    ``"karpenter"``, ``"optimize"`` or ``"global"`` (the set of moves worth the most: savings
-    less ``disruption_weight`` per unit of disruption cost). ``compare`` also works out what
-    Karpenter's rules alone would save.
+    ``inventory``, ``nodepools``, ``catalog``, ``region`` and ``zones`` (where replacements
+    may launch) as for :func:`plan`. ``mode``: ``"karpenter"``, ``"optimize"`` or ``"global"``
+    (the set of moves worth the most: savings less ``disruption_weight`` per unit of
+    disruption cost). ``compare`` also works out what Karpenter's rules alone would save.
     """
     native = _inventory("consolidate", inventory, nodepools)
     return ConsolidationPlan.from_json(
@@ -380,6 +418,7 @@ def consolidate(
             spot_to_spot,
             disruption_weight,
             compare,
+            _zones("consolidate", zones),
         )
     )
 
@@ -410,6 +449,7 @@ def simulate(
     *,
     region: str | None = None,
     nodepools: NodePoolsArg = None,
+    zones: Sequence[str] | None = None,
     trace: str | os.PathLike[str] | dict[str, Any] | None = None,
     generate: str | None = None,
     start: _dt.datetime | str | None = None,
@@ -422,7 +462,8 @@ def simulate(
     """Replay a trace through provisioning and consolidation: cost, nodes and pending pods over
     time.
 
-    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`. ``trace`` is
+    ``inventory``, ``nodepools``, ``catalog``, ``region`` and ``zones`` as for :func:`plan`.
+    ``trace`` is
     a file path, YAML/JSON text or a dict (the format is in the README); or ``generate`` one
     (``"diurnal"``, ``"nightly-batch"``, ``"spike"``) from ``start`` for ``days``.
     ``consolidation``: ``"optimize"``, ``"karpenter"``, ``"global"`` or ``None``.
@@ -447,6 +488,7 @@ def simulate(
             consolidation,
             consolidation_interval,
             startup,
+            _zones("simulate", zones),
         )
     )
 
@@ -457,6 +499,7 @@ def sweep(
     *,
     region: str | None = None,
     nodepools: NodePoolsArg = None,
+    zones: Sequence[str] | None = None,
     replicas: Any = 1.0,
     requests: Any = 1.0,
     spot_share: Any = math.nan,
@@ -467,7 +510,7 @@ def sweep(
 ) -> Sweep:
     """Price many what-if scenarios in one call: arrays in, arrays out, no Python loop.
 
-    ``inventory``, ``nodepools``, ``catalog`` and ``region`` as for :func:`plan`.
+    ``inventory``, ``nodepools``, ``catalog``, ``region`` and ``zones`` as for :func:`plan`.
     ``replicas``, ``requests``, ``spot_share`` and ``family_set`` are numbers or 1-D arrays,
     broadcast together (``numpy.broadcast_arrays``); scenario *k* multiplies every
     workload's pending pods by ``replicas[k]`` and their requests by ``requests[k]``, pins
@@ -497,7 +540,7 @@ def sweep(
     r, q, s, f = (np.ascontiguousarray(a).reshape(-1) for a in (r, q, s, f))
     fam = [list(x) for x in families]
     cost, bound, nodes, spot, pods, unschedulable = _native.sweep(
-        native, _catalog("sweep", catalog, region), r, q, s, f, fam, mode, threads
+        native, _catalog("sweep", catalog, region), r, q, s, f, fam, mode, threads, _zones("sweep", zones)
     )
     return Sweep(
         replicas=r,

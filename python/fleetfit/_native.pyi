@@ -60,8 +60,15 @@ class Catalog:
     def notes(self) -> list[str]: ...
     def instance_types_json(self) -> str: ...
 
-def plan(inventory: Inventory, catalog: Catalog, mode: str = "optimize", time_limit_seconds: float | None = None) -> str: ...
-def explain(inventory: Inventory, catalog: Catalog, top: int = 3) -> str: ...
+def plan(
+    inventory: Inventory,
+    catalog: Catalog,
+    mode: str = "optimize",
+    time_limit_seconds: float | None = None,
+    spot_diversity: float | None = None,
+    zones: list[str] | None = None,
+) -> str: ...
+def explain(inventory: Inventory, catalog: Catalog, top: int = 3, zones: list[str] | None = None) -> str: ...
 def consolidate(
     inventory: Inventory,
     catalog: Catalog,
@@ -70,6 +77,7 @@ def consolidate(
     spot_to_spot: bool = False,
     disruption_weight: float = ...,
     compare: bool = True,
+    zones: list[str] | None = None,
 ) -> str: ...
 def generate_trace(inventory: Inventory, shape: str, start: str = "2026-12-01T00:00:00Z", days: int = 1) -> str: ...
 def simulate(
@@ -81,6 +89,7 @@ def simulate(
     consolidation: str | None = ...,
     consolidation_interval: str = "5m",
     startup: str = "60s",
+    zones: list[str] | None = None,
 ) -> str: ...
 def sweep(
     inventory: Inventory,
@@ -92,6 +101,7 @@ def sweep(
     families: list[list[str]],
     mode: str = "optimize",
     threads: int = 1,
+    zones: list[str] | None = None,
 ) -> tuple[
     npt.NDArray[np.float64],
     npt.NDArray[np.float64],

@@ -35,6 +35,8 @@ __all__ = [
     "PlannedNode",
     "Rejection",
     "Replacement",
+    "SpotDiversity",
+    "SpotPool",
     "Step",
     "Sweep",
     "Timeline",
@@ -79,6 +81,9 @@ class PlannedNode:
     requests: dict[str, str]
     allocatable: dict[str, str]
     utilisation: Utilisation
+    #: A Windows node priced at the Linux rate (the embedded catalog has no Windows prices):
+    #: it costs more than the plan says, and the plan's warnings say so.
+    linux_priced: bool = False
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> PlannedNode:
@@ -94,6 +99,7 @@ class PlannedNode:
             requests=dict(d["requests"]),
             allocatable=dict(d["allocatable"]),
             utilisation=Utilisation.from_json(d["utilisation"]),
+            linux_priced=bool(d.get("linux_priced", False)),
         )
 
     def row(self) -> dict[str, Any]:
@@ -104,6 +110,7 @@ class PlannedNode:
             "zone": self.zone,
             "capacity_type": self.capacity_type,
             "price_per_hour": self.price_per_hour,
+            "linux_priced": self.linux_priced,
             "pods": len(self.pods),
             "options": len(self.instance_types),
             "cpu_utilisation": self.utilisation.cpu,
@@ -120,6 +127,7 @@ _NODE_COLUMNS = [
     "zone",
     "capacity_type",
     "price_per_hour",
+    "linux_priced",
     "pods",
     "options",
     "cpu_utilisation",
@@ -156,6 +164,37 @@ class Unschedulable:
 
 
 @dataclass(frozen=True)
+class SpotPool:
+    """A plan's new spot nodes in one EC2 capacity pool: an instance type in a zone."""
+
+    instance_type: str
+    zone: str
+    nodes: int
+    #: Of the plan's new spot nodes (0.0–1.0).
+    share: float
+
+    def row(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class SpotDiversity:
+    """What keeping a plan's spot nodes spread over capacity pools did and cost
+    (``plan(..., spot_diversity=share)``)."""
+
+    #: At most this share of the spot nodes in one pool, as asked.
+    max_pool_share: float
+    #: Whether the plan keeps to it (else the plan's warnings say where not, and why).
+    satisfied: bool
+    #: Spot nodes moved to another pool.
+    nodes_moved: int
+    #: What the plan would cost without ``spot_diversity``, per hour.
+    cost_per_hour_without: float
+    #: The plan's cost less ``cost_per_hour_without``: the price of diversity.
+    extra_cost_per_hour: float
+
+
+@dataclass(frozen=True)
 class Plan:
     """Where the pending pods go, what the new nodes cost, and how far from optimal that can be."""
 
@@ -175,6 +214,13 @@ class Plan:
     gap: float | None
     utilisation: Utilisation
     notes: list[str]
+    #: What makes the plan incomplete or its prices too low: pods the input makes that are not
+    #: counted, Windows nodes priced at Linux rates, a spot diversity share not met.
+    warnings: list[str]
+    #: The new spot nodes per capacity pool (instance type × zone), most first.
+    spot_pools: Table[SpotPool]
+    #: With ``spot_diversity=``: what keeping to it did and cost; else ``None``.
+    spot_diversity: SpotDiversity | None
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -201,6 +247,11 @@ class Plan:
             gap=_optional_float(d.get("gap")),
             utilisation=Utilisation.from_json(d["utilisation"]),
             notes=list(d["notes"]),
+            warnings=list(d["warnings"]),
+            spot_pools=_table(
+                [SpotPool(**p) for p in d["spot_pools"]], SpotPool.row, ["instance_type", "zone", "nodes", "share"]
+            ),
+            spot_diversity=None if d.get("spot_diversity") is None else SpotDiversity(**d["spot_diversity"]),
             raw=d,
         )
 
@@ -217,7 +268,8 @@ class Plan:
         type, zone, capacity type, price, pods, utilisation, requests and allocatable.
         Pods placed on existing nodes are ``plan.existing.to_pandas()``, every pod's node
         ``plan.placements.to_pandas()``, pods with nowhere to go
-        ``plan.unschedulable.to_pandas()``."""
+        ``plan.unschedulable.to_pandas()``, the spot nodes per capacity pool
+        ``plan.spot_pools.to_pandas()``."""
         return self.nodes.to_pandas()
 
     def to_dict(self) -> dict[str, Any]:
@@ -260,6 +312,9 @@ class CheapOption:
     price_per_hour: float
     pods_per_node: int
     price_per_pod_hour: float
+    #: The resource that limits ``pods_per_node``, in words (``memory: 1 pod of 1Gi per
+    #: t3.small, 1.38Gi allocatable``).
+    limited_by: str | None
 
 
 @dataclass(frozen=True)
@@ -281,11 +336,15 @@ class Rejection:
 class WorkloadExplanation:
     """Where one workload's pending pods (of one shape) can go, and where not."""
 
+    #: ``Deployment shop/web``; for standalone Pods of one shape ``Pod shop/web-0`` or ``Pods
+    #: shop/a, b, c and 17 more``.
     workload: str
     kind: str
     namespace: str
     name: str
     pods: int
+    #: For standalone Pods, the first few of their names (empty for a workload's pods).
+    pod_names: list[str]
     requests: dict[str, str]
     schedulable: bool
     candidates: int
@@ -317,6 +376,8 @@ class Explanation:
     region: str
     currency: str
     notes: list[str]
+    #: Pods the input makes that are not counted.
+    warnings: list[str]
     #: True when the input had no NodePool and Karpenter's default one was used.
     default_nodepool: bool
     nodepools: Table[NodePoolSummary]
@@ -346,6 +407,7 @@ class Explanation:
                 namespace=w["workload"]["namespace"],
                 name=w["workload"]["name"],
                 pods=int(w["pods"]),
+                pod_names=list(w["pod_names"]),
                 requests=dict(w["requests"]),
                 schedulable=bool(w["schedulable"]),
                 candidates=int(w["candidates"]),
@@ -360,6 +422,7 @@ class Explanation:
                         price_per_hour=float(c["price_per_hour"]),
                         pods_per_node=int(c["pods_per_node"]),
                         price_per_pod_hour=float(c["price_per_pod_hour"]),
+                        limited_by=c.get("limited_by"),
                     )
                     for c in w["cheapest"]
                 ],
@@ -382,6 +445,7 @@ class Explanation:
             region=d["region"],
             currency=d["currency"],
             notes=list(d["notes"]),
+            warnings=list(d["warnings"]),
             default_nodepool=bool(d["default_nodepool"]),
             nodepools=_table(pools, NodePoolSummary.row, ["name", "weight", "requirements", "taints"]),
             pending_pods=int(d["pending_pods"]),
@@ -425,6 +489,7 @@ class Explanation:
                 "price_per_hour": c.price_per_hour,
                 "pods_per_node": c.pods_per_node,
                 "price_per_pod_hour": c.price_per_pod_hour,
+                "limited_by": c.limited_by,
             }
 
         columns = [
@@ -436,6 +501,7 @@ class Explanation:
             "price_per_hour",
             "pods_per_node",
             "price_per_pod_hour",
+            "limited_by",
         ]
         return _table(rows, row, columns)
 
@@ -544,6 +610,10 @@ class ConsolidationPlan:
     #: What Karpenter's rules alone save on the same snapshot (``optimize``, ``global``).
     karpenter_savings_per_hour: float | None
     notes: list[str]
+    #: What makes the answer incomplete: NodePools the nodes name that are not in the input,
+    #: unpriced nodes, Windows nodes priced at Linux rates, pending pods not considered, a
+    #: decision time before the snapshot, pods the input makes that are not counted.
+    warnings: list[str]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -576,6 +646,7 @@ class ConsolidationPlan:
             savings_per_hour=float(d["savings_per_hour"]),
             karpenter_savings_per_hour=_optional_float(d.get("karpenter_savings_per_hour")),
             notes=list(d["notes"]),
+            warnings=list(d["warnings"]),
             raw=d,
         )
 
@@ -682,6 +753,8 @@ class Timeline:
     steps: Table[Step]
     totals: Totals
     notes: list[str]
+    #: Pods the input makes that are not counted.
+    warnings: list[str]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -694,6 +767,7 @@ class Timeline:
             steps=_table(steps, Step.row, _STEP_COLUMNS),
             totals=Totals(**d["totals"]),
             notes=list(d["notes"]),
+            warnings=list(d["warnings"]),
             raw=d,
         )
 

@@ -47,6 +47,21 @@ fn parse<T: std::str::FromStr<Err = String>>(py: Python<'_>, argument: &str, val
     value.parse().map_err(|e: String| raise(py, "InputError", format!("{argument}: {e}")))
 }
 
+/// A core error about an option, which the core names as the CLI (`--zones`) or its own options
+/// (`max_spot_pool_share`) do, naming the Python argument instead: `renames` are
+/// `(core name, argument)` pairs.
+fn named(err: fleetfit::Error, renames: &[(&str, &str)]) -> fleetfit::Error {
+    match err {
+        fleetfit::Error::Usage(message) => {
+            let renamed = renames.iter().find_map(|(core_name, argument)| {
+                message.strip_prefix(core_name).map(|rest| format!("{argument}{rest}"))
+            });
+            fleetfit::Error::Usage(renamed.unwrap_or(message))
+        }
+        other => other,
+    }
+}
+
 /// A count argument (`top`, `threads`, `days`) as the core takes it: a negative or too large
 /// one is an `InputError` naming the argument, not an `OverflowError` from the conversion.
 fn count<T: TryFrom<i64>>(py: Python<'_>, argument: &str, value: i64) -> PyResult<T> {
@@ -207,35 +222,72 @@ fn require(py: Python<'_>, inventory: &Inventory, nodes: bool) -> PyResult<()> {
     checked.map_err(|e| input_error(py, e))
 }
 
+/// `zones=`: `None` for the zones the input implies, else at least one zone.
+fn given_zones(py: Python<'_>, zones: Option<Vec<String>>) -> PyResult<Vec<String>> {
+    match zones {
+        Some(zones) if zones.is_empty() => Err(raise(
+            py,
+            "InputError",
+            "zones: give at least one zone (such as ['us-east-1a', 'us-east-1b']), or None for the zones the input \
+             implies"
+                .to_string(),
+        )),
+        zones => Ok(zones.unwrap_or_default()),
+    }
+}
+
+/// `catalog` with new nodes launching in the zones chosen for `inventory` as the CLI chooses
+/// them (`given`, else the input's subnets, NodePools or nodes, else the region's; see
+/// `Catalog::for_inventory`): the catalog every answer about `inventory` uses.
+fn zoned(inventory: &Inventory, catalog: &Catalog, given: &[String]) -> fleetfit::Result<fleetfit::Catalog> {
+    catalog.inner.clone().for_inventory(&inventory.inner, given).map_err(|e| named(e, &[("--zones", "zones")]))
+}
+
 /// Plans where the pending pods go: existing nodes first, then new ones; JSON text.
+/// `spot_diversity`: at most this share of the new spot nodes in one capacity pool.
 #[pyfunction]
-#[pyo3(signature = (inventory, catalog, mode = "optimize", time_limit_seconds = None))]
+#[pyo3(signature = (inventory, catalog, mode = "optimize", time_limit_seconds = None, spot_diversity = None, zones = None))]
 fn plan(
     py: Python<'_>,
     inventory: &Inventory,
     catalog: &Catalog,
     mode: &str,
     time_limit_seconds: Option<f64>,
+    spot_diversity: Option<f64>,
+    zones: Option<Vec<String>>,
 ) -> PyResult<String> {
     require(py, inventory, false)?;
-    let options = PlanOptions { mode: parse::<Mode>(py, "mode", mode)?, time_limit_seconds, ..Default::default() };
-    let planned = detached(py, || fleetfit::pack::plan(&inventory.inner, &catalog.inner, &options))?;
+    let zones = given_zones(py, zones)?;
+    let options =
+        PlanOptions { mode: parse::<Mode>(py, "mode", mode)?, time_limit_seconds, max_spot_pool_share: spot_diversity };
+    let planned = detached(py, || {
+        fleetfit::pack::plan(&inventory.inner, &zoned(inventory, catalog, &zones)?, &options)
+            .map_err(|e| named(e, &[("max_spot_pool_share", "spot_diversity"), ("time_limit_seconds", "time_limit")]))
+    })?;
     to_json(&planned)
 }
 
 /// Why each workload's pending pods can or cannot go where; JSON text.
 #[pyfunction]
-#[pyo3(signature = (inventory, catalog, top = 3))]
-fn explain(py: Python<'_>, inventory: &Inventory, catalog: &Catalog, top: i64) -> PyResult<String> {
+#[pyo3(signature = (inventory, catalog, top = 3, zones = None))]
+fn explain(
+    py: Python<'_>,
+    inventory: &Inventory,
+    catalog: &Catalog,
+    top: i64,
+    zones: Option<Vec<String>>,
+) -> PyResult<String> {
     require(py, inventory, false)?;
+    let zones = given_zones(py, zones)?;
     let options = fleetfit::ExplainOptions { top: count(py, "top", top)? };
-    let explanation = detached(py, || fleetfit::explain(&inventory.inner, &catalog.inner, &options))?;
+    let explanation =
+        detached(py, || fleetfit::explain(&inventory.inner, &zoned(inventory, catalog, &zones)?, &options))?;
     to_json(&explanation)
 }
 
 /// Which nodes to delete or replace at `now` (RFC 3339); JSON text.
 #[pyfunction]
-#[pyo3(signature = (inventory, catalog, now, mode = "optimize", spot_to_spot = false, disruption_weight = fleetfit::consolidate::DEFAULT_DISRUPTION_WEIGHT, compare = true))]
+#[pyo3(signature = (inventory, catalog, now, mode = "optimize", spot_to_spot = false, disruption_weight = fleetfit::consolidate::DEFAULT_DISRUPTION_WEIGHT, compare = true, zones = None))]
 #[allow(clippy::too_many_arguments)]
 fn consolidate(
     py: Python<'_>,
@@ -246,15 +298,19 @@ fn consolidate(
     spot_to_spot: bool,
     disruption_weight: f64,
     compare: bool,
+    zones: Option<Vec<String>>,
 ) -> PyResult<String> {
     require(py, inventory, true)?;
+    let zones = given_zones(py, zones)?;
     let options = ConsolidateOptions {
         spot_to_spot,
         disruption_weight,
         compare,
         ..ConsolidateOptions::new(parse::<ConsolidationMode>(py, "mode", mode)?, parse(py, "now", now)?)
     };
-    let decided = detached(py, || fleetfit::consolidate::consolidate(&inventory.inner, &catalog.inner, &options))?;
+    let decided = detached(py, || {
+        fleetfit::consolidate::consolidate(&inventory.inner, &zoned(inventory, catalog, &zones)?, &options)
+    })?;
     to_json(&decided)
 }
 
@@ -283,7 +339,7 @@ fn parse_shape(py: Python<'_>, shape: &str) -> PyResult<Shape> {
 /// Replays a trace (YAML or JSON text) through provisioning and consolidation; the timeline
 /// as JSON text.
 #[pyfunction]
-#[pyo3(signature = (inventory, catalog, trace, trace_name = "trace", mode = "optimize", consolidation = Some("optimize"), consolidation_interval = "5m", startup = "60s"))]
+#[pyo3(signature = (inventory, catalog, trace, trace_name = "trace", mode = "optimize", consolidation = Some("optimize"), consolidation_interval = "5m", startup = "60s", zones = None))]
 #[allow(clippy::too_many_arguments)]
 fn simulate(
     py: Python<'_>,
@@ -295,8 +351,10 @@ fn simulate(
     consolidation: Option<&str>,
     consolidation_interval: &str,
     startup: &str,
+    zones: Option<Vec<String>>,
 ) -> PyResult<String> {
     require(py, inventory, false)?;
+    let zones = given_zones(py, zones)?;
     let options = SimulateOptions {
         mode: parse(py, "mode", mode)?,
         consolidation: consolidation.map(|c| parse(py, "consolidation", c)).transpose()?,
@@ -304,8 +362,9 @@ fn simulate(
         startup: parse(py, "startup", startup)?,
     };
     let timeline = detached(py, || {
+        let catalog = zoned(inventory, catalog, &zones)?;
         let trace = Trace::parse(trace_name, trace)?;
-        fleetfit::simulate::simulate(&inventory.inner, &catalog.inner, &trace, &options, &mut |_, _| {})
+        fleetfit::simulate::simulate(&inventory.inner, &catalog, &trace, &options, &mut |_, _| {})
     })?;
     to_json(&timeline)
 }
@@ -325,7 +384,7 @@ type Swept<'py> = (
 /// as written). Returns cost per hour, lower bound per hour, nodes, spot nodes, pods and
 /// unschedulable pods per scenario.
 #[pyfunction]
-#[pyo3(signature = (inventory, catalog, replicas, requests, spot_share, family_set, families, mode = "optimize", threads = 1))]
+#[pyo3(signature = (inventory, catalog, replicas, requests, spot_share, family_set, families, mode = "optimize", threads = 1, zones = None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep<'py>(
     py: Python<'py>,
@@ -338,8 +397,10 @@ fn sweep<'py>(
     families: Vec<Vec<String>>,
     mode: &str,
     threads: i64,
+    zones: Option<Vec<String>>,
 ) -> PyResult<Swept<'py>> {
     let mode: Mode = parse(py, "mode", mode)?;
+    let zones = given_zones(py, zones)?;
     let (replicas, requests, spot_share, family_set) =
         (replicas.as_array(), requests.as_array(), spot_share.as_array(), family_set.as_array());
     let n = replicas.len();
@@ -375,7 +436,9 @@ fn sweep<'py>(
     }
     let threads = count(py, "threads", threads)?;
     // The core checks every scenario before planning any, naming it (`scenarios[3]: ...`).
-    let priced = detached(py, || fleetfit::whatif::sweep(&inventory.inner, &catalog.inner, &scenarios, mode, threads))?;
+    let priced = detached(py, || {
+        fleetfit::whatif::sweep(&inventory.inner, &zoned(inventory, catalog, &zones)?, &scenarios, mode, threads)
+    })?;
     let column = |f: &dyn Fn(&fleetfit::whatif::Priced) -> f64| priced.iter().map(f).collect::<Vec<f64>>();
     let counts = |f: &dyn Fn(&fleetfit::whatif::Priced) -> usize| {
         priced.iter().map(|p| i64::try_from(f(p)).unwrap_or(i64::MAX)).collect::<Vec<i64>>()

@@ -120,6 +120,22 @@ def test_explain_says_why_not(shop: fleetfit.Inventory) -> None:
     assert len(e.workloads.to_pandas()) == len(e.workloads)
 
 
+def test_explain_names_standalone_pods_and_what_limits_each_node() -> None:
+    pods = "---\n".join(
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: job-{i}, namespace: batch}}\n"
+        "spec:\n  containers: [{name: c, image: x, resources: {requests: {cpu: '1', memory: 1Gi}}}]\n"
+        for i in range(5)
+    )
+    (w,) = fleetfit.explain(pods).workloads
+    assert (w.workload, w.pods, w.pod_names) == ("Pods batch/job-0, job-1, job-2 and 2 more", 5, ["job-0", "job-1", "job-2"])
+    best = w.cheapest[0]
+    assert best.limited_by is not None and best.limited_by.startswith(f"cpu: {best.pods_per_node} pod")
+    offerings = fleetfit.explain(pods).offerings.to_pandas()
+    assert offerings["limited_by"].tolist() == [c.limited_by for c in w.cheapest]
+    (web,) = fleetfit.explain(WEB).workloads
+    assert web.pod_names == []
+
+
 # --- consolidate -----------------------------------------------------------------------------
 
 
@@ -176,7 +192,7 @@ def test_simulate_a_generated_trace_and_a_dict(shop: fleetfit.Inventory) -> None
     ("call", "words"),
     [
         (lambda s, c: fleetfit.plan(s, mode="fastest"), "mode"),
-        (lambda s, c: fleetfit.plan(s, mode="exact", time_limit=0), "time_limit_seconds"),
+        (lambda s, c: fleetfit.plan(s, mode="exact", time_limit=0), "time_limit is 0"),
         (lambda s, c: fleetfit.consolidate(c, now="yesterday"), "now"),
         (lambda s, c: fleetfit.consolidate(c, now=NOW, mode="exact"), "consolidation mode"),
         (lambda s, c: fleetfit.consolidate(c, now=NOW, disruption_weight=-1), "disruption weight"),
