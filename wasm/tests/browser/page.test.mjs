@@ -6,7 +6,7 @@
 // Run by scripts/playground-test after the build; FLEETFIT_CLI names the CLI to compare with.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, generation, launch, openPage, repo, serve, settled, shownPlan } from "./harness.mjs";
 
@@ -130,6 +130,75 @@ spec:
   assert.equal((await settled(page, g)).state, "ready");
   assert.ok(await page.locator("#errors").isHidden(), "the error goes once the input is right");
   assert.equal((await shownPlan(page)).pods, 20);
+  await done(opened);
+});
+
+test("files: opened, dropped, kubectl get -o json; the plan copied as JSON, CSV and Markdown; NodePools downloaded", async () => {
+  const opened = await open(server.url, { permissions: ["clipboard-read", "clipboard-write"], acceptDownloads: true });
+  const { page } = opened;
+  // `kubectl get pods -A -o json` output, opened from disk into the workloads editor.
+  let g = await generation(page);
+  await page.setInputFiles("#workloads-file", join(repo, "examples/cluster/pending-pods.json"));
+  assert.equal((await settled(page, g)).state, "ready");
+  const native = cli("plan", "-f", "examples/cluster/pending-pods.json", "--nodepools", "examples/nodepools.yaml");
+  const shown = await shownPlan(page);
+  assert.equal(cents(shown.cost), cents(native.cost_per_hour));
+  assert.equal(shown.unschedulable, native.unschedulable.length);
+
+  await page.locator("[data-export=json]").click();
+  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("copied"));
+  const json = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
+  assert.equal(json.cost_per_hour, native.cost_per_hour);
+  assert.deepEqual(json.nodes, native.nodes, "the copied plan's nodes are the CLI's");
+  await page.locator("[data-export=csv]").click();
+  await page.waitForFunction(() => document.getElementById("status").textContent === "copied the plan as CSV");
+  const csv = (await page.evaluate(() => navigator.clipboard.readText())).trimEnd().split("\n");
+  assert.equal(csv.length, native.nodes.length + 1);
+  assert.match(csv[0], /^name,nodepool,instance_type,capacity_type,zone,price_per_hour/);
+  await page.locator("[data-export=markdown]").click();
+  await page.waitForFunction(() => document.getElementById("status").textContent === "copied the plan as Markdown");
+  assert.match(await page.evaluate(() => navigator.clipboard.readText()), /\| count \| instance type \|/);
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download-nodepools").click()]);
+  assert.equal(readFileSync(await download.path(), "utf8"), readFileSync(join(repo, "examples/nodepools.yaml"), "utf8"));
+
+  // A file dropped onto the editor replaces its text.
+  g = await generation(page);
+  const inflate = readFileSync(join(repo, "wasm/www/examples/inflate.yaml"), "utf8");
+  await page.evaluate((body) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([body], "inflate.yaml", { type: "application/yaml" }));
+    document.querySelector("#workloads .cm-content").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, inflate);
+  assert.equal((await settled(page, g)).state, "ready");
+  assert.equal((await shownPlan(page)).pods, 10);
+  await done(opened);
+});
+
+test("a large input shows progress, and an edit cancels the stale run", async () => {
+  const opened = await open();
+  const { page } = opened;
+  const big = Array.from({ length: 40 }, (_, i) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app-${i}, namespace: big}
+spec:
+  replicas: 150
+  template:
+    spec:
+      containers:
+        - name: app
+          resources: {requests: {cpu: ${(i % 4) + 1}00m, memory: ${(i % 3) + 1}Gi}}
+`).join("---\n");
+  const g = await generation(page);
+  await typeInto(page, "workloads", big);
+  await page.waitForFunction((g) => Number(document.body.dataset.generation) > g && document.body.dataset.state === "busy", g);
+  assert.ok(await page.locator("#progress-bar").isVisible(), "a progress bar while 6,000 pods are planned");
+  assert.match(await page.locator("#status").innerText(), /planning… \(1 of 3/);
+  const started = Date.now();
+  await typeInto(page, "workloads", readFileSync(join(repo, "wasm/www/examples/inflate.yaml"), "utf8"));
+  assert.equal((await settled(page, g + 1)).state, "ready");
+  assert.equal((await shownPlan(page)).pods, 10, "the answer is the new input's");
+  assert.ok(Date.now() - started < 60_000);
   await done(opened);
 });
 
