@@ -749,11 +749,14 @@ function wire() {
     });
   }
 
+  // A slider shows its value at once and asks again once it rests for a moment, so that
+  // dragging it does not restart the engine at every step.
   const slider = (id, key, show, keys) => {
+    const ask = debounce(() => invalidate(...keys), 120);
     $(id).addEventListener("input", () => {
       state[key] = Number($(id).value);
       $(`${id}-out`).value = show(state[key]);
-      invalidate(...keys);
+      ask();
     });
   };
   slider("replicas", "replicas", String, ["sweep"]);
