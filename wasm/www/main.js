@@ -830,6 +830,7 @@ async function start() {
   // For the console (and the bench): the engine as the page runs it, and the editors' texts.
   window.fleetfit = { call: (name, ...args) => engine.timed(name, ...args), text: (name) => text(editors[name]) };
   await engine.start();
+  performance.mark("fleetfit:engine-ready");
   const [regions, version] = await Promise.all([engine.call("regions"), engine.call("version")]);
   defaultNodePool = await engine.call("default_nodepool");
   for (const name of regions) $("region").append(new Option(name, name));
