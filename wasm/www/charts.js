@@ -27,7 +27,8 @@ export function barChart(rows, { format = String, title = "" } = {}) {
 }
 
 /**
- * A line chart of one or more series over x: `series` is [{name, points: [[x, y]], className}];
+ * A line chart of one or more series over x: `series` is [{name, points: [[x, y, note?]], className}]
+ * (a point's note: {title, warn}: its tooltip, and whether to mark it);
  * `formatX`/`formatY` write the axis ticks.
  */
 export function lineChart(series, { formatX = String, formatY = String, title = "", step = false } = {}) {
@@ -58,7 +59,13 @@ export function lineChart(series, { formatX = String, formatY = String, title = 
       else d += `L${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
     });
     root.append(svg("path", { d, class: `line ${s.className ?? ""}` }));
-    if (!step) for (const [x, y] of s.points) root.append(svg("circle", { cx: sx(x), cy: sy(y), r: 3, class: `dot ${s.className ?? ""}` }));
+    if (!step) {
+      for (const [x, y, note] of s.points) {
+        const dot = svg("circle", { cx: sx(x), cy: sy(y), r: note?.warn ? 4 : 3, class: `dot ${s.className ?? ""} ${note?.warn ? "warn" : ""}` });
+        if (note?.title) dot.append(svg("title", {}, note.title));
+        root.append(dot);
+      }
+    }
   }
   return root;
 }

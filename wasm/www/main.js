@@ -511,11 +511,18 @@ function renderWhatIf() {
     line("pods", base.pods, s.pods, String),
     line("unschedulable pods", base.unschedulable, s.unschedulable, String),
   );
+  const note = (p, i) => ({
+    title: `${Math.round(SPOT_GRID[i] * 100)}% of pods pinned to spot: ${money(p.cost_per_hour)}/h, ${p.nodes} nodes (${p.spot_nodes} spot)` +
+      (p.unschedulable ? `, ${p.unschedulable} pods unschedulable` : ""),
+    warn: p.unschedulable > s.unschedulable,
+  });
+  const stranded = grid.filter((p) => p.unschedulable > s.unschedulable);
   chart.replaceChildren(lineChart([
-    { name: "cost", points: grid.map((p, i) => [SPOT_GRID[i], p.cost_per_hour]), className: "ours" },
+    { name: "cost", points: grid.map((p, i) => [SPOT_GRID[i], p.cost_per_hour, note(p, i)]), className: "ours" },
     { name: "bound", points: grid.map((p, i) => [SPOT_GRID[i], p.lower_bound_per_hour]), className: "bound" },
   ], { formatX: (x) => `${Math.round(x * 100)}% spot`, formatY: (y) => money(y, 2), title: "cost per hour over the share of pods pinned to spot" }),
-  element("p", "Cost per hour (blue) and its lower bound (grey) as the share of each workload's pods pinned to spot grows, with the scenario's other settings.", "muted small"));
+  element("p", "Cost per hour (blue) and its lower bound (grey) as the share of each workload's pods pinned to spot grows (the rest pinned to on-demand), with the scenario's other settings." +
+    (stranded.length ? ` Red points leave more pods unschedulable than the scenario (up to ${Math.max(...stranded.map((p) => p.unschedulable))} pods), which is part of why they cost less.` : ""), "muted small"));
 }
 
 function renderConsolidation() {
