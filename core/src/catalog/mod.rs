@@ -127,9 +127,9 @@ pub struct Catalog {
     sized: SizedCache,
 }
 
-/// Sized instance types per node class, shared between clones of a catalog; a catalog whose
-/// prices or settings change starts a new one.
-type SizedCache = Arc<Mutex<Vec<(NodeClass, Arc<Vec<InstanceType>>)>>>;
+/// Sized instance types per (launch zones, node class), shared between clones of a catalog,
+/// whatever zones each clone chose; a catalog whose prices or settings change starts a new one.
+type SizedCache = Arc<Mutex<Vec<((Vec<String>, NodeClass), Arc<Vec<InstanceType>>)>>>;
 
 /// A type of the table and how it is offered.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,7 +339,6 @@ impl Catalog {
         }
         self.notes.push(choice.note.clone());
         self.zone_choice = Some(choice.clone());
-        self.sized = SizedCache::default();
         Ok(self)
     }
 
@@ -490,12 +489,13 @@ impl Catalog {
     /// [`Catalog::instance_types`], computed once per node class and shared: repeated calls
     /// (every plan, every filter of the same catalog) cost a lookup.
     pub fn instance_types_shared(&self, nodeclass: &NodeClass) -> Arc<Vec<InstanceType>> {
+        let zones = self.launch_zones();
         let mut cache = self.sized.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, types)) = cache.iter().find(|(class, _)| class == nodeclass) {
+        if let Some((_, types)) = cache.iter().find(|((z, class), _)| z == zones && class == nodeclass) {
             return types.clone();
         }
         let types = Arc::new(self.instance_types(nodeclass));
-        cache.push((nodeclass.clone(), types.clone()));
+        cache.push(((zones.to_vec(), nodeclass.clone()), types.clone()));
         types
     }
 
