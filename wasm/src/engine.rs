@@ -66,11 +66,30 @@ fn load(input: &Input, needs_nodes: bool) -> Outcome<(Inventory, Catalog)> {
 }
 
 fn catalog_of(region: &str, prices: Option<&str>) -> fleetfit::Result<Catalog> {
+    /// The last few catalogs asked for, by (region, prices): a clone shares its sized instance
+    /// types, so a page asking again and again (every edit, every what-if) sizes them once.
+    const KEEP: usize = 8;
+    type Key = (String, Option<String>);
+    thread_local! {
+        static CATALOGS: std::cell::RefCell<Vec<(Key, Catalog)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = (region.to_string(), prices.map(str::to_string));
+    if let Some(found) = CATALOGS.with(|c| c.borrow().iter().find(|(k, _)| *k == key).map(|(_, c)| c.clone())) {
+        return Ok(found);
+    }
     let catalog = Catalog::aws(region)?;
-    Ok(match prices {
+    let catalog = match prices {
         Some(text) => catalog.with_prices(&PriceAdjustments::parse(PRICES_NAME, text)?),
         None => catalog,
-    })
+    };
+    CATALOGS.with(|c| {
+        let mut cached = c.borrow_mut();
+        if cached.len() == KEEP {
+            cached.remove(0);
+        }
+        cached.push((key, catalog.clone()));
+    });
+    Ok(catalog)
 }
 
 /// The manifests as fleetfit reads them (pods, workloads, NodePools, ...).
