@@ -1,42 +1,20 @@
 // What the browser tests and the bench share: a static server for wasm/dist on 127.0.0.1,
 // Debian's Chromium driven by playwright-core, pages that fail on any console error, and the
 // native CLI to compare with.
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { staticServer } from "../../tools/serve.mjs";
 
 export const repo = resolve(import.meta.dirname, "../../..");
 export const dist = join(repo, "wasm/dist");
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".json": "application/json",
-  ".png": "image/png",
-};
-
 /** Serves `dir` on 127.0.0.1 (a free port); resolves to {url, close()}. */
 export async function serve(dir = dist) {
-  const root = resolve(dir);
-  const server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url, "http://127.0.0.1").pathname);
-    const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
-    if (!file.startsWith(root)) return response.writeHead(403).end();
-    try {
-      const body = await readFile(file);
-      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" });
-      response.end(body);
-    } catch {
-      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-    }
-  });
+  const server = staticServer(dir);
   server.keepAliveTimeout = 100;
   await new Promise((done) => server.listen(0, "127.0.0.1", done));
   return {
