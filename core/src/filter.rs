@@ -7,7 +7,7 @@
 //! allocatable against the pod's requests plus DaemonSet overhead, a compatible offering, the
 //! NodePool's limits, and finally minValues over the surviving types.
 
-use crate::catalog::{Catalog, InstanceType, Offering};
+use crate::catalog::{Catalog, InstanceType, Offering, SizedTypes};
 use crate::labels;
 use crate::model::{Inventory, NodeClass, NodePool, ObjectRef, Pod};
 use crate::requirements::{Conflict, Operator, Requirement, RequirementSpec, Requirements};
@@ -183,18 +183,20 @@ pub fn default_nodepool() -> NodePool {
 /// values literally and the pool would silently allow nothing; so is a near miss of a known value
 /// (`m5.larg`); a value no type has and nothing resembles is a note (a type newer than the catalog).
 fn unmatched_values(pool: &NodePool, types: &[InstanceType], notes: &mut Vec<String>) -> Vec<Error> {
+    fn labelled<'t>(t: &'t InstanceType, key: &str) -> Option<&'t crate::requirements::Requirement> {
+        t.requirements.get(key).filter(|r| !r.is_complement())
+    }
     let mut errors = Vec::new();
     for (i, spec) in pool.requirement_specs.iter().enumerate() {
         let key = labels::normalize(&spec.key);
         if !matches!(spec.operator, Operator::In | Operator::NotIn) || key == labels::NODEPOOL {
             continue;
         }
-        let known: BTreeSet<&str> = types
-            .iter()
-            .filter_map(|t| t.requirements.get(key))
-            .filter(|r| !r.is_complement())
-            .flat_map(|r| r.values())
-            .collect();
+        // The usual case, every value some type has, is told without listing the values.
+        if spec.values.iter().all(|v| types.iter().any(|t| labelled(t, key).is_some_and(|r| r.has(v)))) {
+            continue;
+        }
+        let known: BTreeSet<&str> = types.iter().filter_map(|t| labelled(t, key)).flat_map(|r| r.values()).collect();
         if known.is_empty() {
             continue; // a label of the NodePool's own, not of instance types
         }
@@ -291,12 +293,8 @@ pub struct PoolContext {
     pub(crate) type_space: Vec<Resources>,
     /// Per instance type: offerings compatible with the pool (bit mask) and the cheapest price.
     pub(crate) type_offerings: Vec<(u64, f64)>,
-    /// Per instance type: metal, GPU or accelerator (launched only when nothing generic fits).
-    pub(crate) type_exotic: Vec<bool>,
-    /// The zones of the types' offerings, sorted; and per type, per offering, the index of its
-    /// zone there (for offering checks without string comparisons).
-    pub(crate) zones: Vec<String>,
-    pub(crate) offering_zone: Vec<Vec<u8>>,
+    /// What the pool's instance types are, whatever the pool (shared by the pools of a class).
+    pub(crate) facts: Arc<SizedTypes>,
 }
 
 impl PoolContext {
@@ -335,7 +333,7 @@ impl FilterContext {
         NodePool::sort_by_weight(&mut pools_sorted);
         let mut notes: Vec<String> = catalog.notes().to_vec();
         let mut errors = Vec::new();
-        let mut by_class: BTreeMap<String, Arc<Vec<InstanceType>>> = BTreeMap::new();
+        let mut by_class: BTreeMap<String, Arc<SizedTypes>> = BTreeMap::new();
         let mut pools = Vec::with_capacity(pools_sorted.len());
         for pool in pools_sorted {
             let class_name = pool.node_class_ref.as_ref().map(|r| r.name.clone());
@@ -352,10 +350,8 @@ impl FilterContext {
                 },
                 None => NodeClass::default(),
             };
-            let types = by_class
-                .entry(nodeclass.name.clone())
-                .or_insert_with(|| catalog.instance_types_shared(&nodeclass))
-                .clone();
+            let facts = by_class.entry(nodeclass.name.clone()).or_insert_with(|| catalog.sized(&nodeclass)).clone();
+            let types = facts.types.clone();
             if let Some(t) = types.iter().find(|t| t.offerings.len() > 64) {
                 return Err(Error::Usage(format!(
                     "instance type {} has {} offerings; at most 64 per type are supported",
@@ -405,22 +401,6 @@ impl FilterContext {
                 .collect();
             let type_space = types.iter().map(|t| t.allocatable.sub(&daemon_overhead)).collect();
             let type_offerings = types.iter().map(|t| matching_offerings(t, zone, capacity_type)).collect();
-            let type_exotic = types.iter().map(is_exotic).collect();
-            let zones: Vec<String> = types
-                .iter()
-                .flat_map(|t| t.offerings.iter().map(|o| o.zone.clone()))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let offering_zone = types
-                .iter()
-                .map(|t| {
-                    t.offerings
-                        .iter()
-                        .map(|o| zones.binary_search(&o.zone).ok().filter(|&i| i < 64).map_or(u8::MAX, |i| i as u8))
-                        .collect()
-                })
-                .collect();
             pools.push(PoolContext {
                 nodepool: pool,
                 requirements,
@@ -429,9 +409,7 @@ impl FilterContext {
                 type_verdicts,
                 type_space,
                 type_offerings,
-                type_exotic,
-                zones,
-                offering_zone,
+                facts,
             });
         }
         Error::collect(errors)?;
@@ -447,7 +425,7 @@ impl FilterContext {
 
 /// Requests of DaemonSet pods that tolerate the pool's taints and whose node requirements are
 /// compatible with the pool's (Karpenter's daemon overhead per NodeClaim template).
-fn daemon_overhead(pool: &NodePool, requirements: &Requirements, daemonsets: &[&Pod]) -> Resources {
+pub(crate) fn daemon_overhead(pool: &NodePool, requirements: &Requirements, daemonsets: &[&Pod]) -> Resources {
     let mut total = Resources::default();
     for ds in daemonsets {
         if crate::taints::first_untolerated(&pool.taints, &ds.tolerations).is_some() {
@@ -476,15 +454,6 @@ pub struct Candidate {
     pub price: f64,
     /// How many pods of the class fit on an empty node of this type (after DaemonSets).
     pub pods_per_node: u64,
-}
-
-/// Metal, GPU and accelerator types: the AWS provider launches them only when no generic
-/// type fits.
-pub fn is_exotic(t: &InstanceType) -> bool {
-    let has = |key: &str| t.requirements.get(key).is_some_and(|r| r.values().any(|v| v != "0"));
-    has(labels::INSTANCE_GPU_COUNT)
-        || has(labels::INSTANCE_ACCELERATOR_COUNT)
-        || t.requirements.get(labels::INSTANCE_SIZE).is_some_and(|r| r.values().any(|v| v.starts_with("metal")))
 }
 
 /// Why a NodePool or instance type cannot host a shape class.

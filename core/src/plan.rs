@@ -133,6 +133,77 @@ pub struct ExistingPlacement {
     pub node: String,
 }
 
+/// A node of the input as the plan leaves it (in the input's order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExistingNodeUse {
+    pub name: String,
+    /// Its `node.kubernetes.io/instance-type` label, if it has one.
+    pub instance_type: Option<String>,
+    pub zone: Option<String>,
+    pub capacity_type: Option<String>,
+    /// Pods take it: not cordoned, not being deleted.
+    pub schedulable: bool,
+    /// Pods bound to it (not finished).
+    pub pods: usize,
+    /// Pending pods the plan places on it.
+    pub placed: usize,
+    /// Requests of both.
+    pub requests: Resources,
+    pub allocatable: Resources,
+    pub utilisation: Utilisation,
+}
+
+impl ExistingNodeUse {
+    /// Each of `nodes` with its bound pods' requests and those of the pods `placed` on it
+    /// (`(pod key, node name)`; `requests_of` gives a placed pod's requests).
+    pub fn of<'p>(
+        nodes: &[crate::model::Node],
+        bound: &[crate::model::Pod],
+        placed: &[ExistingPlacement],
+        requests_of: impl Fn(&str) -> Option<&'p Resources>,
+    ) -> Vec<ExistingNodeUse> {
+        let mut uses: Vec<ExistingNodeUse> = nodes
+            .iter()
+            .map(|n| ExistingNodeUse {
+                name: n.name.clone(),
+                instance_type: n.instance_type().map(str::to_string),
+                zone: n.zone().map(str::to_string),
+                capacity_type: n.capacity_type().map(str::to_string),
+                schedulable: !n.unschedulable && !n.deleting,
+                pods: 0,
+                placed: 0,
+                requests: Resources::default(),
+                allocatable: n.allocatable.clone(),
+                utilisation: Utilisation { cpu: 0.0, memory: 0.0 },
+            })
+            .collect();
+        // A name given twice holds its pods on the first, as the packer has it.
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            index.entry(n.name.as_str()).or_insert(i);
+        }
+        for pod in bound {
+            if matches!(pod.phase, crate::model::PodPhase::Succeeded | crate::model::PodPhase::Failed) {
+                continue;
+            }
+            if let Some(&i) = pod.node_name.as_deref().and_then(|name| index.get(name)) {
+                uses[i].pods += 1;
+                uses[i].requests.add_assign(&pod.requests);
+            }
+        }
+        for p in placed {
+            if let (Some(&i), Some(requests)) = (index.get(p.node.as_str()), requests_of(&p.pod)) {
+                uses[i].placed += 1;
+                uses[i].requests.add_assign(requests);
+            }
+        }
+        for u in &mut uses {
+            u.utilisation = Utilisation::of(&u.requests, &u.allocatable);
+        }
+        uses
+    }
+}
+
 /// A pod no node can take, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unschedulable {
@@ -148,6 +219,9 @@ pub struct Plan {
     pub currency: String,
     pub nodes: Vec<PlannedNode>,
     pub existing: Vec<ExistingPlacement>,
+    /// The input's nodes as the plan leaves them: their pods and the pending pods placed there.
+    #[serde(default)]
+    pub existing_nodes: Vec<ExistingNodeUse>,
     pub unschedulable: Vec<Unschedulable>,
     /// Price per hour of the new nodes.
     pub cost_per_hour: f64,

@@ -597,6 +597,22 @@ fn within_allocatable(run: &Run, plan: &Plan) -> Result<(), String> {
         if !used.fits(&node.allocatable) {
             return Err(format!("existing {}: requests {used:?} over allocatable {:?}", node.name, node.allocatable));
         }
+        // The plan reports that use, node by node.
+        let reported = plan.existing_nodes.iter().find(|u| u.name == node.name);
+        let Some(reported) = reported else { return Err(format!("existing {} not in existing_nodes", node.name)) };
+        let placed = plan.existing.iter().filter(|x| x.node == node.name).count();
+        if reported.requests != used || reported.placed != placed || reported.allocatable != node.allocatable {
+            return Err(format!(
+                "existing {}: reported {reported:?}, but requests {used:?}, {placed} placed",
+                node.name
+            ));
+        }
+        if reported.utilisation != Utilisation::of(&used, &node.allocatable) {
+            return Err(format!("existing {}: utilisation {:?} does not match", node.name, reported.utilisation));
+        }
+    }
+    if plan.existing_nodes.len() != run.inventory.nodes.len() {
+        return Err(format!("{} existing_nodes for {} nodes", plan.existing_nodes.len(), run.inventory.nodes.len()));
     }
     Ok(())
 }

@@ -153,6 +153,76 @@ class ExistingPlacement:
 
 
 @dataclass(frozen=True)
+class ExistingNodeUse:
+    """A node of the input as a plan leaves it: its pods and the pending pods placed there."""
+
+    name: str
+    #: Its ``node.kubernetes.io/instance-type`` label, zone and capacity type, if labelled.
+    instance_type: str | None
+    zone: str | None
+    capacity_type: str | None
+    #: Pods take it: not cordoned, not being deleted.
+    schedulable: bool
+    #: Pods bound to it (not finished).
+    pods: int
+    #: Pending pods the plan places on it.
+    placed: int
+    #: Requests of both, and the node's allocatable, as Kubernetes quantities.
+    requests: dict[str, str]
+    allocatable: dict[str, str]
+    utilisation: Utilisation
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ExistingNodeUse:
+        return cls(
+            name=d["name"],
+            instance_type=d.get("instance_type"),
+            zone=d.get("zone"),
+            capacity_type=d.get("capacity_type"),
+            schedulable=bool(d["schedulable"]),
+            pods=int(d["pods"]),
+            placed=int(d["placed"]),
+            requests=dict(d["requests"]),
+            allocatable=dict(d["allocatable"]),
+            utilisation=Utilisation.from_json(d["utilisation"]),
+        )
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "instance_type": self.instance_type,
+            "zone": self.zone,
+            "capacity_type": self.capacity_type,
+            "schedulable": self.schedulable,
+            "pods": self.pods,
+            "placed": self.placed,
+            "cpu_utilisation": self.utilisation.cpu,
+            "memory_utilisation": self.utilisation.memory,
+            **resource_columns("requests", self.requests),
+            **resource_columns("allocatable", self.allocatable),
+        }
+
+
+_EXISTING_NODE_COLUMNS = [
+    "name",
+    "instance_type",
+    "zone",
+    "capacity_type",
+    "schedulable",
+    "pods",
+    "placed",
+    "cpu_utilisation",
+    "memory_utilisation",
+    "requests_cpu",
+    "requests_memory_gib",
+    "requests_pods",
+    "allocatable_cpu",
+    "allocatable_memory_gib",
+    "allocatable_pods",
+]
+
+
+@dataclass(frozen=True)
 class Unschedulable:
     """A pod no node can take, and why (one reason per NodePool or constraint)."""
 
@@ -203,6 +273,9 @@ class Plan:
     currency: str
     nodes: Table[PlannedNode]
     existing: Table[ExistingPlacement]
+    #: The input's nodes as the plan leaves them (their pods, the pending pods placed there,
+    #: requests over allocatable).
+    existing_nodes: Table[ExistingNodeUse]
     unschedulable: Table[Unschedulable]
     #: The new nodes' price per hour.
     cost_per_hour: float
@@ -236,6 +309,11 @@ class Plan:
                 ExistingPlacement.row,
                 ["pod", "node"],
             ),
+            existing_nodes=_table(
+                [ExistingNodeUse.from_json(n) for n in d.get("existing_nodes", [])],
+                ExistingNodeUse.row,
+                _EXISTING_NODE_COLUMNS,
+            ),
             unschedulable=_table(
                 [Unschedulable(pod=u["pod"], reasons=list(u["reasons"])) for u in d["unschedulable"]],
                 Unschedulable.row,
@@ -266,7 +344,8 @@ class Plan:
     def to_pandas(self) -> Any:
         """The new nodes, one row each (``plan.nodes.to_pandas()``): name, NodePool, instance
         type, zone, capacity type, price, pods, utilisation, requests and allocatable.
-        Pods placed on existing nodes are ``plan.existing.to_pandas()``, every pod's node
+        Pods placed on existing nodes are ``plan.existing.to_pandas()``, those nodes' use
+        ``plan.existing_nodes.to_pandas()``, every pod's node
         ``plan.placements.to_pandas()``, pods with nowhere to go
         ``plan.unschedulable.to_pandas()``, the spot nodes per capacity pool
         ``plan.spot_pools.to_pandas()``."""

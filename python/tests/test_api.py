@@ -89,6 +89,22 @@ def test_plan_dataframes_have_numeric_columns(shop: fleetfit.Inventory) -> None:
     assert list(p.unschedulable.to_pandas().columns) == ["pod", "reasons"]
 
 
+def test_plan_reports_each_existing_nodes_use(cluster: fleetfit.Inventory) -> None:
+    pending = fleetfit.load(EXAMPLES / "cluster" / "pending-pods.json")
+    both = fleetfit.load(
+        EXAMPLES / "cluster" / "snapshot.json", EXAMPLES / "cluster" / "pending-pods.json",
+        nodepools=EXAMPLES / "nodepools.yaml",
+    )
+    assert pending.pending_pods > 0
+    p = fleetfit.plan(both)
+    nodes = p.existing_nodes.to_pandas()
+    assert len(nodes) == len(cluster.to_dict()["nodes"]) == 16
+    assert pd.api.types.is_float_dtype(nodes["cpu_utilisation"]) and pd.api.types.is_integer_dtype(nodes["pods"])
+    assert nodes["placed"].sum() == len(p.existing)
+    assert (nodes["requests_cpu"] <= nodes["allocatable_cpu"] + 1e-9).all()
+    assert (nodes["cpu_utilisation"] > 0).all(), "every node of the snapshot runs pods"
+
+
 def test_strict_plan_raises_with_the_plan(shop: fleetfit.Inventory) -> None:
     with pytest.raises(fleetfit.InfeasibleError) as caught:
         fleetfit.plan(shop, strict=True)

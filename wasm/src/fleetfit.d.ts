@@ -114,12 +114,30 @@ export interface PlannedNode {
   utilisation: Utilisation;
 }
 
+/** A node of the input as the plan leaves it. */
+export interface ExistingNodeUse {
+  name: string;
+  instance_type: string | null;
+  zone: string | null;
+  capacity_type: string | null;
+  /** Pods take it: not cordoned, not being deleted. */
+  schedulable: boolean;
+  /** Pods bound to it (not finished). */
+  pods: number;
+  /** Pending pods the plan places on it. */
+  placed: number;
+  requests: Resources;
+  allocatable: Resources;
+  utilisation: Utilisation;
+}
+
 export interface Plan {
   mode: PackingMode | "exact";
   region: string;
   currency: string;
   nodes: PlannedNode[];
   existing: { pod: string; node: string }[];
+  existing_nodes: ExistingNodeUse[];
   unschedulable: { pod: string; reasons: string[] }[];
   cost_per_hour: number;
   karpenter_cost_per_hour: number | null;

@@ -415,13 +415,29 @@ function renderNodes(plan) {
   if (!plan.nodes.length) list.append(element("p", "No new nodes: every placed pod fits on an existing node."));
   const existing = $("existing");
   existing.replaceChildren();
-  if (plan.existing.length) {
+  const nodes = plan.existing_nodes ?? [];
+  if (nodes.length) {
     const byNode = new Map();
     for (const e of plan.existing) byNode.set(e.node, [...(byNode.get(e.node) ?? []), e.pod]);
-    existing.append(element("h2", `Pods placed on existing nodes (${plan.existing.length})`));
-    const ul = element("ul", null, "existing");
-    for (const [node, pods] of byNode) ul.append(element("li", `${node}: ${pods.join(", ")}`));
-    existing.append(ul);
+    const placed = plan.existing.length
+      ? `with the ${plan.existing.length} pending pod${plan.existing.length === 1 ? "" : "s"} placed on them (+)`
+      : "none of the pending pods goes on them (the Why tab says why)";
+    existing.append(element("h2", `Existing nodes (${nodes.length}), ${placed}`));
+    const grid = element("div", null, "node-list");
+    for (const n of nodes) {
+      const box = element("article", null, n.schedulable ? "node existing-node" : "node existing-node cordoned");
+      const head = element("header");
+      const where = [n.capacity_type, n.zone, n.schedulable ? null : "cordoned or deleting"].filter(Boolean).join(" · ");
+      head.append(element("strong", n.instance_type ?? n.name), element("span", where, "muted"));
+      const bars = element("div", null, "bars");
+      bars.append(meter(n.utilisation.cpu, "cpu"), meter(n.utilisation.memory, "mem"));
+      const detail = element("div", `${n.name}: ${n.pods} pods running, ${n.placed} placed; requests cpu ${n.requests.cpu ?? 0} of ${n.allocatable.cpu ?? 0}, memory ${n.requests.memory ?? 0} of ${n.allocatable.memory ?? 0}`, "muted small");
+      const pods = element("ul", null, "pods");
+      for (const p of byNode.get(n.name) ?? []) pods.append(element("li", `+ ${p.split("/").pop()}`));
+      box.append(head, bars, detail, pods);
+      grid.append(box);
+    }
+    existing.append(grid);
   }
 }
 

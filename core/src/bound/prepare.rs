@@ -172,22 +172,23 @@ impl Instance {
             })
             .collect();
         let empty = BitSet::new(n_classes);
+        let hosts_some: Vec<bool> = hosted.iter().map(|h| *h != empty).collect();
         // Dominance: t is dropped when some t' hosts a superset, has at least its capacity and
-        // costs no more; among identical types the lowest index stays.
+        // costs no more; among identical types the lowest index stays. The cheap tests first.
         let dominates = |a: usize, b: usize| {
             let (ta, tb) = (&input.node_types[a], &input.node_types[b]);
             ta.price <= tb.price
-                && hosted[b].is_subset(&hosted[a])
                 && ta.capacity.iter().zip(&tb.capacity).all(|(x, y)| x >= y)
+                && hosted[b].is_subset(&hosted[a])
                 && limit_rows.iter().all(|row| row.coefficient(a) <= row.coefficient(b))
         };
         let mut kept_inputs = Vec::new();
         for t in 0..input.node_types.len() {
-            if hosted[t] == empty {
+            if !hosts_some[t] {
                 continue;
             }
             let dominated = (0..input.node_types.len())
-                .any(|u| u != t && hosted[u] != empty && dominates(u, t) && (u < t || !dominates(t, u)));
+                .any(|u| u != t && hosts_some[u] && dominates(u, t) && (u < t || !dominates(t, u)));
             if !dominated {
                 kept_inputs.push(t);
             }

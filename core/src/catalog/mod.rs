@@ -129,7 +129,46 @@ pub struct Catalog {
 
 /// Sized instance types per (launch zones, node class), shared between clones of a catalog,
 /// whatever zones each clone chose; a catalog whose prices or settings change starts a new one.
-type SizedCache = Arc<Mutex<Vec<((Vec<String>, NodeClass), Arc<Vec<InstanceType>>)>>>;
+type SizedCache = Arc<Mutex<Vec<((Vec<String>, NodeClass), Arc<SizedTypes>)>>>;
+
+/// Instance types sized for one node class, with the facts of them that no NodePool changes,
+/// worked out once ([`Catalog::sized`]).
+pub struct SizedTypes {
+    /// [`Catalog::instance_types`].
+    pub types: Arc<Vec<InstanceType>>,
+    /// Per type: metal, GPU or accelerator ([`is_exotic`]).
+    pub exotic: Vec<bool>,
+    /// The zones of the types' offerings, sorted; and per type, per offering, the index of its
+    /// zone there (for offering checks without string comparisons; `u8::MAX` past 64 zones).
+    pub zones: Vec<String>,
+    pub offering_zone: Vec<Vec<u8>>,
+}
+
+impl SizedTypes {
+    fn of(types: Vec<InstanceType>) -> SizedTypes {
+        // A region has a handful of zones: a list beats a set here.
+        let mut zones: Vec<&str> = Vec::new();
+        for o in types.iter().flat_map(|t| &t.offerings) {
+            if !zones.contains(&o.zone.as_str()) {
+                zones.push(&o.zone);
+            }
+        }
+        zones.sort_unstable();
+        let index = |zone: &str| zones.iter().position(|z| *z == zone).filter(|&i| i < 64).map_or(u8::MAX, |i| i as u8);
+        let offering_zone = types.iter().map(|t| t.offerings.iter().map(|o| index(&o.zone)).collect()).collect();
+        let zones = zones.into_iter().map(str::to_string).collect();
+        SizedTypes { exotic: types.iter().map(is_exotic).collect(), zones, offering_zone, types: Arc::new(types) }
+    }
+}
+
+/// Metal, GPU and accelerator types: the AWS provider launches them only when no generic
+/// type fits.
+pub fn is_exotic(t: &InstanceType) -> bool {
+    let has = |key: &str| t.requirements.get(key).is_some_and(|r| r.values().any(|v| v != "0"));
+    has(labels::INSTANCE_GPU_COUNT)
+        || has(labels::INSTANCE_ACCELERATOR_COUNT)
+        || t.requirements.get(labels::INSTANCE_SIZE).is_some_and(|r| r.values().any(|v| v.starts_with("metal")))
+}
 
 /// A type of the table and how it is offered.
 #[derive(Debug, Clone, PartialEq)]
@@ -489,14 +528,19 @@ impl Catalog {
     /// [`Catalog::instance_types`], computed once per node class and shared: repeated calls
     /// (every plan, every filter of the same catalog) cost a lookup.
     pub fn instance_types_shared(&self, nodeclass: &NodeClass) -> Arc<Vec<InstanceType>> {
+        self.sized(nodeclass).types.clone()
+    }
+
+    /// [`Catalog::instance_types_shared`] with the facts of the types no NodePool changes.
+    pub fn sized(&self, nodeclass: &NodeClass) -> Arc<SizedTypes> {
         let zones = self.launch_zones();
         let mut cache = self.sized.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, types)) = cache.iter().find(|((z, class), _)| z == zones && class == nodeclass) {
-            return types.clone();
+        if let Some((_, sized)) = cache.iter().find(|((z, class), _)| z == zones && class == nodeclass) {
+            return sized.clone();
         }
-        let types = Arc::new(self.instance_types(nodeclass));
-        cache.push(((zones.to_vec(), nodeclass.clone()), types.clone()));
-        types
+        let sized = Arc::new(SizedTypes::of(self.instance_types(nodeclass)));
+        cache.push(((zones.to_vec(), nodeclass.clone()), sized.clone()));
+        sized
     }
 
     /// One instance type by name.

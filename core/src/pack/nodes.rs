@@ -238,6 +238,7 @@ impl NewNode {
         let recheck_offerings = narrowed.has_key(labels::ZONE) || narrowed.has_key(labels::CAPACITY_TYPE);
         // Zones (by index in the pool's list) and capacity types the requirements allow.
         let zone_bits: u64 = pool
+            .facts
             .zones
             .iter()
             .take(64)
@@ -253,7 +254,7 @@ impl NewNode {
                 let it = &types[t as usize];
                 let mut m = mask & allowed[t as usize];
                 if recheck_offerings {
-                    let zones = &pool.offering_zone[t as usize];
+                    let zones = &pool.facts.offering_zone[t as usize];
                     for (i, o) in it.offerings.iter().enumerate() {
                         let in_zone = match zones[i] {
                             u8::MAX => zone.is_none_or(|z| z.has(&o.zone)),
@@ -387,42 +388,44 @@ impl NewNode {
 
     fn cheapest_launch(&self, pool: &PoolContext) -> Option<Launch> {
         let types = &pool.instance_types;
-        let offers: Vec<(u32, usize, &crate::catalog::Offering)> = self
-            .launchable(pool)
-            .flat_map(|(t, mask)| {
-                types[t as usize]
-                    .offerings
-                    .iter()
-                    .enumerate()
-                    .filter(move |(i, o)| mask & (1 << i) != 0 && o.available)
-                    .map(move |(i, o)| (t, i, o))
-            })
-            .collect();
-        let cheapest_on_demand = offers
-            .iter()
-            .filter(|(_, _, o)| o.capacity_type == CapacityType::OnDemand)
-            .map(|(_, _, o)| o.price)
-            .fold(f64::INFINITY, f64::min);
-        [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].iter().find_map(|&ct| {
-            offers
-                .iter()
-                .filter(|(_, _, o)| {
-                    o.capacity_type == ct && (ct != CapacityType::Spot || o.price <= cheapest_on_demand)
-                })
-                .min_by(|a, b| {
-                    a.2.price
-                        .total_cmp(&b.2.price)
-                        .then_with(|| types[a.0 as usize].name.cmp(&types[b.0 as usize].name))
-                        .then_with(|| a.2.zone.cmp(&b.2.zone))
-                })
-                .map(|&(t, offering, o)| Launch { instance_type: t, offering, price: o.price })
-        })
+        // One pass: per capacity type (reserved, spot, on-demand), the cheapest offering, ties
+        // to the type's name and then the zone. Spot is taken only where it costs no more than
+        // the cheapest on-demand offering, and as every spot offering at the cheapest spot
+        // price is judged alike, the cheapest spot one stands for them all.
+        let mut best: [Option<(u32, usize, &crate::catalog::Offering)>; 3] = [None; 3];
+        for (t, mask) in self.launchable(pool) {
+            for (i, o) in types[t as usize].offerings.iter().enumerate() {
+                if mask & (1 << i) == 0 || !o.available {
+                    continue;
+                }
+                let slot = &mut best[match o.capacity_type {
+                    CapacityType::Reserved => 0,
+                    CapacityType::Spot => 1,
+                    CapacityType::OnDemand => 2,
+                }];
+                let better = slot.is_none_or(|(bt, _, b)| {
+                    o.price
+                        .total_cmp(&b.price)
+                        .then_with(|| types[t as usize].name.cmp(&types[bt as usize].name))
+                        .then_with(|| o.zone.cmp(&b.zone))
+                        .is_lt()
+                });
+                if better {
+                    *slot = Some((t, i, o));
+                }
+            }
+        }
+        let cheapest_on_demand = best[2].map_or(f64::INFINITY, |(_, _, o)| o.price);
+        if best[1].is_some_and(|(_, _, o)| o.price > cheapest_on_demand) {
+            best[1] = None;
+        }
+        best.into_iter().flatten().next().map(|(t, offering, o)| Launch { instance_type: t, offering, price: o.price })
     }
 
     /// The options the AWS provider would launch: the generic types, or every option when
     /// there is no generic one.
     fn launchable<'s>(&'s self, pool: &'s PoolContext) -> impl Iterator<Item = (u32, u64)> + 's {
-        let exotic = &pool.type_exotic;
+        let exotic = &pool.facts.exotic;
         let generic = self.options.iter().any(|(t, _)| !exotic[*t as usize]);
         self.options.iter().copied().filter(move |(t, _)| !generic || !exotic[*t as usize])
     }

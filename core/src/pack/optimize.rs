@@ -153,7 +153,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         let generic: Vec<bool> = sim
             .filters
             .iter()
-            .map(|f| f.candidates.iter().any(|c| !sim.ctx.pools[c.pool].type_exotic[c.instance_type]))
+            .map(|f| f.candidates.iter().any(|c| !sim.ctx.pools[c.pool].facts.exotic[c.instance_type]))
             .collect();
         // Largest first: the sum of the shares of the largest capacity of any type.
         let mut largest = vec![0i64; dense.names.len()];
@@ -289,7 +289,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             .candidates
             .iter()
             .filter(|cand| tier.contains(&cand.pool))
-            .filter(|cand| !self.generic[anchor] || !self.sim.ctx.pools[cand.pool].type_exotic[cand.instance_type])
+            .filter(|cand| !self.generic[anchor] || !self.sim.ctx.pools[cand.pool].facts.exotic[cand.instance_type])
             .filter(|cand| {
                 self.sim.remaining[cand.pool].iter().all(|(r, room)| {
                     self.sim.ctx.pools[cand.pool].instance_types[cand.instance_type].capacity.get(r) <= *room
@@ -587,6 +587,43 @@ impl<'s, 'a> Packer<'s, 'a> {
             .collect()
     }
 
+    /// The least a node holding the pods of both `a` and `b` could cost: an instance type the
+    /// pool allows and every class of theirs allows, with an offering all of them allow, whose
+    /// space takes both nodes' requests (limits and node requirements left out, so it is a
+    /// floor). Checked before a merge is built, as most pairs cannot merge for less.
+    fn merge_floor(&self, a: usize, b: usize) -> f64 {
+        let (na, nb) = (&self.sim.new_nodes[a], &self.sim.new_nodes[b]);
+        let pool_index = na.pool;
+        let pool = &self.sim.ctx.pools[pool_index];
+        let mut classes: Vec<usize> = na.pods.iter().chain(&nb.pods).map(|&p| self.sim.pod_class[p]).collect();
+        classes.sort_unstable();
+        classes.dedup();
+        let mut allowed = Vec::with_capacity(classes.len());
+        for c in classes {
+            match &self.sim.allowed[c][pool_index] {
+                Some((_, masks)) => allowed.push(masks),
+                None => return f64::INFINITY,
+            }
+        }
+        let requests = na.requests.add(&nb.requests);
+        let mut floor = f64::INFINITY;
+        for (t, it) in pool.instance_types.iter().enumerate() {
+            if !pool.allows(t) {
+                continue;
+            }
+            let mask = allowed.iter().fold(pool.type_offerings[t].0, |m, masks| m & masks[t]);
+            if mask == 0 || !requests.fits(&pool.type_space[t]) {
+                continue;
+            }
+            for (i, o) in it.offerings.iter().enumerate() {
+                if mask & (1 << i) != 0 && o.available {
+                    floor = floor.min(o.price);
+                }
+            }
+        }
+        floor
+    }
+
     /// Merges pairs of packed nodes of the same pool into one node that costs less than both.
     fn merge_pairs(&mut self) -> bool {
         let mut nodes: Vec<(f64, usize)> = self.packed.iter().map(|&n| (self.efficiency(n), n)).collect();
@@ -603,6 +640,10 @@ impl<'s, 'a> Packer<'s, 'a> {
                 if self.sim.new_nodes[b].pool != pool {
                     continue;
                 }
+                let (price_a, price_b) = (self.price(a), self.price(b));
+                if self.merge_floor(a, b) >= price_a + price_b - EPSILON {
+                    continue;
+                }
                 let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
                 for (c, k) in self.class_counts(a).into_iter().chain(self.class_counts(b)) {
                     *counts.entry(c).or_default() += k;
@@ -614,7 +655,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                 }
                 let Some(merged) = self.build(pool, &counts, &remaining) else { continue };
                 let price = merged.launch(&self.sim.ctx.pools[pool]).map_or(f64::INFINITY, |l| l.price);
-                if price < self.price(a) + self.price(b) - EPSILON {
+                if price < price_a + price_b - EPSILON {
                     self.retire(a);
                     self.retire(b);
                     self.open(merged, &counts);
@@ -685,7 +726,7 @@ impl Packer<'_, '_> {
                     covers_plan = false;
                     continue;
                 }
-                if self.generic[c] && self.sim.ctx.pools[pool].type_exotic[cand.instance_type] {
+                if self.generic[c] && self.sim.ctx.pools[pool].facts.exotic[cand.instance_type] {
                     continue;
                 }
                 let key = (pool, cand.instance_type, cand.offerings);

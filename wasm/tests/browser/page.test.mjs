@@ -80,6 +80,7 @@ test("every example shows the CLI's plan: cost to the cent, nodes, unschedulable
     assert.ok(Math.abs(written - native.cost_per_hour) < 0.001, `${name}: the cost card says ${card}`);
     assert.equal(await page.locator("#groups tbody tr").count() > 0 || native.nodes.length === 0, true, `${name}: node groups shown`);
     assert.equal(await page.locator("ul.unschedulable > li").count(), native.unschedulable.length, `${name}: unschedulable listed`);
+    assert.equal(await page.locator("#existing .node").count(), native.existing_nodes.length, `${name}: existing nodes shown`);
   }
   await done(opened);
 });
@@ -295,7 +296,7 @@ test("keyboard: the tabs move with the arrow keys", async () => {
 
 describe("screenshots of every view", () => {
   const views = [
-    ["webshop", "plan"], ["webshop", "nodes"], ["webshop", "why"], ["webshop", "whatif"],
+    ["webshop", "plan"], ["snapshot", "nodes"], ["webshop", "why"], ["webshop", "whatif"],
     ["snapshot", "consolidate"], ["webshop", "simulate"],
   ];
   for (const scheme of ["light", "dark"]) {
