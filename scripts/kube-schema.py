@@ -5,7 +5,7 @@ taken from the published API definitions, so that a misspelt field is an error (
 
 Sources, fetched from the Go module proxy (facts only; no code is used):
   k8s.io/kubernetes v1.37.2                 api/openapi-spec/swagger.json
-  sigs.k8s.io/karpenter v1.14.3             pkg/apis/crds/karpenter.sh_nodepools.yaml
+  sigs.k8s.io/karpenter v1.14.3             pkg/apis/crds/karpenter.sh_nodepools.yaml, karpenter.sh_nodeclaims.yaml
   github.com/aws/karpenter-provider-aws v1.14.1  pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml
   github.com/aws/karpenter-provider-aws v1.0.8   the same two CRDs, for their v1beta1 schemas
 
@@ -163,6 +163,7 @@ def main():
 
     crds = [
         ("karpenter", "pkg/apis/crds/karpenter.sh_nodepools.yaml", {"v1"}),
+        ("karpenter", "pkg/apis/crds/karpenter.sh_nodeclaims.yaml", {"v1"}),
         ("aws", "pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml", {"v1"}),
         ("aws-v1beta1", "pkg/apis/crds/karpenter.sh_nodepools.yaml", {"v1beta1"}),
         ("aws-v1beta1", "pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml", {"v1beta1"}),

@@ -28,6 +28,7 @@
 
 pub mod bound;
 pub mod catalog;
+pub mod claims;
 pub mod consolidate;
 pub mod cron;
 pub mod error;

@@ -256,6 +256,48 @@ pub struct DaemonSet {
     pub template: Pod,
 }
 
+/// A `karpenter.sh/v1` NodeClaim: a node asked for. Once its Node exists (same providerID or
+/// `status.nodeName`), the Node stands for it; until then it is capacity in flight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeClaim {
+    pub name: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: Labels,
+    /// Its requirements as written (instance types, zones, capacity types, NodePool, ...).
+    pub requirements: Vec<RequirementSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<Taint>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub startup_taints: Vec<Taint>,
+    /// `spec.resources.requests`: what its pods and DaemonSets asked of it.
+    pub requests: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_class_ref: Option<NodeClassRef>,
+    /// `status.providerID`, once launched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// `status.nodeName`, once registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `status.capacity` and `status.allocatable`, once launched (`None` before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Resources>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocatable: Option<Resources>,
+    pub deleting: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+}
+
+impl NodeClaim {
+    /// The NodePool that made it (its `karpenter.sh/nodepool` label).
+    pub fn nodepool(&self) -> Option<&str> {
+        self.labels.get(labels::NODEPOOL).map(String::as_str)
+    }
+}
+
 /// A node of an existing cluster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Node {
@@ -589,6 +631,9 @@ pub struct Inventory {
     pub workloads: Vec<Workload>,
     pub daemonsets: Vec<DaemonSet>,
     pub nodes: Vec<Node>,
+    /// NodeClaims of the input (see [`NodeClaim`]; [`Inventory::in_flight`] are those without
+    /// a Node yet).
+    pub nodeclaims: Vec<NodeClaim>,
     pub nodepools: Vec<NodePool>,
     pub nodeclasses: Vec<NodeClass>,
     pub pdbs: Vec<PodDisruptionBudget>,
@@ -613,6 +658,7 @@ impl Inventory {
         self.workloads.extend(other.workloads);
         self.daemonsets.extend(other.daemonsets);
         self.nodes.extend(other.nodes);
+        self.nodeclaims.extend(other.nodeclaims);
         self.nodepools.extend(other.nodepools);
         self.nodeclasses.extend(other.nodeclasses);
         self.pdbs.extend(other.pdbs);

@@ -244,6 +244,22 @@ impl Resources {
         out
     }
 
+    /// Element-wise minimum (an extended resource only one side has is 0, so absent).
+    pub fn min(&self, other: &Resources) -> Resources {
+        Resources {
+            cpu: self.cpu.min(other.cpu),
+            memory: self.memory.min(other.memory),
+            pods: self.pods.min(other.pods),
+            ephemeral_storage: self.ephemeral_storage.min(other.ephemeral_storage),
+            extended: self
+                .extended
+                .iter()
+                .filter_map(|(k, v)| other.extended.get(k).map(|w| (k.clone(), (*v).min(*w))))
+                .filter(|(_, v)| *v != 0)
+                .collect(),
+        }
+    }
+
     /// Element-wise maximum, in place.
     pub fn max_assign(&mut self, other: &Resources) {
         self.cpu = self.cpu.max(other.cpu);

@@ -290,9 +290,15 @@ fn unknown_kinds_are_reported_as_skipped() {
             ("Service", "shop/web"),
             ("ConfigMap", "shop/web-config"),
             ("Namespace", "shop"),
-            ("NodeClaim", "default-abcde"),
         ]
     );
+    // A NodeClaim is read: in flight until a Node has its providerID.
+    let claim = &inv.nodeclaims[0];
+    assert_eq!((claim.name.as_str(), claim.nodepool()), ("default-abcde", Some("default")));
+    assert_eq!(claim.requirements[1].min_values, Some(2));
+    assert_eq!(claim.requests.cpu, Millicores(1150));
+    assert_eq!(claim.allocatable.as_ref().map(|a| a.cpu), Some(Millicores(1930)));
+    assert_eq!(claim.provider_id.as_deref(), Some("aws:///us-east-1a/i-0abcde"));
     assert!(inv.skipped.iter().all(|s| !s.reason.is_empty()));
     assert_eq!(inv.skipped[1].api_version, "v1");
 }

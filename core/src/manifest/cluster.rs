@@ -14,7 +14,7 @@ use crate::resources::{Bytes, Resources};
 
 /// A node's capacity or allocatable. Nodes report resources fleetfit does not model (such
 /// as `attachable-volumes-aws-ebs`); those are left out rather than rejected.
-fn node_resources(c: &Cursor) -> Resources {
+pub(super) fn node_resources(c: &Cursor) -> Resources {
     let mut r = Resources::default();
     for (name, value) in c.entries() {
         if let Some(q) = value.non_negative_quantity() {

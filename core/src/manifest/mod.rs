@@ -355,6 +355,9 @@ impl Reader {
             ("karpenter.sh", "NodePool") if version == "v1" => {
                 inv.nodepools.push(nodepool::nodepool(&reference.name, root))
             }
+            ("karpenter.sh", "NodeClaim") if version == "v1" => {
+                inv.nodeclaims.push(nodepool::nodeclaim(&reference.name, root))
+            }
             ("karpenter.k8s.aws", "EC2NodeClass") if version == "v1" => {
                 inv.nodeclasses.push(nodeclass::nodeclass(&reference.name, root))
             }
@@ -447,7 +450,7 @@ fn skip_reason(group: &str, kind: &str, containers: Option<&str>) -> String {
         );
     }
     match (group, kind) {
-        ("karpenter.sh", "NodeClaim") => "NodeClaims are read through the Nodes they become".into(),
+        ("karpenter.sh", "NodeClaim") => "only karpenter.sh/v1 NodeClaims are read".into(),
         ("", "LimitRange") => {
             "LimitRange defaults are not applied: give containers explicit requests to count them".into()
         }

@@ -6,7 +6,7 @@ use super::meta::{read_meta, read_object_meta};
 use super::selectors::{node_label_key, node_label_values};
 use super::taints::taints;
 use crate::labels;
-use crate::model::{Budget, ConsolidationPolicy, Disruption, DisruptionReason, NodeClassRef, NodePool};
+use crate::model::{Budget, ConsolidationPolicy, Disruption, DisruptionReason, NodeClaim, NodeClassRef, NodePool};
 use crate::requirements::{Operator, Requirement, RequirementError, RequirementSpec};
 use crate::resources::Resources;
 use crate::time::{Duration, NillableDuration};
@@ -60,7 +60,7 @@ pub(super) fn nodepool(name: &str, doc: &Cursor) -> NodePool {
         }
     }
     // Read in the order fields are usually written, so errors come out in that order too.
-    let requirement_specs = requirements(&node_spec.get("requirements"));
+    let requirement_specs = requirements(&node_spec.get("requirements"), true);
     let taints_ = taints(&node_spec.get("taints"));
     let startup_taints = taints(&node_spec.get("startupTaints"));
     let expire_after = node_spec
@@ -87,18 +87,20 @@ pub(super) fn nodepool(name: &str, doc: &Cursor) -> NodePool {
     }
 }
 
-fn requirements(list: &Cursor) -> Vec<RequirementSpec> {
+/// Requirements of a NodePool template (`restricted`: keys Karpenter keeps for itself are
+/// refused) or of a NodeClaim (which carries them all).
+fn requirements(list: &Cursor, restricted: bool) -> Vec<RequirementSpec> {
     let items = list.items();
     if items.len() > MAX_REQUIREMENTS {
         list.error(format!("at most {MAX_REQUIREMENTS} requirements are allowed, found {}", items.len()));
     }
-    items.iter().filter_map(requirement).collect()
+    items.iter().filter_map(|c| requirement(c, restricted)).collect()
 }
 
-fn requirement(c: &Cursor) -> Option<RequirementSpec> {
+fn requirement(c: &Cursor, restricted: bool) -> Option<RequirementSpec> {
     let key_field = c.get("key");
     let key = key_field.required_str();
-    if let Some(why) = key.and_then(restriction) {
+    if let Some(why) = key.filter(|_| restricted).and_then(restriction) {
         key_field.error(why);
     }
     node_label_key(&key_field);
@@ -126,6 +128,41 @@ fn requirement(c: &Cursor) -> Option<RequirementSpec> {
             c.get(field).error(e.to_string());
             None
         }
+    }
+}
+
+/// A `karpenter.sh/v1` NodeClaim (see [`NodeClaim`]).
+pub(super) fn nodeclaim(name: &str, doc: &Cursor) -> NodeClaim {
+    let meta = read_object_meta(&doc.get("metadata"));
+    let spec = doc.get("spec");
+    if !spec.is_present() {
+        spec.error("required");
+    }
+    let requirements = requirements(&spec.get("requirements"), false);
+    let taints_ = taints(&spec.get("taints"));
+    let startup_taints = taints(&spec.get("startupTaints"));
+    let requests = super::cluster::node_resources(&spec.get("resources").get("requests"));
+    let node_class_ref = node_class_ref(&spec.get("nodeClassRef"), spec.is_present());
+    let status = doc.get("status");
+    let resources = |field: &str| {
+        let c = status.get(field);
+        c.is_present().then(|| super::cluster::node_resources(&c)).filter(|r| *r != Resources::default())
+    };
+    NodeClaim {
+        name: name.to_string(),
+        labels: meta.labels,
+        annotations: meta.annotations,
+        requirements,
+        taints: taints_,
+        startup_taints,
+        requests,
+        node_class_ref,
+        provider_id: status.get("providerID").string().filter(|s| !s.is_empty()),
+        node_name: status.get("nodeName").string().filter(|s| !s.is_empty()),
+        capacity: resources("capacity"),
+        allocatable: resources("allocatable"),
+        deleting: meta.deleting,
+        created: meta.created,
     }
 }
 

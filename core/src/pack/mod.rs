@@ -59,6 +59,9 @@ pub fn plan_with_progress(
     if let Some(share) = options.max_spot_pool_share {
         spot::check_share(share)?;
     }
+    // NodeClaims in flight are nodes to come: the pods they were made for go there.
+    let in_flight_note = crate::claims::in_flight_note(inventory);
+    let inventory = &*crate::claims::with_in_flight(inventory, catalog);
     let pools: Vec<NodePool> =
         if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
     let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
@@ -83,6 +86,7 @@ pub fn plan_with_progress(
         })
         .collect();
     let mut notes = inventory.notes.clone();
+    notes.extend(in_flight_note);
     notes.extend(ctx.notes.iter().cloned());
     if inventory.nodepools.is_empty() {
         notes.push(crate::filter::default_nodepool_note());
@@ -173,6 +177,12 @@ pub fn plan_with_progress(
         .collect();
     warnings.extend(crate::catalog::linux_priced_warning(&windows));
     let (spot_pools, spot_diversity) = spot::report(&ctx, &outcome, options, cost_without, &mut notes, &mut warnings);
+    let pending_requests: std::collections::HashMap<String, &Resources> =
+        pending.iter().map(|p| (p.key(), &p.requests)).collect();
+    let existing_nodes =
+        crate::plan::ExistingNodeUse::of(&inventory.nodes, &inventory.pods, &outcome.existing, |key| {
+            pending_requests.get(key).copied()
+        });
     let (mut used, mut total) = (Resources::default(), Resources::default());
     for n in &outcome.nodes {
         used.add_assign(&n.requests);
@@ -188,6 +198,7 @@ pub fn plan_with_progress(
         gap: Plan::gap_of(outcome.cost, lower),
         nodes: outcome.nodes,
         existing: outcome.existing,
+        existing_nodes,
         unschedulable: outcome.unschedulable,
         utilisation: Utilisation::of(&used, &total),
         notes,
