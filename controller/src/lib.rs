@@ -1,17 +1,30 @@
-//! `fleetfit-controller`: fleetfit's engine running a real cluster.
+//! `fleetfit-controller`: fleetfit's engine running a real cluster, as a Karpenter-compatible
+//! node autoscaler. It serves Karpenter's own APIs ([`crds`]: `karpenter.sh/v1` NodePool and
+//! NodeClaim, `karpenter.k8s.aws/v1` EC2NodeClass), so existing objects keep working.
 //!
-//! What it will be: an event-driven node autoscaler in the manner of Karpenter. It watches
-//! Pods, Nodes, NodePools and NodeClaims; batches pending pods (an idle window of about a
-//! second, ten seconds at most); asks the core for the cheapest plan; creates NodeClaims and
-//! launches them with EC2 CreateFleet; and runs a consolidation loop that carries out the
-//! core's decisions (taint, launch a replacement, drain through the Eviction API respecting
-//! PodDisruptionBudgets, terminate). A **shadow mode** watches a real cluster and reports what
-//! it would do without changing anything.
+//! - [`state`]: a reflector per kind the core reads, and the snapshot the core plans on (the
+//!   objects as the API server gives them, read by the core's own manifest reader).
+//! - [`provision`]: pending pods batched (1 s idle, 10 s max), planned by the core with the
+//!   NodeClaims in flight counted, a NodeClaim per new node; Events on pods; invalid NodePools
+//!   reported in their status and left out.
+//! - [`lifecycle`]: each NodeClaim Launched, Registered, Initialized, with Karpenter's timeouts,
+//!   and terminated when deleted.
+//! - [`cloud`]: the providers behind one trait (`kwok` today).
+//! - [`shadow`]: a client that refuses writes, for watching a live cluster.
+//! - [`run`]: all of it with `/metrics` ([`metrics`]), `/healthz`, `/readyz`, `/plan`.
 //!
-//! What it is today: this crate's error type and the command-line front. It does not talk to
-//! a cluster or to EC2 yet; the watches, reconcilers and cloud calls come with their own
-//! modules (`provisioner`, `disruption`, ...). Like the other bindings, it contains no
-//! scheduling logic: every decision is the core's.
+//! Like the other bindings, it contains no scheduling logic: every decision is the core's.
+
+pub mod cloud;
+pub mod crds;
+pub mod lifecycle;
+pub mod metrics;
+pub mod provision;
+pub mod run;
+pub mod shadow;
+pub mod state;
+
+pub use metrics::Metrics;
 
 /// `Result` with the controller's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

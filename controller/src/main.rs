@@ -1,42 +1,134 @@
-//! The `fleetfit-controller` binary. For now it only answers `--help` and `--version`: it
-//! cannot run against a cluster yet, and says so rather than pretending.
+//! The `fleetfit-controller` binary: flags and environment, logs, then [`run`] until SIGTERM or
+//! Ctrl-C.
 
+use clap::{Parser, ValueEnum};
+use fleetfit_controller::cloud::Kwok;
+use fleetfit_controller::provision::BatchWindow;
+use fleetfit_controller::run::{run, Config};
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
-const HELP: &str = "\
-fleetfit-controller: provisions and consolidates the nodes of a Kubernetes cluster at least
-cost, with fleetfit's engine (Karpenter-compatible NodePools).
+/// Provisions the nodes of a Kubernetes cluster at least cost with fleetfit's engine, from
+/// Karpenter's own NodePools, NodeClaims and EC2NodeClasses.
+#[derive(Parser, Debug)]
+#[command(name = "fleetfit-controller", version, about, long_about = None)]
+struct Args {
+    /// The cluster's name (instance tags, logs).
+    #[arg(long, env = "CLUSTER_NAME", default_value = "fleetfit")]
+    cluster_name: String,
+    /// The AWS region whose catalog prices the plans.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Where nodes come from: `kwok` creates Node objects for KWOK's fake kubelets.
+    #[arg(long, value_enum, default_value_t = Provider::Kwok)]
+    provider: Provider,
+    /// A batch of pending pods closes after this long without a new one (Go duration).
+    #[arg(long, env = "BATCH_IDLE_DURATION", default_value = "1s", value_parser = duration)]
+    batch_idle_duration: Duration,
+    /// ... or this long after it opened.
+    #[arg(long, env = "BATCH_MAX_DURATION", default_value = "10s", value_parser = duration)]
+    batch_max_duration: Duration,
+    /// Packing: `karpenter` (Karpenter's own decisions) or `optimize` (cheaper, never worse).
+    #[arg(long, value_enum, default_value_t = Mode::Optimize)]
+    mode: Mode,
+    /// Where `/metrics`, `/healthz`, `/readyz` and `/plan` are served.
+    #[arg(long, env = "METRICS_ADDRESS", default_value = "0.0.0.0:8080")]
+    metrics_address: SocketAddr,
+    /// Watch and report what would be done (`/plan`, `/consolidation`, `/metrics`, a log line),
+    /// launching nothing and writing nothing: the client refuses every write.
+    #[arg(long, env = "SHADOW")]
+    shadow: bool,
+    /// Log lines as JSON objects instead of text.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
 
-This build cannot run against a cluster yet: the Kubernetes watches, NodeClaim
-reconcilers and EC2 launches are not implemented. The `fleetfit` CLI plans with the
-same engine.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Provider {
+    Kwok,
+    Aws,
+}
 
-Usage: fleetfit-controller [--help | --version]
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Mode {
+    Karpenter,
+    Optimize,
+}
 
-Options:
-  -h, --help     Print this help
-  -V, --version  Print the version
-";
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    let d: fleetfit::time::Duration = text.parse()?;
+    u64::try_from(d.0).map(Duration::from_millis).map_err(|_| format!("{text}: must not be negative"))
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        ["-h" | "--help"] => {
-            print!("{HELP}");
-            ExitCode::SUCCESS
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    match args.log_format {
+        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+    }
+    // kube's TLS goes through rustls: one crypto provider, chosen here.
+    #[allow(deprecated)] // ring is what kube is built with here; it has no post-quantum key exchange
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fleetfit-controller: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
         }
-        ["-V" | "--version"] => {
-            println!("fleetfit-controller {}", fleetfit_controller::VERSION);
-            ExitCode::SUCCESS
+    };
+    match runtime.block_on(start(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "stopped");
+            eprintln!("fleetfit-controller: {e}");
+            ExitCode::FAILURE
         }
-        _ => {
-            eprintln!(
-                "fleetfit-controller {}: cannot run against a cluster yet (not implemented).\n\
-                 Run `fleetfit-controller --help` for what this build can do.",
-                fleetfit_controller::VERSION
-            );
-            ExitCode::from(2)
+    }
+}
+
+async fn start(args: Args) -> fleetfit_controller::Result<()> {
+    let config = Config {
+        cluster_name: args.cluster_name,
+        region: args.region,
+        batch: BatchWindow { idle: args.batch_idle_duration, max: args.batch_max_duration },
+        plan: fleetfit::plan::PlanOptions {
+            mode: match args.mode {
+                Mode::Karpenter => fleetfit::plan::Mode::Karpenter,
+                Mode::Optimize => fleetfit::plan::Mode::Optimize,
+            },
+            ..Default::default()
+        },
+        http: args.metrics_address,
+        shadow: args.shadow,
+        ..Config::default()
+    };
+    let no_api =
+        |e: &dyn std::fmt::Display| fleetfit_controller::Error::Config(format!("no Kubernetes API to talk to: {e}"));
+    let kube_config = kube::Config::infer().await.map_err(|e| no_api(&e))?;
+    let client = if args.shadow {
+        fleetfit_controller::shadow::read_only_client(kube_config).map_err(|e| no_api(&e))?
+    } else {
+        kube::Client::try_from(kube_config).map_err(|e| no_api(&e))?
+    };
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
         }
+    };
+    match args.provider {
+        Provider::Kwok => run(client.clone(), Kwok::new(client), config, None, shutdown).await,
+        Provider::Aws => Err(fleetfit_controller::Error::Config(
+            "--provider aws: the EC2 provider is not in this build yet; use --provider kwok".into(),
+        )),
     }
 }

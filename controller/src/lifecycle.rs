@@ -1,0 +1,345 @@
+//! A NodeClaim's life, with Karpenter's conditions and timeouts: **Launched** (the cloud
+//! created the instance: provider ID, capacity, allocatable and the offering's labels),
+//! **Registered** (a Node with that provider ID appeared: it gets the claim's labels, the
+//! termination finalizer, and loses the `karpenter.sh/unregistered` taint), **Initialized**
+//! (the node is Ready and its startup taints are gone; the claim is then Ready). A claim not
+//! launched within 5 minutes, or not registered within 15, is deleted. A claim being deleted
+//! has its instance terminated, then its finalizer removed.
+
+use crate::cloud::{CloudProvider, LaunchError, Unavailable};
+use crate::crds::{
+    CONDITION_INITIALIZED, CONDITION_LAUNCHED, CONDITION_READY, CONDITION_REGISTERED, INITIALIZED_LABEL,
+    NODEPOOL_LABEL, REGISTERED_LABEL, TERMINATION_FINALIZER, UNREGISTERED_TAINT,
+};
+use crate::state::{karpenter_resource, Stores};
+use crate::Metrics;
+use fleetfit::Catalog;
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::Client;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A claim not launched within this is deleted (Karpenter's launch timeout).
+pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// A launched claim whose node has not registered within this is deleted.
+pub const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The lifecycle loop's parts.
+pub struct Lifecycle<P: CloudProvider> {
+    pub client: Client,
+    pub stores: Stores,
+    pub catalog: Catalog,
+    pub provider: Arc<P>,
+    pub unavailable: Arc<Unavailable>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The state of one condition of a claim.
+fn condition<'a>(claim: &'a Value, type_: &str) -> Option<&'a Value> {
+    claim["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)
+}
+
+fn holds(claim: &Value, type_: &str) -> bool {
+    condition(claim, type_).is_some_and(|c| c["status"] == "True")
+}
+
+/// The claim's conditions with `updates` ((type, status, reason, message)) set; a condition
+/// whose status does not change keeps its transition time.
+pub(crate) fn with_conditions(claim: &Value, updates: &[(&str, bool, &str, &str)]) -> Value {
+    let now = format!("{:.0}", Timestamp::now());
+    let mut list: Vec<Value> = claim["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    for (type_, ok, reason, message) in updates {
+        let status = if *ok { "True" } else { "False" };
+        let generation = claim["metadata"]["generation"].clone();
+        let fresh = json!({
+            "type": type_, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": now, "observedGeneration": generation,
+        });
+        match list.iter_mut().find(|c| c["type"] == *type_) {
+            Some(c) if c["status"] == status => {
+                c["reason"] = json!(reason);
+                c["message"] = json!(message);
+            }
+            Some(c) => *c = fresh,
+            None => list.push(fresh),
+        }
+    }
+    Value::Array(list)
+}
+
+fn age(object: &Value, field: &str) -> Option<Duration> {
+    let at = object["metadata"][field].as_str().or_else(|| object[field].as_str())?;
+    let at: Timestamp = at.parse().ok()?;
+    let seconds = Timestamp::now().as_second() - at.as_second();
+    u64::try_from(seconds).ok().map(Duration::from_secs)
+}
+
+impl<P: CloudProvider> Lifecycle<P> {
+    fn claims(&self) -> Api<DynamicObject> {
+        Api::all_with(self.client.clone(), &karpenter_resource("NodeClaim"))
+    }
+
+    /// One pass over every NodeClaim.
+    pub async fn pass(&self) {
+        let claims = self.stores.nodeclaims.state();
+        tracing::debug!(nodeclaims = claims.len(), "lifecycle pass");
+        for claim in claims {
+            let Ok(value) = serde_json::to_value(&*claim) else { continue };
+            let name = value["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            if let Err(e) = self.reconcile(&name, &value).await {
+                tracing::warn!(nodeclaim = %name, error = %e, "NodeClaim not reconciled; retried");
+            }
+        }
+    }
+
+    async fn reconcile(&self, name: &str, claim: &Value) -> Result<(), kube::Error> {
+        let pool = claim["metadata"]["labels"][NODEPOOL_LABEL].as_str().unwrap_or_default().to_string();
+        if !claim["metadata"]["deletionTimestamp"].is_null() {
+            return self.terminate(name, claim, &pool).await;
+        }
+        let provider_id = claim["status"]["providerID"].as_str().filter(|s| !s.is_empty());
+        let Some(provider_id) = provider_id else {
+            if age(claim, "creationTimestamp").is_some_and(|a| a > LAUNCH_TIMEOUT) {
+                tracing::warn!(nodeclaim = %name, "not launched in {LAUNCH_TIMEOUT:?}: deleted");
+                self.metrics.nodeclaim_terminated(&pool, "liveness");
+                return self.delete(name).await;
+            }
+            return self.launch(name, claim, &pool).await;
+        };
+        let node =
+            self.stores.nodes.find(|n| n.spec.as_ref().and_then(|s| s.provider_id.as_deref()) == Some(provider_id));
+        if !holds(claim, CONDITION_REGISTERED) {
+            let Some(node) = node else {
+                let launched = condition(claim, CONDITION_LAUNCHED).and_then(|c| age(c, "lastTransitionTime"));
+                if launched.is_some_and(|a| a > REGISTRATION_TIMEOUT) {
+                    tracing::warn!(nodeclaim = %name, "no node registered in {REGISTRATION_TIMEOUT:?}: deleted");
+                    self.metrics.nodeclaim_terminated(&pool, "liveness");
+                    return self.delete(name).await;
+                }
+                return Ok(());
+            };
+            return self.register(name, claim, &node, &pool).await;
+        }
+        if !holds(claim, CONDITION_INITIALIZED) {
+            if let Some(node) = node {
+                self.initialize(name, claim, &node, &pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn launch(&self, name: &str, claim: &Value, pool: &str) -> Result<(), kube::Error> {
+        // The claim as the core reads it, with the node classes it may name.
+        let mut items = vec![claim.clone()];
+        for class in self.stores.nodeclasses.state() {
+            if let Ok(mut v) = serde_json::to_value(&*class) {
+                v["apiVersion"] = json!("karpenter.k8s.aws/v1");
+                v["kind"] = json!("EC2NodeClass");
+                items.push(v);
+            }
+        }
+        let mut with_kind = claim.clone();
+        with_kind["apiVersion"] = json!("karpenter.sh/v1");
+        with_kind["kind"] = json!("NodeClaim");
+        items[0] = with_kind;
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string();
+        let options =
+            fleetfit::manifest::ParseOptions { validation: fleetfit::manifest::Validation::Warn, ..Default::default() };
+        let inventory = match fleetfit::manifest::parse_sources_with(&[("cluster".into(), list)], &options) {
+            Ok(inventory) => inventory,
+            Err(e) => {
+                tracing::warn!(nodeclaim = %name, error = %e, "the NodeClaim or its node class cannot be read");
+                let conditions =
+                    with_conditions(claim, &[(CONDITION_LAUNCHED, false, "InvalidNodeClaim", &e.to_string())]);
+                return self.patch_status(name, json!({"conditions": conditions})).await;
+            }
+        };
+        let Some(core_claim) = inventory.nodeclaims.first() else { return Ok(()) };
+        let options = self.unavailable.filter(fleetfit::claims::launch_options(core_claim, &inventory, &self.catalog));
+        match self.provider.create(core_claim, &options).await {
+            Ok(launched) => {
+                let o = &launched.option;
+                tracing::info!(
+                    nodeclaim = %name, provider_id = %launched.provider_id, instance_type = %o.instance_type,
+                    zone = %o.zone, capacity_type = %o.capacity_type.as_str(), "launched"
+                );
+                let labels = o.labels.clone();
+                self.claims()
+                    .patch(name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": labels}})))
+                    .await?;
+                let conditions = with_conditions(claim, &[(CONDITION_LAUNCHED, true, "Launched", "")]);
+                self.patch_status(
+                    name,
+                    json!({
+                        "providerID": launched.provider_id,
+                        "capacity": crate::cloud::resource_list(&o.capacity),
+                        "allocatable": crate::cloud::resource_list(&o.allocatable),
+                        "conditions": conditions,
+                    }),
+                )
+                .await?;
+                self.metrics.nodeclaim_launched(pool);
+                Ok(())
+            }
+            Err(e) => {
+                let reason = match e {
+                    LaunchError::InsufficientCapacity(_) => "InsufficientCapacity",
+                    LaunchError::NoOptions => "NoCompatibleInstanceTypes",
+                    LaunchError::Api(_) => "LaunchFailed",
+                };
+                tracing::warn!(nodeclaim = %name, error = %e, "launch failed; retried");
+                let conditions = with_conditions(claim, &[(CONDITION_LAUNCHED, false, reason, &e.to_string())]);
+                self.patch_status(name, json!({"conditions": conditions})).await
+            }
+        }
+    }
+
+    async fn register(&self, name: &str, claim: &Value, node: &Node, pool: &str) -> Result<(), kube::Error> {
+        let node_name = node.metadata.name.clone().unwrap_or_default();
+        let mut labels = claim["metadata"]["labels"].clone();
+        labels[REGISTERED_LABEL] = json!("true");
+        let taints: Vec<Value> = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t.key != UNREGISTERED_TAINT)
+            .filter_map(|t| serde_json::to_value(t).ok())
+            .collect();
+        let mut finalizers = node.metadata.finalizers.clone().unwrap_or_default();
+        if !finalizers.iter().any(|f| f == TERMINATION_FINALIZER) {
+            finalizers.push(TERMINATION_FINALIZER.to_string());
+        }
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let patch = json!({
+            "metadata": {"labels": labels, "finalizers": finalizers},
+            "spec": {"taints": taints},
+        });
+        nodes.patch(&node_name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+        let conditions = with_conditions(claim, &[(CONDITION_REGISTERED, true, "Registered", "")]);
+        self.patch_status(name, json!({"nodeName": node_name, "conditions": conditions})).await?;
+        tracing::info!(nodeclaim = %name, node = %node_name, "registered");
+        self.metrics.nodeclaim_registered(pool);
+        Ok(())
+    }
+
+    async fn initialize(&self, name: &str, claim: &Value, node: &Node, pool: &str) -> Result<(), kube::Error> {
+        let ready = node
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let startup: Vec<&str> = claim["spec"]["startupTaints"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t["key"].as_str()).collect())
+            .unwrap_or_default();
+        let tainted = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .is_some_and(|ts| ts.iter().any(|t| t.key == UNREGISTERED_TAINT || startup.contains(&t.key.as_str())));
+        if !ready || tainted {
+            return Ok(());
+        }
+        let node_name = node.metadata.name.clone().unwrap_or_default();
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let patch = json!({"metadata": {"labels": {INITIALIZED_LABEL: "true"}}});
+        nodes.patch(&node_name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+        let conditions = with_conditions(
+            claim,
+            &[(CONDITION_INITIALIZED, true, "Initialized", ""), (CONDITION_READY, true, "Ready", "")],
+        );
+        self.patch_status(name, json!({"conditions": conditions})).await?;
+        tracing::info!(nodeclaim = %name, node = %node_name, "initialized");
+        self.metrics.nodeclaim_initialized(pool);
+        Ok(())
+    }
+
+    /// A claim being deleted: the instance goes, then the node's and the claim's finalizers.
+    async fn terminate(&self, name: &str, claim: &Value, pool: &str) -> Result<(), kube::Error> {
+        let finalizers: Vec<String> = claim["metadata"]["finalizers"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        if !finalizers.iter().any(|f| f == TERMINATION_FINALIZER) {
+            return Ok(());
+        }
+        if let Some(provider_id) = claim["status"]["providerID"].as_str().filter(|s| !s.is_empty()) {
+            if let Some(node) =
+                self.stores.nodes.find(|n| n.spec.as_ref().and_then(|s| s.provider_id.as_deref()) == Some(provider_id))
+            {
+                let node_name = node.metadata.name.clone().unwrap_or_default();
+                let kept: Vec<String> = node
+                    .metadata
+                    .finalizers
+                    .iter()
+                    .flatten()
+                    .filter(|f| *f != TERMINATION_FINALIZER)
+                    .cloned()
+                    .collect();
+                let nodes: Api<Node> = Api::all(self.client.clone());
+                let patch = json!({"metadata": {"finalizers": kept}});
+                match nodes.patch(&node_name, &PatchParams::default(), &Patch::Merge(patch)).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Err(e) = self.provider.delete(provider_id).await {
+                tracing::warn!(nodeclaim = %name, error = %e, "terminating the instance failed; retried");
+                return Ok(());
+            }
+        }
+        let kept: Vec<&String> = finalizers.iter().filter(|f| *f != TERMINATION_FINALIZER).collect();
+        let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": claim["metadata"]["resourceVersion"]}});
+        match self.claims().patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+        tracing::info!(nodeclaim = %name, "terminated");
+        self.metrics.nodeclaim_terminated(pool, "deleted");
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), kube::Error> {
+        match self.claims().delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn patch_status(&self, name: &str, status: Value) -> Result<(), kube::Error> {
+        self.claims().patch_status(name, &PatchParams::default(), &Patch::Merge(json!({"status": status}))).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_condition_keeps_its_transition_time_while_its_status_holds() {
+        let claim = json!({"metadata": {"generation": 1}, "status": {"conditions": [
+            {"type": "Launched", "status": "True", "reason": "Launched", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+        ]}});
+        let next = with_conditions(
+            &claim,
+            &[(CONDITION_LAUNCHED, true, "Launched", ""), (CONDITION_REGISTERED, true, "Registered", "")],
+        );
+        let list = next.as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["lastTransitionTime"], "2026-01-01T00:00:00Z");
+        assert_eq!(list[1]["type"], "Registered");
+        assert_eq!(list[1]["observedGeneration"], 1);
+        let failed = with_conditions(&claim, &[(CONDITION_LAUNCHED, false, "LaunchFailed", "no")]);
+        assert_ne!(failed[0]["lastTransitionTime"], "2026-01-01T00:00:00Z");
+        assert_eq!(failed[0]["status"], "False");
+    }
+}

@@ -1,0 +1,220 @@
+//! The controller running: the caches, the provisioning loop, the NodeClaim lifecycle loop and
+//! the HTTP endpoints (`/metrics`, `/healthz`, `/readyz`, `/plan`), until shutdown.
+
+use crate::cloud::{CloudProvider, Unavailable};
+use crate::lifecycle::Lifecycle;
+use crate::provision::{BatchWindow, Provisioner};
+use crate::state::{Changes, Stores};
+use crate::Metrics;
+use fleetfit::plan::PlanOptions;
+use fleetfit::Catalog;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::Client;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// What the controller runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The cluster's name (tags, logs).
+    pub cluster_name: String,
+    /// The region whose catalog prices the plans.
+    pub region: String,
+    pub batch: BatchWindow,
+    pub plan: PlanOptions,
+    /// Where `/metrics`, `/healthz`, `/readyz` and `/plan` are served (port 0: any free one).
+    pub http: SocketAddr,
+    /// How often the lifecycle loop runs at least (it also runs on every NodeClaim or Node
+    /// change).
+    pub resync: Duration,
+    /// Shadow mode: plan and report, launch nothing, write nothing. Give [`run`] a client from
+    /// [`crate::shadow::read_only_client`] too, so that nothing can.
+    pub shadow: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            cluster_name: "fleetfit".into(),
+            region: "us-west-2".into(),
+            batch: BatchWindow::default(),
+            plan: PlanOptions::default(),
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            resync: Duration::from_secs(10),
+            shadow: false,
+        }
+    }
+}
+
+/// What the HTTP endpoints show.
+#[derive(Default)]
+struct Shown {
+    ready: AtomicBool,
+    /// The last plan, as the CLI's JSON.
+    plan: Mutex<String>,
+    /// Shadow mode: the last consolidation decision, as the CLI's JSON.
+    consolidation: Mutex<String>,
+}
+
+/// Runs the controller with `provider` until `shutdown` completes. Returns the address the
+/// HTTP endpoints were served on once they are (through `bound`), for tests that pick port 0.
+pub async fn run<P: CloudProvider>(
+    client: Client,
+    provider: P,
+    config: Config,
+    bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+    shutdown: impl Future<Output = ()>,
+) -> crate::Result<()> {
+    let catalog = Catalog::aws(&config.region)?;
+    let metrics = Arc::new(Metrics::default());
+    let shown = Arc::new(Shown::default());
+    let listener = TcpListener::bind(config.http)
+        .await
+        .map_err(|e| crate::Error::Config(format!("--metrics-address {}: {e}", config.http)))?;
+    let address = listener.local_addr().map_err(|e| crate::Error::Config(e.to_string()))?;
+    tracing::info!(%address, cluster = %config.cluster_name, provider = provider.name(), region = %config.region, "starting");
+    if let Some(tx) = bound {
+        let _ = tx.send(address);
+    }
+    let server = tokio::spawn(serve(listener, metrics.clone(), shown.clone()));
+
+    let changes = Arc::new(Changes::default());
+    let stores = Stores::start(&client, changes.clone());
+    let mut tasks = Vec::new();
+    // One task waits for the caches (a store wakes one waiter only); the loops wait on it.
+    let (synced_tx, synced) = tokio::sync::watch::channel(false);
+    {
+        let stores = stores.clone();
+        let shown = shown.clone();
+        tasks.push(tokio::spawn(async move {
+            if stores.ready().await.is_ok() {
+                shown.ready.store(true, Ordering::SeqCst);
+                let _ = synced_tx.send(true);
+                tracing::info!("caches synced");
+            }
+        }));
+    }
+    let reporter = Reporter { controller: "fleetfit-controller".into(), instance: std::env::var("POD_NAME").ok() };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let mut provisioner = Provisioner::new(
+        client.clone(),
+        stores.clone(),
+        catalog.clone(),
+        config.plan.clone(),
+        recorder,
+        metrics.clone(),
+    );
+    provisioner.shadow = config.shadow;
+    {
+        let changes = changes.clone();
+        let mut synced = synced.clone();
+        let window = config.batch;
+        let resync = config.resync;
+        let shown = shown.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = synced.wait_for(|s| *s).await;
+            tracing::debug!("provisioner started");
+            loop {
+                // A batch of pod changes, or every resync period all the same: a pod whose
+                // nomination lapsed has nothing new to say.
+                tokio::select! {
+                    () = window.wait(&changes.pods) => tracing::debug!("batch closed"),
+                    () = tokio::time::sleep(resync) => {}
+                }
+                let pass = provisioner.pass().await;
+                if let Some(plan) = &pass.plan {
+                    if let Ok(json) = serde_json::to_string(plan) {
+                        *shown.plan.lock().unwrap_or_else(|e| e.into_inner()) = json;
+                    }
+                }
+                if provisioner.shadow {
+                    if let Some(c) = provisioner.consolidation() {
+                        tracing::info!(
+                            cluster_cost_per_hour = c.cost_per_hour_before,
+                            savings_per_hour = c.savings_per_hour,
+                            commands = c.commands.len(),
+                            "shadow: consolidation would"
+                        );
+                        if let Ok(json) = serde_json::to_string(&c) {
+                            *shown.consolidation.lock().unwrap_or_else(|e| e.into_inner()) = json;
+                        }
+                    }
+                }
+                if !pass.created.is_empty() {
+                    // The claims' launches, registrations and so on follow.
+                    changes.claims.notify_one();
+                }
+            }
+        }));
+    }
+    let lifecycle = Lifecycle {
+        client: client.clone(),
+        stores: stores.clone(),
+        catalog,
+        provider: Arc::new(provider),
+        unavailable: Arc::new(Unavailable::default()),
+        metrics,
+    };
+    if !config.shadow {
+        let changes = changes.clone();
+        let mut synced = synced.clone();
+        let resync = config.resync;
+        tasks.push(tokio::spawn(async move {
+            let _ = synced.wait_for(|s| *s).await;
+            loop {
+                lifecycle.pass().await;
+                let _ = tokio::time::timeout(resync, changes.claims.notified()).await;
+                // Let a burst of changes settle into one pass.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }));
+    }
+    shutdown.await;
+    tracing::info!("shutting down");
+    for task in tasks {
+        task.abort();
+    }
+    server.abort();
+    Ok(())
+}
+
+/// A small HTTP/1.1 server for the endpoints (one request per connection).
+async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shown: Arc<Shown>) {
+    loop {
+        let Ok((mut socket, _)) = listener.accept().await else { continue };
+        let metrics = metrics.clone();
+        let shown = shown.clone();
+        tokio::spawn(async move {
+            let mut buffer = [0u8; 2048];
+            let Ok(n) = socket.read(&mut buffer).await else { return };
+            let request = String::from_utf8_lossy(&buffer[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let (status, kind, body) = match path {
+                "/metrics" => ("200 OK", "text/plain; version=0.0.4", metrics.render()),
+                "/healthz" => ("200 OK", "text/plain", "ok\n".to_string()),
+                "/readyz" if shown.ready.load(Ordering::SeqCst) => ("200 OK", "text/plain", "ok\n".to_string()),
+                "/readyz" => ("503 Service Unavailable", "text/plain", "caches not synced\n".to_string()),
+                "/plan" => {
+                    let plan = shown.plan.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    ("200 OK", "application/json", if plan.is_empty() { "null".into() } else { plan })
+                }
+                "/consolidation" => {
+                    let c = shown.consolidation.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    ("200 OK", "application/json", if c.is_empty() { "null".into() } else { c })
+                }
+                _ => ("404 Not Found", "text/plain", "not found\n".to_string()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(body.as_bytes()).await;
+        });
+    }
+}
