@@ -5,7 +5,9 @@
 //! - [`Kwok`] creates the Node object itself, with the instance type's labels, capacity and
 //!   allocatable (as Karpenter's KWOK provider does), for clusters whose kubelets are KWOK's:
 //!   demos, load tests and the end-to-end tests, no cloud account needed.
+//! - `aws` (the `aws` cargo feature): EC2 `CreateFleet`, in [`crate::aws`].
 
+use crate::crds::EC2NodeClass;
 use fleetfit::claims::LaunchOption;
 use fleetfit::model::NodeClaim;
 use fleetfit::resources::Resources;
@@ -42,16 +44,29 @@ pub enum LaunchError {
     Api(String),
 }
 
+/// What a launch is asked: the claim, its node class and the offerings it may use.
+#[derive(Debug, Clone, Copy)]
+pub struct LaunchRequest<'a> {
+    pub claim: &'a NodeClaim,
+    /// The claim object's UID: launches derive their idempotency from it.
+    pub uid: &'a str,
+    /// The EC2NodeClass the claim names, if there is one.
+    pub nodeclass: Option<&'a EC2NodeClass>,
+    /// In the order to try, those marked unavailable already left out.
+    pub options: &'a [LaunchOption],
+}
+
 /// A cloud that launches and terminates instances.
 pub trait CloudProvider: Send + Sync + 'static {
     /// `kwok`, `aws`.
     fn name(&self) -> &'static str;
-    /// Launches an instance for `claim` on the first of `options` that has capacity (they are
-    /// in the order to try, unavailable ones already left out).
+    /// Launches one instance for the request's claim on the first of its options that has
+    /// capacity; offerings found out of capacity are marked in `unavailable`, and the rest
+    /// tried. Asked again for the same claim, it finds the instance rather than making another.
     fn create(
         &self,
-        claim: &NodeClaim,
-        options: &[LaunchOption],
+        request: &LaunchRequest<'_>,
+        unavailable: &Unavailable,
     ) -> impl Future<Output = Result<Launched, LaunchError>> + Send;
     /// Terminates the instance `provider_id` (done when it is already gone).
     fn delete(&self, provider_id: &str) -> impl Future<Output = Result<(), LaunchError>> + Send;
@@ -106,8 +121,9 @@ impl CloudProvider for Kwok {
         "kwok"
     }
 
-    async fn create(&self, claim: &NodeClaim, options: &[LaunchOption]) -> Result<Launched, LaunchError> {
-        let option = options.first().ok_or(LaunchError::NoOptions)?.clone();
+    async fn create(&self, request: &LaunchRequest<'_>, _unavailable: &Unavailable) -> Result<Launched, LaunchError> {
+        let claim = request.claim;
+        let option = request.options.first().ok_or(LaunchError::NoOptions)?.clone();
         let name = claim.name.clone();
         let provider_id = format!("{KWOK_PROVIDER_PREFIX}{name}");
         let mut labels = option.labels.clone();

@@ -9,12 +9,16 @@
 //!   reported in their status and left out.
 //! - [`lifecycle`]: each NodeClaim Launched, Registered, Initialized, with Karpenter's timeouts,
 //!   and terminated when deleted.
-//! - [`cloud`]: the providers behind one trait (`kwok` today).
+//! - [`cloud`]: the providers behind one trait: `kwok`, and `aws` ([`aws`], a cargo feature:
+//!   the AWS SDK is large), whose EC2 calls are batched ([`batch`]).
 //! - [`shadow`]: a client that refuses writes, for watching a live cluster.
 //! - [`run`]: all of it with `/metrics` ([`metrics`]), `/healthz`, `/readyz`, `/plan`.
 //!
 //! Like the other bindings, it contains no scheduling logic: every decision is the core's.
 
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod batch;
 pub mod cloud;
 pub mod crds;
 pub mod lifecycle;
@@ -39,6 +43,12 @@ pub enum Error {
     /// The controller was started with arguments or configuration it cannot use.
     #[error("configuration: {0}")]
     Config(String),
+}
+
+/// FNV-1a, 64 bits: the stable hash of the names Karpenter derives from content (NodePool
+/// hashes, launch template names, idempotency tokens).
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash: u64, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The controller's version, which is fleetfit's.

@@ -6,9 +6,9 @@
 //! launched within 5 minutes, or not registered within 15, is deleted. A claim being deleted
 //! has its instance terminated, then its finalizer removed.
 
-use crate::cloud::{CloudProvider, LaunchError, Unavailable};
+use crate::cloud::{CloudProvider, LaunchError, LaunchRequest, Unavailable};
 use crate::crds::{
-    CONDITION_INITIALIZED, CONDITION_LAUNCHED, CONDITION_READY, CONDITION_REGISTERED, INITIALIZED_LABEL,
+    EC2NodeClass, CONDITION_INITIALIZED, CONDITION_LAUNCHED, CONDITION_READY, CONDITION_REGISTERED, INITIALIZED_LABEL,
     NODEPOOL_LABEL, REGISTERED_LABEL, TERMINATION_FINALIZER, UNREGISTERED_TAINT,
 };
 use crate::state::{karpenter_resource, Stores};
@@ -26,6 +26,9 @@ use std::time::Duration;
 pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// A launched claim whose node has not registered within this is deleted.
 pub const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// How many claims one pass works on at once.
+const CONCURRENT_CLAIMS: usize = 64;
 
 /// The lifecycle loop's parts.
 pub struct Lifecycle<P: CloudProvider> {
@@ -84,15 +87,20 @@ impl<P: CloudProvider> Lifecycle<P> {
 
     /// One pass over every NodeClaim.
     pub async fn pass(&self) {
+        use futures::StreamExt;
         let claims = self.stores.nodeclaims.state();
         tracing::debug!(nodeclaims = claims.len(), "lifecycle pass");
-        for claim in claims {
-            let Ok(value) = serde_json::to_value(&*claim) else { continue };
-            let name = value["metadata"]["name"].as_str().unwrap_or_default().to_string();
-            if let Err(e) = self.reconcile(&name, &value).await {
-                tracing::warn!(nodeclaim = %name, error = %e, "NodeClaim not reconciled; retried");
-            }
-        }
+        // Claims are independent: many at once, so that a burst's launches share their cloud
+        // calls' batches instead of waiting for each other.
+        futures::stream::iter(claims)
+            .for_each_concurrent(CONCURRENT_CLAIMS, |claim| async move {
+                let Ok(value) = serde_json::to_value(&*claim) else { return };
+                let name = value["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                if let Err(e) = self.reconcile(&name, &value).await {
+                    tracing::warn!(nodeclaim = %name, error = %e, "NodeClaim not reconciled; retried");
+                }
+            })
+            .await;
     }
 
     async fn reconcile(&self, name: &str, claim: &Value) -> Result<(), kube::Error> {
@@ -159,7 +167,24 @@ impl<P: CloudProvider> Lifecycle<P> {
         };
         let Some(core_claim) = inventory.nodeclaims.first() else { return Ok(()) };
         let options = self.unavailable.filter(fleetfit::claims::launch_options(core_claim, &inventory, &self.catalog));
-        match self.provider.create(core_claim, &options).await {
+        let class_name = core_claim.node_class_ref.as_ref().map(|r| r.name.clone());
+        let nodeclass = match class_name
+            .and_then(|n| self.stores.nodeclasses.find(|c| c.metadata.name.as_deref() == Some(&n)))
+        {
+            None => None,
+            Some(object) => match serde_json::to_value(&*object).and_then(serde_json::from_value::<EC2NodeClass>) {
+                Ok(class) => Some(class),
+                Err(e) => {
+                    let message = format!("EC2NodeClass {}: {e}", object.metadata.name.as_deref().unwrap_or_default());
+                    let conditions =
+                        with_conditions(claim, &[(CONDITION_LAUNCHED, false, "InvalidNodeClass", &message)]);
+                    return self.patch_status(name, json!({"conditions": conditions})).await;
+                }
+            },
+        };
+        let uid = claim["metadata"]["uid"].as_str().unwrap_or_default();
+        let request = LaunchRequest { claim: core_claim, uid, nodeclass: nodeclass.as_ref(), options: &options };
+        match self.provider.create(&request, &self.unavailable).await {
             Ok(launched) => {
                 let o = &launched.option;
                 tracing::info!(

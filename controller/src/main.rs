@@ -20,9 +20,20 @@ struct Args {
     /// The AWS region whose catalog prices the plans.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     region: String,
-    /// Where nodes come from: `kwok` creates Node objects for KWOK's fake kubelets.
-    #[arg(long, value_enum, default_value_t = Provider::Kwok)]
+    /// Where nodes come from: `aws` launches EC2 instances (CreateFleet; credentials, and
+    /// `AWS_ENDPOINT_URL` if set, from the standard AWS SDK chain); `kwok` creates Node objects
+    /// for KWOK's fake kubelets.
+    #[arg(long, env = "PROVIDER", value_enum, default_value_t = Provider::Kwok)]
     provider: Provider,
+    /// The API server's URL as nodes reach it (aws: written into the nodes' user data).
+    #[arg(long, env = "CLUSTER_ENDPOINT")]
+    cluster_endpoint: Option<String>,
+    /// The cluster's CA certificate, base64 as in a kubeconfig (aws).
+    #[arg(long, env = "CLUSTER_CA_BUNDLE")]
+    cluster_ca_bundle: Option<String>,
+    /// The cluster's Service CIDR (aws: nodes derive the cluster DNS address from it).
+    #[arg(long, env = "CLUSTER_CIDR")]
+    cluster_cidr: Option<String>,
     /// A batch of pending pods closes after this long without a new one (Go duration).
     #[arg(long, env = "BATCH_IDLE_DURATION", default_value = "1s", value_parser = duration)]
     batch_idle_duration: Duration,
@@ -127,8 +138,54 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
     };
     match args.provider {
         Provider::Kwok => run(client.clone(), Kwok::new(client), config, None, shutdown).await,
-        Provider::Aws => Err(fleetfit_controller::Error::Config(
-            "--provider aws: the EC2 provider is not in this build yet; use --provider kwok".into(),
-        )),
+        Provider::Aws => {
+            start_aws(client, config, args.cluster_endpoint, args.cluster_ca_bundle, args.cluster_cidr, shutdown).await
+        }
     }
+}
+
+#[cfg(feature = "aws")]
+async fn start_aws(
+    client: kube::Client,
+    config: Config,
+    endpoint: Option<String>,
+    ca_bundle: Option<String>,
+    cidr: Option<String>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> fleetfit_controller::Result<()> {
+    use fleetfit_controller::aws::{sdk_client, Aws, Cluster};
+    let required = |value: Option<String>, flag: &str, env: &str| {
+        value.filter(|v| !v.is_empty()).ok_or_else(|| {
+            fleetfit_controller::Error::Config(format!(
+                "--provider aws needs {flag} (or {env}): nodes cannot join the cluster without it"
+            ))
+        })
+    };
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(|e| fleetfit_controller::Error::Config(format!("cannot read the API server's version: {e}")))?;
+    let cluster = Cluster {
+        name: config.cluster_name.clone(),
+        endpoint: required(endpoint, "--cluster-endpoint", "CLUSTER_ENDPOINT")?,
+        ca_bundle: required(ca_bundle, "--cluster-ca-bundle", "CLUSTER_CA_BUNDLE")?,
+        cidr: required(cidr, "--cluster-cidr", "CLUSTER_CIDR")?,
+        version: format!("{}.{}", version.major, version.minor.trim_end_matches('+')),
+    };
+    let provider = Aws::new(sdk_client(&config.region).await, cluster);
+    run(client, provider, config, None, shutdown).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn start_aws(
+    _client: kube::Client,
+    _config: Config,
+    _endpoint: Option<String>,
+    _ca_bundle: Option<String>,
+    _cidr: Option<String>,
+    _shutdown: impl std::future::Future<Output = ()>,
+) -> fleetfit_controller::Result<()> {
+    Err(fleetfit_controller::Error::Config(
+        "--provider aws: this build has no EC2 provider (build with `--features aws`); use --provider kwok".into(),
+    ))
 }

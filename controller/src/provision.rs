@@ -541,13 +541,7 @@ pub const NODEPOOL_HASH_VERSION: &str = "fleetfit-v1";
 pub fn nodepool_hash(pool: &Value) -> String {
     let template = &pool["spec"]["template"];
     // serde_json's maps are sorted (no preserve_order feature), so this text is canonical.
-    let text = template.to_string();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash.to_string()
+    crate::fnv64(template.to_string().as_bytes()).to_string()
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@
 //! one that failed its logs are kept (etcd's data is not); `KTE_KEEP=1` keeps all of it.
 #![allow(dead_code)]
 
+pub mod ec2_faults;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
