@@ -34,7 +34,7 @@ use fleetfit::catalog::CapacityType;
 use fleetfit::claims::LaunchOption;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long resolved subnets, security groups and AMIs of a node class are kept.
@@ -106,12 +106,17 @@ struct Resolved {
     family: AMIFamily,
 }
 
+/// Per (node class, resource version): when resolved, and what to.
+type ResolvedCache = HashMap<(String, String), (Instant, Arc<Resolved>)>;
+
 /// The EC2 provider.
 pub struct Aws {
     ec2: aws_sdk_ec2::Client,
     cluster: Cluster,
-    resolved: Mutex<HashMap<(String, String), (Instant, Arc<Resolved>)>>,
-    templates: Mutex<BTreeSet<String>>,
+    /// Held while resolving, so that a burst of launches resolves a node class once.
+    resolved: tokio::sync::Mutex<ResolvedCache>,
+    /// Launch templates made; held while making one, so that each is made once.
+    templates: tokio::sync::Mutex<BTreeSet<String>>,
     find: Batcher<String, Result<Option<Found>, String>>,
     terminate: Batcher<String, Result<(), String>>,
 }
@@ -164,14 +169,15 @@ impl Aws {
             let ec2 = ec2.clone();
             Batcher::new(Window::default(), move |ids: Vec<String>| terminate_instances(ec2.clone(), ids))
         };
-        Aws { ec2, cluster, resolved: Mutex::default(), templates: Mutex::default(), find, terminate }
+        Aws { ec2, cluster, resolved: Default::default(), templates: Default::default(), find, terminate }
     }
 
     /// The node class's subnets, security groups and AMIs (cached a minute per version of it).
     async fn resolve(&self, class: &EC2NodeClass) -> Result<Arc<Resolved>, LaunchError> {
         let name = class.metadata.name.clone().unwrap_or_default();
         let key = (name.clone(), class.metadata.resource_version.clone().unwrap_or_default());
-        if let Some((at, r)) = self.resolved.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        let mut cache = self.resolved.lock().await;
+        if let Some((at, r)) = cache.get(&key) {
             if at.elapsed() < RESOLVED_FOR {
                 return Ok(r.clone());
             }
@@ -224,7 +230,7 @@ impl Aws {
             amis,
             family,
         });
-        self.resolved.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), resolved.clone()));
+        cache.insert(key, (Instant::now(), resolved.clone()));
         Ok(resolved)
     }
 
@@ -316,7 +322,8 @@ impl Aws {
     async fn launch_template(&self, template: &Template) -> Result<String, LaunchError> {
         let json = serde_json::to_string(template).map_err(|e| LaunchError::Api(e.to_string()))?;
         let name = format!("karpenter.k8s.aws/{}", crate::fnv64(json.as_bytes()));
-        if self.templates.lock().unwrap_or_else(|e| e.into_inner()).contains(&name) {
+        let mut made = self.templates.lock().await;
+        if made.contains(&name) {
             return Ok(name);
         }
         let mut data = RequestLaunchTemplateData::builder()
@@ -364,7 +371,7 @@ impl Aws {
             .tags(Tag::builder().key("karpenter.k8s.aws/ec2nodeclass").value(&template.nodeclass).build())
             .tags(Tag::builder().key(format!("kubernetes.io/cluster/{}", self.cluster.name)).value("owned").build())
             .build();
-        let made = self
+        let answer = self
             .ec2
             .create_launch_template()
             .launch_template_name(&name)
@@ -372,12 +379,12 @@ impl Aws {
             .tag_specifications(tags)
             .send()
             .await;
-        match made {
+        match answer {
             Ok(_) => {}
             Err(e) if e.code().is_some_and(|c| c.contains("AlreadyExists")) => {}
             Err(e) => return Err(LaunchError::Api(api_error("CreateLaunchTemplate", e))),
         }
-        self.templates.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone());
+        made.insert(name.clone());
         Ok(name)
     }
 }

@@ -8,6 +8,7 @@
 //! - `aws` (the `aws` cargo feature): EC2 `CreateFleet`, in [`crate::aws`].
 
 use crate::crds::EC2NodeClass;
+use fleetfit::catalog::CapacityType;
 use fleetfit::claims::LaunchOption;
 use fleetfit::model::NodeClaim;
 use fleetfit::resources::Resources;
@@ -72,13 +73,27 @@ pub trait CloudProvider: Send + Sync + 'static {
     fn delete(&self, provider_id: &str) -> impl Future<Output = Result<(), LaunchError>> + Send;
 }
 
-/// Offerings that ran out of capacity lately: (capacity type, instance type, zone) until when.
+/// An offering: (instance type, zone, capacity type).
+pub type OfferingKey = (String, String, CapacityType);
+
+/// Offerings that ran out of capacity lately, until when.
 #[derive(Default)]
-pub struct Unavailable(Mutex<HashMap<(String, String, String), Instant>>);
+pub struct Unavailable(Mutex<HashMap<OfferingKey, Instant>>);
 
 impl Unavailable {
-    fn key(o: &LaunchOption) -> (String, String, String) {
-        (o.capacity_type.as_str().to_string(), o.instance_type.clone(), o.zone.clone())
+    fn key(o: &LaunchOption) -> OfferingKey {
+        (o.instance_type.clone(), o.zone.clone(), o.capacity_type)
+    }
+
+    /// The offerings marked and not yet expired, sorted: what plans must avoid
+    /// ([`fleetfit::Catalog::without_offerings`]).
+    pub fn offerings(&self) -> Vec<OfferingKey> {
+        let now = Instant::now();
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, until| *until > now);
+        let mut list: Vec<_> = map.keys().cloned().collect();
+        list.sort();
+        list
     }
 
     /// Marks an offering out of capacity for [`UNAVAILABLE_FOR`].
@@ -178,7 +193,6 @@ impl CloudProvider for Kwok {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleetfit::catalog::CapacityType;
 
     fn option(t: &str) -> LaunchOption {
         LaunchOption {
@@ -198,6 +212,7 @@ mod tests {
         unavailable.mark(&option("m5.large"));
         let left = unavailable.filter(vec![option("m5.large"), option("m5.xlarge")]);
         assert_eq!(left, vec![option("m5.xlarge")]);
+        assert_eq!(unavailable.offerings(), [("m5.large".to_string(), "us-west-2a".to_string(), CapacityType::Spot)]);
         // Expired entries go.
         unavailable.0.lock().unwrap().values_mut().for_each(|until| *until = Instant::now());
         assert_eq!(unavailable.filter(vec![option("m5.large")]).len(), 1);

@@ -166,7 +166,9 @@ impl<P: CloudProvider> Lifecycle<P> {
             }
         };
         let Some(core_claim) = inventory.nodeclaims.first() else { return Ok(()) };
-        let options = self.unavailable.filter(fleetfit::claims::launch_options(core_claim, &inventory, &self.catalog));
+        let all = fleetfit::claims::launch_options(core_claim, &inventory, &self.catalog);
+        let launchable = all.len();
+        let options = self.unavailable.filter(all);
         let class_name = core_claim.node_class_ref.as_ref().map(|r| r.name.clone());
         let nodeclass = match class_name
             .and_then(|n| self.stores.nodeclasses.find(|c| c.metadata.name.as_deref() == Some(&n)))
@@ -208,6 +210,18 @@ impl<P: CloudProvider> Lifecycle<P> {
                 .await?;
                 self.metrics.nodeclaim_launched(pool);
                 Ok(())
+            }
+            // Out of capacity everywhere it may go: the claim goes, and the provisioner plans its
+            // pods again around the offerings now marked (as Karpenter does).
+            Err(LaunchError::InsufficientCapacity(why)) => {
+                tracing::warn!(nodeclaim = %name, error = %why, "no capacity for any of its offerings: deleted, its pods planned again");
+                self.metrics.nodeclaim_terminated(pool, "insufficient_capacity");
+                self.delete(name).await
+            }
+            Err(LaunchError::NoOptions) if launchable > 0 => {
+                tracing::warn!(nodeclaim = %name, "every offering it allows is out of capacity lately: deleted, its pods planned again");
+                self.metrics.nodeclaim_terminated(pool, "insufficient_capacity");
+                self.delete(name).await
             }
             Err(e) => {
                 let reason = match e {

@@ -99,6 +99,10 @@ pub struct Provisioner {
     pub metrics: Arc<Metrics>,
     /// Shadow mode: plan and report, write nothing ([`crate::shadow`]).
     pub shadow: bool,
+    /// Offerings out of capacity lately (the providers mark them): plans avoid them.
+    pub unavailable: Arc<crate::cloud::Unavailable>,
+    /// The catalog with the last marks applied, and those marks.
+    marked: Mutex<Option<(Vec<crate::cloud::OfferingKey>, Catalog)>>,
     /// When each pod was last told it cannot be placed (at most once in
     /// [`Provisioner::REPEAT_UNSCHEDULABLE`]).
     told: Mutex<HashMap<String, Instant>>,
@@ -134,15 +138,35 @@ impl Provisioner {
             recorder,
             metrics,
             shadow: false,
+            unavailable: Arc::default(),
+            marked: Mutex::default(),
             told: Mutex::default(),
             nominations: Mutex::default(),
             validated: Mutex::default(),
         }
     }
 
+    /// The catalog to plan with: offerings out of capacity lately unavailable.
+    fn catalog_now(&self) -> Catalog {
+        let marks = self.unavailable.offerings();
+        if marks.is_empty() {
+            return self.catalog.clone();
+        }
+        let mut marked = self.marked.lock().unwrap_or_else(|e| e.into_inner());
+        match &*marked {
+            Some((m, catalog)) if *m == marks => catalog.clone(),
+            _ => {
+                let catalog = self.catalog.clone().without_offerings(&marks);
+                *marked = Some((marks, catalog.clone()));
+                catalog
+            }
+        }
+    }
+
     /// One pass: plan on the cluster as it is, and create the NodeClaims of the plan's new
     /// nodes. Does nothing when no pod is pending.
     pub async fn pass(&self) -> Pass {
+        let catalog = self.catalog_now();
         let started = Instant::now();
         let objects = self.nominated(self.recent.complete(self.stores.objects()));
         let snapshot = state::read(objects);
@@ -158,7 +182,7 @@ impl Provisioner {
         // instance type has, ...) is left out and reported; the others are still served.
         while !inventory.nodepools.is_empty() {
             let Err(e) =
-                fleetfit::filter::FilterContext::new(&inventory.nodepools, &inventory.nodeclasses, &[], &self.catalog)
+                fleetfit::filter::FilterContext::new(&inventory.nodepools, &inventory.nodeclasses, &[], &catalog)
             else {
                 break;
             };
@@ -186,7 +210,7 @@ impl Provisioner {
         let plan = if pending == 0 || inventory.nodepools.is_empty() {
             None
         } else {
-            match fleetfit::pack::plan(&inventory, &self.catalog, &self.options) {
+            match fleetfit::pack::plan(&inventory, &catalog, &self.options) {
                 Ok(plan) => Some(plan),
                 Err(e) => {
                     tracing::error!(error = %e, "the core could not plan");

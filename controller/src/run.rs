@@ -1,7 +1,7 @@
 //! The controller running: the caches, the provisioning loop, the NodeClaim lifecycle loop and
 //! the HTTP endpoints (`/metrics`, `/healthz`, `/readyz`, `/plan`), until shutdown.
 
-use crate::cloud::{CloudProvider, Unavailable};
+use crate::cloud::CloudProvider;
 use crate::lifecycle::Lifecycle;
 use crate::provision::{BatchWindow, Provisioner};
 use crate::state::{Changes, Stores};
@@ -110,6 +110,7 @@ pub async fn run<P: CloudProvider>(
         metrics.clone(),
     );
     provisioner.shadow = config.shadow;
+    let unavailable = provisioner.unavailable.clone();
     {
         let changes = changes.clone();
         let mut synced = synced.clone();
@@ -157,7 +158,7 @@ pub async fn run<P: CloudProvider>(
         stores: stores.clone(),
         catalog,
         provider: Arc::new(provider),
-        unavailable: Arc::new(Unavailable::default()),
+        unavailable,
         metrics,
     };
     if !config.shadow {
@@ -190,9 +191,17 @@ async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shown: Arc<Shown>) 
         let metrics = metrics.clone();
         let shown = shown.clone();
         tokio::spawn(async move {
-            let mut buffer = [0u8; 2048];
-            let Ok(n) = socket.read(&mut buffer).await else { return };
-            let request = String::from_utf8_lossy(&buffer[..n]);
+            // The request's head, however it arrives (a client may write it in pieces); closing
+            // with some of it unread would reset the connection under the answer.
+            let mut head = Vec::with_capacity(512);
+            let mut buffer = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match socket.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let request = String::from_utf8_lossy(&head);
             let path = request.split_whitespace().nth(1).unwrap_or("/");
             let (status, kind, body) = match path {
                 "/metrics" => ("200 OK", "text/plain; version=0.0.4", metrics.render()),

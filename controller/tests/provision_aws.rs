@@ -81,7 +81,20 @@ async fn network(ec2: &aws_sdk_ec2::Client) -> Network {
     ec2.create_subnet().vpc_id(&vpc).cidr_block("10.0.9.0/24").availability_zone("us-west-2a").send().await.unwrap();
     let sg = ec2.create_security_group().group_name("nodes").description("nodes").vpc_id(&vpc).send().await.unwrap();
     tag(sg.group_id().unwrap()).await.unwrap();
-    let image = ec2.register_image().name("fleetfit-test-al2023").send().await.unwrap();
+    // An AMI of our own (moto's registered images have no architecture; one made from an
+    // instance of moto's stock x86_64 images has).
+    let stock = ec2
+        .describe_images()
+        .owners("amazon")
+        .filters(Filter::builder().name("architecture").values("x86_64").build())
+        .send()
+        .await
+        .unwrap();
+    let stock = stock.images().iter().find_map(|i| i.image_id()).expect("moto's stock images").to_string();
+    let builder = ec2.run_instances().image_id(stock).min_count(1).max_count(1).send().await.unwrap();
+    let builder = builder.instances()[0].instance_id().unwrap().to_string();
+    let image = ec2.create_image().instance_id(&builder).name("fleetfit-test-al2023").send().await.unwrap();
+    ec2.terminate_instances().instance_ids(builder).send().await.unwrap();
     let ami = image.image_id().unwrap().to_string();
     tag(&ami).await.unwrap();
     Network { subnets, ami }

@@ -153,12 +153,23 @@ async fn pending_pods_get_nodes_and_run() {
     env.apply_yaml(&nodepools());
     let expected = planned(&format!("{}---\n{}", nodepools(), workloads(15)));
 
+    // All 50 pods pending before the controller starts, so that they are one batch and the
+    // launch can be compared with one plan however slowly the pods come.
+    let started = Instant::now();
+    env.apply_yaml(&workloads(15));
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    eventually("50 pods marked unschedulable", Duration::from_secs(120), || {
+        let pods = pods.clone();
+        async move {
+            let list = pods.list(&ListParams::default()).await.ok()?;
+            (list.items.iter().filter(|p| fleetfit_controller::state::provisionable(p)).count() == 50).then_some(())
+        }
+    })
+    .await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = Config {
         region: REGION.into(),
-        // One batch for the whole burst (kube-controller-manager creates the 50 pods over a
-        // few seconds), so the launch can be compared with one plan.
-        batch: BatchWindow { idle: Duration::from_secs(3), max: Duration::from_secs(20) },
+        batch: BatchWindow { idle: Duration::from_secs(1), max: Duration::from_secs(10) },
         http: "127.0.0.1:0".parse().unwrap(),
         resync: Duration::from_secs(2),
         ..Config::default()
@@ -168,12 +179,13 @@ async fn pending_pods_get_nodes_and_run() {
         let _ = stopped.await;
     }));
     let address = bound_rx.await.expect("the controller serves its endpoints");
-
-    let started = Instant::now();
-    env.apply_yaml(&workloads(15));
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    let controlled = Instant::now();
     eventually("all 50 pods Running", Duration::from_secs(120), || all_running(&pods, 50)).await;
-    println!("50 pods pending to Running: {:.1}s", started.elapsed().as_secs_f64());
+    println!(
+        "50 pods: applied to Running {:.1}s, of which from the controller's start {:.1}s",
+        started.elapsed().as_secs_f64(),
+        controlled.elapsed().as_secs_f64()
+    );
 
     let claims: Api<DynamicObject> = Api::all_with(client.clone(), &karpenter_resource("NodeClaim"));
     assert_eq!(launched(&claims).await, expected, "the NodeClaims launched are the core's plan");
@@ -280,7 +292,7 @@ async fn the_same_pending_pods_in_two_batches_launch_once() {
 fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(address).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -411,6 +423,61 @@ async fn shadow_mode_reports_and_writes_nothing() {
     assert!(!events.contains("fleetfit"), "events: {events}");
     let pools: Api<DynamicObject> = Api::all_with(admin, &karpenter_resource("NodePool"));
     assert!(pools.get("web").await.unwrap().data.get("status").is_none_or(|s| s.get("conditions").is_none()));
+    let _ = stop.send(());
+    controller.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_server_going_away_loses_nothing_and_launches_nothing_twice() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info,kube=warn").try_init();
+    let env = TestEnv::builder("provision-restart").moto(false).start();
+    let client = env.client().await;
+    apply_crds(&env);
+    env.apply_yaml(&nodepools());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = Config {
+        region: REGION.into(),
+        batch: BatchWindow { idle: Duration::from_secs(2), max: Duration::from_secs(10) },
+        http: "127.0.0.1:0".parse().unwrap(),
+        resync: Duration::from_secs(2),
+        ..Config::default()
+    };
+    let controller = tokio::spawn(run(client.clone(), Kwok::new(client.clone()), config, None, async {
+        let _ = stopped.await;
+    }));
+    // The pods arrive, and while their batch is open the API server goes away for 5 s.
+    env.apply_yaml(&workloads(15));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    tokio::task::block_in_place(|| env.restart_apiserver(Duration::from_secs(5)));
+    println!("the API server was away {:.1}s", started.elapsed().as_secs_f64());
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    eventually("all 50 pods Running after the restart", Duration::from_secs(180), || all_running(&pods, 50)).await;
+
+    // Nothing twice: every claim has its node, and no more claims than the plan for all pods.
+    let claims: Api<DynamicObject> = Api::all_with(client.clone(), &karpenter_resource("NodeClaim"));
+    let claims = claims.list(&ListParams::default()).await.unwrap().items;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let nodes = nodes.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(claims.len(), nodes.len(), "one node per NodeClaim");
+    for c in &claims {
+        let value = serde_json::to_value(c).unwrap();
+        let node = value["status"]["nodeName"].as_str().unwrap_or_default();
+        assert!(nodes.iter().any(|n| n.metadata.name.as_deref() == Some(node)), "{value}");
+    }
+    // A launch made twice would leave a node without pods: every node has some. (There may be
+    // more nodes than one plan for all 50 pods has: they arrived in several batches around the
+    // outage, each planned on what was there.)
+    let placed = pods.list(&ListParams::default()).await.unwrap().items;
+    for n in &nodes {
+        let name = n.metadata.name.as_deref();
+        assert!(
+            placed.iter().any(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == name),
+            "node {name:?} runs no pod: launched for nothing"
+        );
+    }
+    let expected: usize = planned(&format!("{}---\n{}", nodepools(), workloads(15))).values().sum();
+    println!("{} NodeClaims for 50 pods (one plan for all of them: {expected})", claims.len());
     let _ = stop.send(());
     controller.await.unwrap().unwrap();
 }

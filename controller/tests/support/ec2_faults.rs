@@ -98,7 +98,7 @@ async fn handle(
             .iter()
             .find(|(k, _)| k == "TargetCapacitySpecification.DefaultTargetCapacityType")
             .map_or("on-demand", |(_, v)| if v == "spot" { "spot" } else { "on-demand" });
-        for (type_, zone, subnet) in &failed {
+        for [type_, zone, subnet] in &failed {
             errors.push_str(&format!(
                 "<item><launchTemplateAndOverrides><overrides><instanceType>{type_}</instanceType>\
                  <subnetId>{subnet}</subnetId><availabilityZone>{zone}</availabilityZone></overrides>\
@@ -152,12 +152,15 @@ async fn handle(
     Ok(Response::from_parts(parts, Full::new(bytes)))
 }
 
+/// Query parameters, in order.
+type Params = Vec<(String, String)>;
+
 /// The CreateFleet parameters without the overrides of faulty (type, zone) pairs, renumbered
 /// (`None` if no override is left), and the removed overrides' (type, zone, subnet).
 fn split_overrides(
     params: &[(String, String)],
     faults: &BTreeSet<(String, String)>,
-) -> (Option<Vec<(String, String)>>, Vec<(String, String, String)>) {
+) -> (Option<Params>, Vec<[String; 3]>) {
     // LaunchTemplateConfigs.<c>.Overrides.<n>.<Field>
     let mut overrides: BTreeMap<(u32, u32), BTreeMap<String, String>> = BTreeMap::new();
     let mut rest = Vec::new();
@@ -176,7 +179,7 @@ fn split_overrides(
     for ((c, _), fields) in overrides {
         let get = |f: &str| fields.get(f).cloned().unwrap_or_default();
         if faults.contains(&(get("InstanceType"), get("AvailabilityZone"))) {
-            failed.push((get("InstanceType"), get("AvailabilityZone"), get("SubnetId")));
+            failed.push([get("InstanceType"), get("AvailabilityZone"), get("SubnetId")]);
         } else {
             kept.entry(c).or_default().push(fields);
         }

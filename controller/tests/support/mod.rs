@@ -239,6 +239,17 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("EC2 call {params} to moto: {e}"))
     }
 
+    /// Stops kube-apiserver, waits `down`, starts it again on the same port and etcd (blocking);
+    /// panics with the script's output if it does not come back.
+    pub fn restart_apiserver(&self, down: Duration) {
+        let out = script_command(&self.vars)
+            .args(["restart-apiserver", &down.as_secs().to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script().display()));
+        assert!(out.status.success(), "restart-apiserver failed:\n{}\n{}", output_text(&out), self.log_tails(15));
+    }
+
     /// The last `lines` lines of each component's log.
     pub fn log_tails(&self, lines: usize) -> String {
         log_tails(&self.run_dir, lines)

@@ -381,6 +381,56 @@ impl Catalog {
         Ok(self)
     }
 
+    /// The same catalog with some offerings unavailable: `(instance type, zone, capacity type)`
+    /// that ran out of capacity lately, as Karpenter's cache of them. Plans then avoid them;
+    /// they still price nodes that run there. Names the catalog lacks are ignored.
+    pub fn without_offerings(mut self, gone: &[(String, String, CapacityType)]) -> Catalog {
+        if gone.is_empty() {
+            return self;
+        }
+        self.sized = SizedCache::default();
+        let table = self.table.clone();
+        let mut marked = 0;
+        for entry in &mut self.entries {
+            let name = table.name(&table.types[entry.spec as usize]);
+            let here: Vec<(u32, CapacityType)> = gone
+                .iter()
+                .filter(|(t, _, _)| t == name)
+                .filter_map(|(_, zone, ct)| Some((self.zones.iter().position(|z| z == zone)? as u32, *ct)))
+                .collect();
+            if here.is_empty() {
+                continue;
+            }
+            if let Offers::Regional { on_demand, spot } = entry.offers {
+                // Per zone from now on, so that one zone can be marked.
+                let zones = 0..self.zones.len() as u32;
+                let offers = zones
+                    .flat_map(|zone| {
+                        [(CapacityType::Spot, spot), (CapacityType::OnDemand, on_demand)].into_iter().filter_map(
+                            move |(capacity_type, price)| {
+                                Some(Offer { zone, capacity_type, price: price?, available: true })
+                            },
+                        )
+                    })
+                    .collect();
+                entry.offers = Offers::Explicit(offers);
+            }
+            if let Offers::Explicit(offers) = &mut entry.offers {
+                for o in offers.iter_mut().filter(|o| here.contains(&(o.zone, o.capacity_type))) {
+                    marked += usize::from(o.available);
+                    o.available = false;
+                }
+            }
+        }
+        if marked > 0 {
+            self.notes.push(format!(
+                "{marked} offering{} out of capacity lately, not launched for now",
+                if marked == 1 { "" } else { "s" }
+            ));
+        }
+        self
+    }
+
     /// The same catalog restricted to the zones [`choose_zones`] chooses for `inventory`
     /// (`given`, when not empty, first): the one call for every answer about that inventory.
     pub fn for_inventory(self, inventory: &crate::model::Inventory, given: &[String]) -> crate::Result<Catalog> {
@@ -671,6 +721,35 @@ mod tests {
         assert_eq!(gpu.operator(), Operator::DoesNotExist);
         assert_eq!(it.requirements.get(labels::INSTANCE_FAMILY).unwrap().values().collect::<Vec<_>>(), ["m5"]);
         assert_eq!(it.cheapest_offering().unwrap().price, 0.0321);
+    }
+
+    #[test]
+    fn offerings_out_of_capacity_are_unavailable_and_keep_their_price() {
+        let catalog = Catalog::aws("us-east-1").unwrap();
+        let before = catalog.instance_type("m5.large", &NodeClass::default()).unwrap();
+        let gone = [
+            ("m5.large".to_string(), "us-east-1a".to_string(), CapacityType::Spot),
+            ("no.such".to_string(), "us-east-1a".to_string(), CapacityType::Spot),
+        ];
+        let after = catalog.clone().without_offerings(&gone);
+        let it = after.instance_type("m5.large", &NodeClass::default()).unwrap();
+        assert_eq!(it.offerings.len(), before.offerings.len());
+        for (a, b) in it.offerings.iter().zip(&before.offerings) {
+            assert_eq!((&a.zone, a.capacity_type, a.price), (&b.zone, b.capacity_type, b.price));
+            let gone = a.zone == "us-east-1a" && a.capacity_type == CapacityType::Spot;
+            assert_eq!(a.available, !gone, "{a:?}");
+        }
+        assert!(after.notes().iter().any(|n| n == "1 offering out of capacity lately, not launched for now"));
+        // Other types are as they were; the sized types are not those of the catalog before.
+        assert_eq!(
+            after.instance_type("m5.xlarge", &NodeClass::default()),
+            catalog.instance_type("m5.xlarge", &NodeClass::default())
+        );
+        assert!(after
+            .sized(&NodeClass::default())
+            .types
+            .iter()
+            .any(|t| t.name == "m5.large" && t.offerings.iter().any(|o| !o.available)));
     }
 
     #[test]
