@@ -11,7 +11,7 @@ use crate::crds::{
     EC2NodeClass, CONDITION_INITIALIZED, CONDITION_LAUNCHED, CONDITION_READY, CONDITION_REGISTERED, INITIALIZED_LABEL,
     NODEPOOL_LABEL, REGISTERED_LABEL, TERMINATION_FINALIZER, UNREGISTERED_TAINT,
 };
-use crate::state::{karpenter_resource, Stores};
+use crate::state::{karpenter_resource, karpenter_value, Stores};
 use crate::Metrics;
 use fleetfit::Catalog;
 use k8s_openapi::api::core::v1::Node;
@@ -141,18 +141,12 @@ impl<P: CloudProvider> Lifecycle<P> {
 
     async fn launch(&self, name: &str, claim: &Value, pool: &str) -> Result<(), kube::Error> {
         // The claim as the core reads it, with the node classes it may name.
-        let mut items = vec![claim.clone()];
+        let mut items = vec![karpenter_value("NodeClaim", claim.clone())];
         for class in self.stores.nodeclasses.state() {
-            if let Ok(mut v) = serde_json::to_value(&*class) {
-                v["apiVersion"] = json!("karpenter.k8s.aws/v1");
-                v["kind"] = json!("EC2NodeClass");
-                items.push(v);
+            if let Ok(v) = serde_json::to_value(&*class) {
+                items.push(karpenter_value("EC2NodeClass", v));
             }
         }
-        let mut with_kind = claim.clone();
-        with_kind["apiVersion"] = json!("karpenter.sh/v1");
-        with_kind["kind"] = json!("NodeClaim");
-        items[0] = with_kind;
         let list = json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string();
         let options =
             fleetfit::manifest::ParseOptions { validation: fleetfit::manifest::Validation::Warn, ..Default::default() };

@@ -154,11 +154,9 @@ impl Stores {
             }
         }
         fn dynamic(out: &mut Vec<Object>, items: Vec<Arc<DynamicObject>>, kind: &str) {
-            let resource = karpenter_resource(kind);
             for item in items {
-                if let Ok(mut value) = serde_json::to_value(&*item) {
-                    value["apiVersion"] = Value::from(resource.api_version.clone());
-                    value["kind"] = Value::from(kind);
+                if let Ok(value) = serde_json::to_value(&*item) {
+                    let value = karpenter_value(kind, value);
                     out.push(Object::new(kind.to_string(), item.metadata.name.clone().unwrap_or_default(), value));
                 }
             }
@@ -176,6 +174,14 @@ impl Stores {
         typed(&mut out, pods);
         out
     }
+}
+
+/// A Karpenter object (`NodeClaim`, `NodePool`, `EC2NodeClass`) as JSON with its `apiVersion`
+/// and `kind`, which the objects of a dynamic watch lack.
+pub fn karpenter_value(kind: &str, mut value: Value) -> Value {
+    value["apiVersion"] = Value::from(karpenter_resource(kind).api_version);
+    value["kind"] = Value::from(kind);
+    value
 }
 
 /// One object of the snapshot, as JSON with its kind and name.

@@ -24,6 +24,20 @@ pub enum Operator {
     Lte,
 }
 
+impl Operator {
+    /// Every operator, in the order Kubernetes lists them.
+    pub const ALL: [Operator; 8] = [
+        Operator::In,
+        Operator::NotIn,
+        Operator::Exists,
+        Operator::DoesNotExist,
+        Operator::Gt,
+        Operator::Lt,
+        Operator::Gte,
+        Operator::Lte,
+    ];
+}
+
 impl fmt::Display for Operator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)

@@ -117,34 +117,8 @@ pub struct ResourceRequirements {
     pub requests: Option<BTreeMap<String, Quantity>>,
 }
 
-/// How a requirement's key relates to its values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-pub enum NodeSelectorOperator {
-    In,
-    NotIn,
-    Exists,
-    DoesNotExist,
-    Gt,
-    Lt,
-    Gte,
-    Lte,
-}
-
-impl NodeSelectorOperator {
-    /// The operator as written in the object (`In`, `NotIn`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeSelectorOperator::In => "In",
-            NodeSelectorOperator::NotIn => "NotIn",
-            NodeSelectorOperator::Exists => "Exists",
-            NodeSelectorOperator::DoesNotExist => "DoesNotExist",
-            NodeSelectorOperator::Gt => "Gt",
-            NodeSelectorOperator::Lt => "Lt",
-            NodeSelectorOperator::Gte => "Gte",
-            NodeSelectorOperator::Lte => "Lte",
-        }
-    }
-}
+/// How a requirement's key relates to its values: the core's own operator.
+pub use fleetfit::requirements::Operator as NodeSelectorOperator;
 
 /// A condition on one node label: a key, an operator and values, and optionally how many
 /// distinct values the launch must stay open to (`minValues`).
@@ -166,6 +140,7 @@ pub struct NodeSelectorRequirementWithMinValues {
     ))]
     pub key: String,
     /// In, NotIn, Exists, DoesNotExist, Gt, Lt, Gte or Lte.
+    #[schemars(with = "schema::OperatorSchema")]
     pub operator: NodeSelectorOperator,
     /// The values: one or more for In and NotIn, none for Exists and DoesNotExist, a single
     /// non-negative integer for Gt, Lt, Gte and Lte.

@@ -92,6 +92,25 @@ impl JsonSchema for TimeSchema {
     }
 }
 
+/// The schema of a node-selector operator ([`fleetfit::requirements::Operator`]): one of its
+/// names.
+pub struct OperatorSchema;
+
+impl JsonSchema for OperatorSchema {
+    fn schema_name() -> Cow<'static, str> {
+        "NodeSelectorOperator".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<String> = fleetfit::requirements::Operator::ALL.iter().map(ToString::to_string).collect();
+        json_schema!({"type": "string", "enum": names})
+    }
+}
+
 /// The object a map's values are described by (`additionalProperties`), created if absent.
 fn map_values(schema: &mut Schema) -> &mut serde_json::Map<String, Value> {
     let object = schema.ensure_object();
