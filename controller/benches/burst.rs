@@ -20,7 +20,7 @@ use fleetfit_controller::state::karpenter_resource;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DynamicObject, ListParams};
 use std::time::{Duration, Instant};
-use support::{repo_root, TestEnv};
+use support::TestEnv;
 
 const NODEPOOL: &str = "apiVersion: karpenter.sh/v1
 kind: NodePool
@@ -79,15 +79,7 @@ fn usage() -> (f64, f64) {
 async fn measure(pods: usize) {
     let env = TestEnv::builder(&format!("burst-{pods}")).moto(false).start();
     let client = env.client().await;
-    let crds = repo_root().join("controller/crds");
-    let mut yaml = String::new();
-    for file in ["karpenter.sh_nodepools.yaml", "karpenter.sh_nodeclaims.yaml", "karpenter.k8s.aws_ec2nodeclasses.yaml"]
-    {
-        yaml.push_str(&std::fs::read_to_string(crds.join(file)).expect("a generated CRD"));
-        yaml.push_str("\n---\n");
-    }
-    env.apply_yaml(&yaml);
-    env.wait_established(&["nodepools.karpenter.sh", "nodeclaims.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"]);
+    env.apply_karpenter_crds();
     env.apply_yaml(NODEPOOL);
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -103,6 +95,7 @@ async fn measure(pods: usize) {
     }));
     let (cpu_before, _) = usage();
     let started = Instant::now();
+    let start_wall = k8s_openapi::jiff::Timestamp::now();
     env.apply_yaml(&burst(pods));
     let pods_api: Api<Pod> = Api::namespaced(client.clone(), "burst");
     let claims: Api<DynamicObject> = Api::all_with(client.clone(), &karpenter_resource("NodeClaim"));
@@ -126,12 +119,29 @@ async fn measure(pods: usize) {
         }
     }
     let claims_done = last_change;
+    // When kube-controller-manager had made the last pod (the controller cannot place a pod
+    // before it exists), and when kube-scheduler bound the last one.
+    let pod_list = pods_api.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+    let since_start = |t: Option<&k8s_openapi::jiff::Timestamp>| {
+        t.map(|t| (t.as_millisecond() - start_wall.as_millisecond()) as f64 / 1000.0)
+    };
+    let created = pod_list
+        .iter()
+        .filter_map(|p| since_start(p.metadata.creation_timestamp.as_ref().map(|t| &t.0)))
+        .fold(0.0, f64::max);
+    let bound = pod_list
+        .iter()
+        .filter_map(|p| {
+            let c = p.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "PodScheduled")?;
+            since_start(c.last_transition_time.as_ref().map(|t| &t.0))
+        })
+        .fold(0.0, f64::max);
     let (cpu_after, peak) = usage();
     let nodeclaims = claims.list(&ListParams::default()).await.map(|l| l.items.len()).unwrap_or(0);
     let show =
         |d: Option<Duration>| d.map_or("not reached in 15 min".to_string(), |d| format!("{:.1} s", d.as_secs_f64()));
     println!(
-        "{pods:>6} pods: NodeClaims created {:>8}, all Running {:>8}; {nodeclaims} NodeClaims; controller CPU {:.1} s; peak memory {:.0} MiB",
+        "{pods:>6} pods: last pod created {created:.1} s, last bound {bound:.1} s; NodeClaims created {:>8}, all Running {:>8}; {nodeclaims} NodeClaims; controller CPU {:.1} s; peak memory {:.0} MiB",
         show(claims_done),
         show(running_done),
         cpu_after - cpu_before,

@@ -114,10 +114,6 @@ pub struct Provisioner {
 }
 
 impl Provisioner {
-    /// How long a nominated pod waits for kube-scheduler once its place is ready, before it is
-    /// planned for again.
-    pub const NOMINATION_GRACE: Duration = Duration::from_secs(30);
-
     /// How often a pod is told again why it cannot be placed.
     pub const REPEAT_UNSCHEDULABLE: Duration = Duration::from_secs(300);
 
@@ -331,35 +327,26 @@ impl Provisioner {
         }
     }
 
-    /// `objects` with each pending pod a plan placed, and whose place is still coming, bound
-    /// there: it is not planned for again while kube-scheduler has yet to bind it. A
-    /// nomination ends when the pod is bound or gone, its NodeClaim is gone, or the place has
-    /// been ready for [`Provisioner::NOMINATION_GRACE`] (the pod is then truly pending).
+    /// `objects` with each pending pod a plan placed on a NodeClaim, while that node starts,
+    /// bound there: its room is kept for it. A nomination ends when the pod is bound or gone,
+    /// or its NodeClaim is gone or initialized (kube-scheduler's turn: a pod it did not bind
+    /// is planned again with the others, on the cluster as it is).
     fn nominated(&self, mut objects: Vec<Object>) -> Vec<Object> {
         let mut nominations = self.nominations.lock().unwrap_or_else(|e| e.into_inner());
         if nominations.is_empty() {
             return objects;
         }
-        let now = k8s_openapi::jiff::Timestamp::now();
         // Per live claim: its node (once registered; else the claim stands for it) and whether
-        // it has been initialized for longer than the grace.
+        // it is initialized.
         let mut claim_node: HashMap<String, (String, bool)> = HashMap::new();
-        let mut node_settled: HashMap<String, bool> = HashMap::new();
         for o in objects.iter().filter(|o| o.kind == "NodeClaim" && o.value["metadata"]["deletionTimestamp"].is_null())
         {
             let node = o.value["status"]["nodeName"].as_str().unwrap_or(&o.name).to_string();
-            let settled = o.value["status"]["conditions"]
-                .as_array()
-                .and_then(|cs| {
-                    cs.iter().find(|c| c["type"] == crate::crds::CONDITION_INITIALIZED && c["status"] == "True")
-                })
-                .and_then(|c| c["lastTransitionTime"].as_str()?.parse::<k8s_openapi::jiff::Timestamp>().ok())
-                .is_some_and(|t| now.as_second() - t.as_second() > Self::NOMINATION_GRACE.as_secs() as i64);
-            node_settled.insert(node.clone(), settled);
-            claim_node.insert(o.name.clone(), (node, settled));
+            let initialized = o.value["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter().any(|c| c["type"] == crate::crds::CONDITION_INITIALIZED && c["status"] == "True")
+            });
+            claim_node.insert(o.name.clone(), (node, initialized));
         }
-        let nodes: std::collections::HashSet<String> =
-            objects.iter().filter(|o| o.kind == "Node").map(|o| o.name.clone()).collect();
         let mut pending: HashMap<String, usize> = HashMap::new();
         for (i, o) in objects.iter().enumerate() {
             if o.kind == "Pod" && o.value["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
@@ -367,18 +354,13 @@ impl Provisioner {
                 pending.insert(format!("{namespace}/{}", o.name), i);
             }
         }
-        nominations.retain(|pod, (place, at)| {
+        // A pod waits on the claim it was planned for while that node starts; once it is
+        // initialized (or for an existing node at once) the pod is kube-scheduler's, and
+        // planned again with the others if it is still pending: the node's room may have gone
+        // to other pods meanwhile.
+        nominations.retain(|pod, (place, _)| {
             let Some(&i) = pending.get(pod) else { return false };
-            let node = match (claim_node.get(place.as_str()), node_settled.get(place.as_str())) {
-                (Some((_, true)), _) | (None, Some(true)) => return false,
-                (Some((node, false)), _) => node.clone(),
-                (None, Some(false)) => place.clone(),
-                // A node that already ran: a short grace for kube-scheduler.
-                (None, None) if nodes.contains(place.as_str()) && at.elapsed() < Self::NOMINATION_GRACE => {
-                    place.clone()
-                }
-                (None, None) => return false,
-            };
+            let Some((node, false)) = claim_node.get(place.as_str()) else { return false };
             objects[i].value["spec"]["nodeName"] = json!(node);
             true
         });

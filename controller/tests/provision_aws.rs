@@ -19,7 +19,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use support::ec2_faults::Ec2Faults;
-use support::{eventually, repo_root, TestEnv};
+use support::{deployment, eventually, TestEnv};
 
 const REGION: &str = "us-west-2";
 const CLUSTER: &str = "test";
@@ -130,38 +130,6 @@ spec:
     )
 }
 
-fn deployment(name: &str, replicas: u32, cpu: &str, memory: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: shop}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      nodeSelector: {{workload: {name}}}
-      containers:
-        - name: app
-          image: registry.example.com/{name}:1
-          resources: {{requests: {{cpu: \"{cpu}\", memory: {memory}}}}}
-"
-    )
-}
-
-fn apply_crds(env: &TestEnv) {
-    let dir = repo_root().join("controller/crds");
-    let mut yaml = String::new();
-    for file in ["karpenter.sh_nodepools.yaml", "karpenter.sh_nodeclaims.yaml", "karpenter.k8s.aws_ec2nodeclasses.yaml"]
-    {
-        yaml.push_str(&std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}")));
-        yaml.push_str("\n---\n");
-    }
-    env.apply_yaml(&yaml);
-    env.wait_established(&["nodepools.karpenter.sh", "nodeclaims.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"]);
-}
-
 fn tag_of<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
@@ -240,7 +208,7 @@ async fn nodeclaims_launch_as_ec2_fleets_and_their_pods_run() {
     let moto = ec2(env.ec2_endpoint.as_deref().unwrap());
     let net = network(&moto).await;
     let faults = Ec2Faults::start(env.require_moto()).await;
-    apply_crds(&env);
+    env.apply_karpenter_crds();
     env.apply_yaml(&[nodepool("web", "on-demand"), nodepool("batch", "spot"), NODECLASS.to_string()].join("---\n"));
     let kubelets = tokio::spawn(kubelets(moto.clone(), client.clone()));
 
@@ -259,8 +227,8 @@ async fn nodeclaims_launch_as_ec2_fleets_and_their_pods_run() {
     let started = Instant::now();
     env.apply_yaml(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\n{}---\n{}",
-        deployment("web", 10, "500m", "1Gi"),
-        deployment("batch", 6, "1", "2Gi")
+        deployment("web", 10, "500m", "1Gi", ""),
+        deployment("batch", 6, "1", "2Gi", "")
     ));
     let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
     eventually("all 16 pods Running", Duration::from_secs(120), || {

@@ -17,7 +17,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{eventually, repo_root, TestEnv};
+use support::{deployment, eventually, TestEnv};
 
 const REGION: &str = "us-west-2";
 
@@ -53,27 +53,6 @@ spec:
 
 fn nodepools() -> String {
     [nodepool("web"), nodepool("api"), nodepool("cache"), NODECLASS.to_string()].join("---\n")
-}
-
-/// A Deployment of `replicas` pods asking `cpu` and `memory`, with `extra` pod spec lines.
-fn deployment(name: &str, replicas: u32, cpu: &str, memory: &str, extra: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: shop}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      nodeSelector: {{workload: {name}}}
-{extra}      containers:
-        - name: app
-          image: registry.example.com/{name}:1
-          resources: {{requests: {{cpu: \"{cpu}\", memory: {memory}}}}}
-"
-    )
 }
 
 fn workloads(api_replicas: u32) -> String {
@@ -122,18 +101,6 @@ async fn launched(claims: &Api<DynamicObject>) -> BTreeMap<(String, String, Stri
     types
 }
 
-fn apply_crds(env: &TestEnv) {
-    let dir = repo_root().join("controller/crds");
-    let mut yaml = String::new();
-    for file in ["karpenter.sh_nodepools.yaml", "karpenter.sh_nodeclaims.yaml", "karpenter.k8s.aws_ec2nodeclasses.yaml"]
-    {
-        yaml.push_str(&std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}")));
-        yaml.push_str("\n---\n");
-    }
-    env.apply_yaml(&yaml);
-    env.wait_established(&["nodepools.karpenter.sh", "nodeclaims.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"]);
-}
-
 async fn all_running(pods: &Api<Pod>, expected: usize) -> Option<()> {
     let list = pods.list(&ListParams::default()).await.ok()?;
     let running =
@@ -149,7 +116,7 @@ async fn pending_pods_get_nodes_and_run() {
         .try_init();
     let env = TestEnv::builder("provision-kwok").moto(false).start();
     let client = env.client().await;
-    apply_crds(&env);
+    env.apply_karpenter_crds();
     env.apply_yaml(&nodepools());
     let expected = planned(&format!("{}---\n{}", nodepools(), workloads(15)));
 
@@ -252,7 +219,7 @@ async fn the_same_pending_pods_in_two_batches_launch_once() {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info,kube=warn").try_init();
     let env = TestEnv::builder("provision-twice").moto(false).start();
     let client = env.client().await;
-    apply_crds(&env);
+    env.apply_karpenter_crds();
     env.apply_yaml(&nodepools());
     env.apply_yaml(&workloads(15));
     // The caches, and no lifecycle: the claims stay unlaunched, the pods pending.
@@ -302,7 +269,7 @@ fn http_get(address: std::net::SocketAddr, path: &str) -> String {
 async fn an_invalid_nodepool_is_reported_and_the_others_still_served() {
     let env = TestEnv::builder("provision-invalid").moto(false).start();
     let client = env.client().await;
-    apply_crds(&env);
+    env.apply_karpenter_crds();
     // Tried first (weight 100) and valid for the API server, but no instance family is
     // called c7gg: the core refuses it, naming the field.
     let bad = nodepool("web")
@@ -362,7 +329,7 @@ async fn an_invalid_nodepool_is_reported_and_the_others_still_served() {
 async fn shadow_mode_reports_and_writes_nothing() {
     let env = TestEnv::builder("provision-shadow").moto(false).start();
     let admin = env.client().await;
-    apply_crds(&env);
+    env.apply_karpenter_crds();
     env.apply_yaml(&nodepools());
     // A node that runs, so consolidation has something to judge.
     env.apply_yaml(
@@ -432,7 +399,7 @@ async fn the_api_server_going_away_loses_nothing_and_launches_nothing_twice() {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info,kube=warn").try_init();
     let env = TestEnv::builder("provision-restart").moto(false).start();
     let client = env.client().await;
-    apply_crds(&env);
+    env.apply_karpenter_crds();
     env.apply_yaml(&nodepools());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = Config {

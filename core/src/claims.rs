@@ -29,14 +29,60 @@ impl Inventory {
 /// by scheduling, as Karpenter ignores them); and with the claim's allocatable once launched,
 /// else the least every instance type it allows offers, less its NodePool's DaemonSets.
 /// Unchanged (borrowed) when no claim is in flight.
+///
+/// A claim's Node that is not initialized yet (no `karpenter.sh/initialized` label) is taken
+/// without its ephemeral taints (not-ready, unreachable, uninitialized, unregistered) and the
+/// claim's startup taints, as Karpenter takes it: they are about to go, and pods wait for them.
 pub fn with_in_flight<'a>(inventory: &'a Inventory, catalog: &Catalog) -> Cow<'a, Inventory> {
-    if inventory.in_flight().next().is_none() {
+    let startup = initializing(inventory);
+    if inventory.in_flight().next().is_none() && startup.is_empty() {
         return Cow::Borrowed(inventory);
     }
     let nodes: Vec<Node> = inventory.in_flight().map(|c| as_node(c, inventory, catalog)).collect();
     let mut out = inventory.clone();
+    for (i, claim) in startup {
+        out.nodes[i]
+            .taints
+            .retain(|t| !EPHEMERAL_TAINTS.contains(&t.key.as_str()) && !claim.startup_taints.contains(t));
+    }
     out.nodes.extend(nodes);
     Cow::Owned(out)
+}
+
+/// Taints a node has for a while after it starts (Karpenter's ephemeral taints).
+pub const EPHEMERAL_TAINTS: &[&str] = &[
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+    "node.cloudprovider.kubernetes.io/uninitialized",
+    labels::UNREGISTERED_TAINT,
+];
+
+/// The nodes (by index) that a live NodeClaim stands for and that are not initialized yet,
+/// with that claim, when they have a taint to ignore.
+fn initializing(inventory: &Inventory) -> Vec<(usize, &NodeClaim)> {
+    let live: Vec<&NodeClaim> = inventory.nodeclaims.iter().filter(|c| !c.deleting).collect();
+    if live.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, n) in inventory.nodes.iter().enumerate() {
+        if n.taints.is_empty() || n.labels.get(labels::INITIALIZED).is_some_and(|v| v == "true") {
+            continue;
+        }
+        let claim = live.iter().find(|c| {
+            c.node_name.as_deref() == Some(n.name.as_str())
+                || (c.provider_id.is_some() && n.provider_id == c.provider_id)
+        });
+        if let Some(claim) = claim {
+            let ignorable = |t: &crate::taints::Taint| {
+                EPHEMERAL_TAINTS.contains(&t.key.as_str()) || claim.startup_taints.contains(t)
+            };
+            if n.taints.iter().any(ignorable) {
+                out.push((i, *claim));
+            }
+        }
+    }
+    out
 }
 
 /// What the plan says of the NodeClaims in flight, if any.

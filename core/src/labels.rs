@@ -39,6 +39,8 @@ pub const INSTANCE_CAPABILITY_FLEX: &str = "karpenter.k8s.aws/instance-capabilit
 pub const DO_NOT_DISRUPT: &str = "karpenter.sh/do-not-disrupt";
 pub const DISRUPTED_TAINT: &str = "karpenter.sh/disrupted";
 pub const UNREGISTERED_TAINT: &str = "karpenter.sh/unregistered";
+/// Set on a node once it is Ready with its startup taints gone.
+pub const INITIALIZED: &str = "karpenter.sh/initialized";
 
 /// Labels a NodePool or instance type may leave undefined while a pod still constrains them
 /// (Karpenter's `WellKnownLabels`, core and AWS provider).

@@ -168,6 +168,53 @@ fn a_claim_stops_counting_once_its_node_is_there_or_it_is_deleted() {
 }
 
 #[test]
+fn a_node_that_is_starting_takes_its_pods_despite_its_passing_taints() {
+    let input = format!("{NODEPOOL}---\n{}", inflate(10));
+    let first = plan(&input);
+    let claims = claims_of(&first, NODEPOOL);
+    let launched: String = claims
+        .iter()
+        .map(|c| {
+            manifest(c, &format!("status:\n  providerID: aws:///us-east-1a/i-{0}\n  nodeName: node-{0}\n", c.name))
+                .replace(
+                    "  requirements:",
+                    "  startupTaints: [{key: example.com/agent, effect: NoSchedule}]\n  requirements:",
+                )
+        })
+        .collect();
+    // Registered, not ready: the taints of a starting node, the pool's own, and its size.
+    let nodes = |initialized: bool| -> String {
+        claims
+            .iter()
+            .zip(&first.nodes)
+            .map(|(c, n)| {
+                let label = if initialized { ", karpenter.sh/initialized: \"true\"" } else { "" };
+                format!(
+                    "---\napiVersion: v1\nkind: Node\nmetadata: {{name: node-{0}, labels: {{karpenter.sh/nodepool: general, team: web, \
+                     node.kubernetes.io/instance-type: {1}, topology.kubernetes.io/zone: {2}, karpenter.sh/capacity-type: {3}{label}}}}}\n\
+                     spec:\n  providerID: \"aws:///us-east-1a/i-{0}\"\n  taints:\n    - {{key: dedicated, value: web, effect: NoSchedule}}\n    \
+                     - {{key: node.kubernetes.io/not-ready, effect: NoSchedule}}\n    - {{key: example.com/agent, effect: NoSchedule}}\n\
+                     status:\n  allocatable: {{cpu: \"{4}\", memory: \"{5}\", pods: \"{6}\"}}\n  conditions: [{{type: Ready, status: \"False\"}}]\n",
+                    c.name,
+                    n.instance_type,
+                    n.zone,
+                    n.capacity_type,
+                    n.allocatable.quantity("cpu"),
+                    n.allocatable.quantity("memory"),
+                    n.allocatable.quantity("pods"),
+                )
+            })
+            .collect()
+    };
+    let starting = plan(&format!("{input}{launched}{}", nodes(false)));
+    assert!(starting.nodes.is_empty(), "the starting nodes take their pods: {:?}", starting.nodes);
+    assert!(starting.unschedulable.is_empty());
+    // Once initialized, a taint is a taint: not-ready now means the node is in trouble.
+    let troubled = plan(&format!("{input}{launched}{}", nodes(true)));
+    assert_eq!(troubled.nodes.len(), first.nodes.len(), "nothing goes to a node marked initialized and not ready");
+}
+
+#[test]
 fn a_nodeclaim_with_a_typo_is_an_error_and_karpenter_keys_are_allowed() {
     let claim = "apiVersion: karpenter.sh/v1\nkind: NodeClaim\nmetadata: {name: c}\nspec:\n  \
                  nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}\n  \

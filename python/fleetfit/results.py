@@ -63,6 +63,28 @@ class Utilisation:
         return cls(cpu=float(d["cpu"]), memory=float(d["memory"]))
 
 
+def _use_columns(utilisation: Utilisation, requests: dict[str, str], allocatable: dict[str, str]) -> dict[str, Any]:
+    """A node's use as table columns (:data:`_USE_COLUMNS`)."""
+    return {
+        "cpu_utilisation": utilisation.cpu,
+        "memory_utilisation": utilisation.memory,
+        **resource_columns("requests", requests),
+        **resource_columns("allocatable", allocatable),
+    }
+
+
+_USE_COLUMNS = [
+    "cpu_utilisation",
+    "memory_utilisation",
+    "requests_cpu",
+    "requests_memory_gib",
+    "requests_pods",
+    "allocatable_cpu",
+    "allocatable_memory_gib",
+    "allocatable_pods",
+]
+
+
 @dataclass(frozen=True)
 class PlannedNode:
     """A new node of a plan."""
@@ -113,10 +135,7 @@ class PlannedNode:
             "linux_priced": self.linux_priced,
             "pods": len(self.pods),
             "options": len(self.instance_types),
-            "cpu_utilisation": self.utilisation.cpu,
-            "memory_utilisation": self.utilisation.memory,
-            **resource_columns("requests", self.requests),
-            **resource_columns("allocatable", self.allocatable),
+            **_use_columns(self.utilisation, self.requests, self.allocatable),
         }
 
 
@@ -130,14 +149,7 @@ _NODE_COLUMNS = [
     "linux_priced",
     "pods",
     "options",
-    "cpu_utilisation",
-    "memory_utilisation",
-    "requests_cpu",
-    "requests_memory_gib",
-    "requests_pods",
-    "allocatable_cpu",
-    "allocatable_memory_gib",
-    "allocatable_pods",
+    *_USE_COLUMNS,
 ]
 
 
@@ -196,10 +208,7 @@ class ExistingNodeUse:
             "schedulable": self.schedulable,
             "pods": self.pods,
             "placed": self.placed,
-            "cpu_utilisation": self.utilisation.cpu,
-            "memory_utilisation": self.utilisation.memory,
-            **resource_columns("requests", self.requests),
-            **resource_columns("allocatable", self.allocatable),
+            **_use_columns(self.utilisation, self.requests, self.allocatable),
         }
 
 
@@ -211,14 +220,7 @@ _EXISTING_NODE_COLUMNS = [
     "schedulable",
     "pods",
     "placed",
-    "cpu_utilisation",
-    "memory_utilisation",
-    "requests_cpu",
-    "requests_memory_gib",
-    "requests_pods",
-    "allocatable_cpu",
-    "allocatable_memory_gib",
-    "allocatable_pods",
+    *_USE_COLUMNS,
 ]
 
 

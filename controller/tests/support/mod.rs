@@ -30,6 +30,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+/// A Deployment in namespace `shop` of `replicas` pods asking `cpu` and `memory`, on nodes
+/// labelled `workload: <name>`, with `extra` pod spec lines (indented six spaces).
+pub fn deployment(name: &str, replicas: u32, cpu: &str, memory: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      nodeSelector: {{workload: {name}}}
+{extra}      containers:
+        - name: app
+          image: registry.example.com/{name}:1
+          resources: {{requests: {{cpu: \"{cpu}\", memory: {memory}}}}}
+"
+    )
+}
+
 /// A running test environment. Stopped (`kube-test-env down`) when dropped.
 pub struct TestEnv {
     /// The name given to [`TestEnv::start`], used in the run directory's name and in messages.
@@ -237,6 +259,24 @@ impl TestEnv {
         ];
         http_post(self.require_moto(), "/", &headers, params.as_bytes())
             .unwrap_or_else(|e| panic!("EC2 call {params} to moto: {e}"))
+    }
+
+    /// Applies the controller's CRDs (`controller/crds`) and waits until they are served.
+    pub fn apply_karpenter_crds(&self) {
+        let dir = repo_root().join("controller/crds");
+        let mut yaml = String::new();
+        for file in
+            ["karpenter.sh_nodepools.yaml", "karpenter.sh_nodeclaims.yaml", "karpenter.k8s.aws_ec2nodeclasses.yaml"]
+        {
+            yaml.push_str(&std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}")));
+            yaml.push_str("\n---\n");
+        }
+        self.apply_yaml(&yaml);
+        self.wait_established(&[
+            "nodepools.karpenter.sh",
+            "nodeclaims.karpenter.sh",
+            "ec2nodeclasses.karpenter.k8s.aws",
+        ]);
     }
 
     /// Stops kube-apiserver, waits `down`, starts it again on the same port and etcd (blocking);
