@@ -106,6 +106,12 @@ fn main() -> ExitCode {
 }
 
 async fn start(args: Args) -> fleetfit_controller::Result<()> {
+    // What a provider needs is checked before anything else is: a mistake is told at once.
+    let join = match args.provider {
+        Provider::Aws if !cfg!(feature = "aws") => return Err(no_aws()),
+        Provider::Aws => Some(Join::from_flags(args.cluster_endpoint, args.cluster_ca_bundle, args.cluster_cidr)?),
+        Provider::Kwok => None,
+    };
     let config = Config {
         cluster_name: args.cluster_name,
         region: args.region,
@@ -138,9 +144,43 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
     };
     match args.provider {
         Provider::Kwok => run(client.clone(), Kwok::new(client), config, None, shutdown).await,
-        Provider::Aws => {
-            start_aws(client, config, args.cluster_endpoint, args.cluster_ca_bundle, args.cluster_cidr, shutdown).await
-        }
+        Provider::Aws => start_aws(client, config, join.unwrap_or_default(), shutdown).await,
+    }
+}
+
+fn no_aws() -> fleetfit_controller::Error {
+    fleetfit_controller::Error::Config(
+        "--provider aws: this build has no EC2 provider (build with `--features aws`); use --provider kwok".into(),
+    )
+}
+
+/// What nodes need to join the cluster (`--provider aws`).
+#[derive(Default)]
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
+struct Join {
+    endpoint: String,
+    ca_bundle: String,
+    cidr: String,
+}
+
+impl Join {
+    fn from_flags(
+        endpoint: Option<String>,
+        ca_bundle: Option<String>,
+        cidr: Option<String>,
+    ) -> fleetfit_controller::Result<Join> {
+        let required = |value: Option<String>, flag: &str, env: &str| {
+            value.filter(|v| !v.is_empty()).ok_or_else(|| {
+                fleetfit_controller::Error::Config(format!(
+                    "--provider aws needs {flag} (or {env}): nodes cannot join the cluster without it"
+                ))
+            })
+        };
+        Ok(Join {
+            endpoint: required(endpoint, "--cluster-endpoint", "CLUSTER_ENDPOINT")?,
+            ca_bundle: required(ca_bundle, "--cluster-ca-bundle", "CLUSTER_CA_BUNDLE")?,
+            cidr: required(cidr, "--cluster-cidr", "CLUSTER_CIDR")?,
+        })
     }
 }
 
@@ -148,28 +188,19 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
 async fn start_aws(
     client: kube::Client,
     config: Config,
-    endpoint: Option<String>,
-    ca_bundle: Option<String>,
-    cidr: Option<String>,
+    join: Join,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> fleetfit_controller::Result<()> {
     use fleetfit_controller::aws::{sdk_client, Aws, Cluster};
-    let required = |value: Option<String>, flag: &str, env: &str| {
-        value.filter(|v| !v.is_empty()).ok_or_else(|| {
-            fleetfit_controller::Error::Config(format!(
-                "--provider aws needs {flag} (or {env}): nodes cannot join the cluster without it"
-            ))
-        })
-    };
     let version = client
         .apiserver_version()
         .await
         .map_err(|e| fleetfit_controller::Error::Config(format!("cannot read the API server's version: {e}")))?;
     let cluster = Cluster {
         name: config.cluster_name.clone(),
-        endpoint: required(endpoint, "--cluster-endpoint", "CLUSTER_ENDPOINT")?,
-        ca_bundle: required(ca_bundle, "--cluster-ca-bundle", "CLUSTER_CA_BUNDLE")?,
-        cidr: required(cidr, "--cluster-cidr", "CLUSTER_CIDR")?,
+        endpoint: join.endpoint,
+        ca_bundle: join.ca_bundle,
+        cidr: join.cidr,
         version: format!("{}.{}", version.major, version.minor.trim_end_matches('+')),
     };
     let provider = Aws::new(sdk_client(&config.region).await, cluster);
@@ -180,12 +211,8 @@ async fn start_aws(
 async fn start_aws(
     _client: kube::Client,
     _config: Config,
-    _endpoint: Option<String>,
-    _ca_bundle: Option<String>,
-    _cidr: Option<String>,
+    _join: Join,
     _shutdown: impl std::future::Future<Output = ()>,
 ) -> fleetfit_controller::Result<()> {
-    Err(fleetfit_controller::Error::Config(
-        "--provider aws: this build has no EC2 provider (build with `--features aws`); use --provider kwok".into(),
-    ))
+    Err(no_aws())
 }
