@@ -339,16 +339,30 @@ async fn shadow_mode_reports_and_writes_nothing() {
          capacity: {cpu: \"8\", memory: 32Gi, pods: \"58\"}\n  allocatable: {cpu: 7910m, memory: 29317Mi, pods: \"58\"}\n",
     );
     env.apply_yaml(&workloads(15));
+    // It runs as the read-only ServiceAccount of controller/deploy/shadow-rbac.yaml: a
+    // permission missing there would keep its caches from syncing.
+    env.apply_yaml(&std::fs::read_to_string(support::repo_root().join("controller/deploy/shadow-rbac.yaml")).unwrap());
+    let token = env.kubectl_ok(&["create", "token", "fleetfit-shadow", "-n", "fleetfit"]);
+    let admin_token = std::fs::read_to_string(env.run_dir.join("token")).unwrap();
+    let kubeconfig = std::fs::read_to_string(&env.kubeconfig).unwrap().replace(admin_token.trim(), token.trim());
     let kube_config = kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::read_from(&env.kubeconfig).unwrap(),
+        kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap(),
         &kube::config::KubeConfigOptions::default(),
     )
     .await
     .unwrap();
+    // The API server refuses its writes...
+    let plain = kube::Client::try_from(kube_config.clone()).unwrap();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(plain);
+    let ns: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "written"}})).unwrap();
+    match namespaces.create(&kube::api::PostParams::default(), &ns).await {
+        Err(kube::Error::Api(s)) => assert_eq!(s.code, 403, "{s:?}"),
+        other => panic!("the read-only role allowed a write: {other:?}"),
+    }
+    // ... and so does its client, before sending anything.
     let client = fleetfit_controller::shadow::read_only_client(kube_config).unwrap();
-    // The client itself refuses writes.
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    let ns = serde_json::from_value(serde_json::json!({"metadata": {"name": "written"}})).unwrap();
     let refused = namespaces.create(&kube::api::PostParams::default(), &ns).await.expect_err("a write");
     assert!(refused.to_string().contains("shadow mode: POST"), "{refused}");
 
@@ -373,6 +387,7 @@ async fn shadow_mode_reports_and_writes_nothing() {
         has_nodes.then_some(plan)
     })
     .await;
+    assert!(http_get(address, "/readyz").starts_with("HTTP/1.1 200"), "the read-only role lets every cache sync");
     let expected = planned(&format!("{}---\n{}", nodepools(), workloads(15)));
     assert_eq!(plan["nodes"].as_array().unwrap().len(), expected.values().sum::<usize>());
     let metrics = http_get(address, "/metrics");
