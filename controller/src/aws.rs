@@ -8,6 +8,8 @@
 //! - One override per instance-type option × zone (the zone's subnet with the most free
 //!   addresses), of one capacity type: spot (`price-capacity-optimized`) if the cheapest option
 //!   is spot, else on-demand (`lowest-price`).
+//! - Instance profiles for node classes that name a `role`, made with IAM as Karpenter makes
+//!   them.
 //! - Tags `kubernetes.io/cluster/<name>`, `karpenter.sh/nodepool`, `karpenter.sh/nodeclaim`,
 //!   `karpenter.k8s.aws/ec2nodeclass`, `eks:eks-cluster-name` and the node class's own.
 //! - Never twice for one claim: the claim's instance is looked for first (by its
@@ -69,15 +71,15 @@ pub struct Cluster {
     pub version: String,
 }
 
-/// An EC2 client with rustls on ring (kube's crypto provider; no second one in the binary),
+/// EC2 and IAM clients with rustls on ring (kube's crypto provider; no second one in the binary),
 /// from the standard AWS SDK chain: credentials, and `AWS_ENDPOINT_URL` for a local endpoint.
-pub async fn sdk_client(region: &str) -> aws_sdk_ec2::Client {
+pub async fn sdk_clients(region: &str) -> (aws_sdk_ec2::Client, aws_sdk_iam::Client) {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http_client())
         .region(aws_config::Region::new(region.to_string()))
         .load()
         .await;
-    aws_sdk_ec2::Client::new(&config)
+    (aws_sdk_ec2::Client::new(&config), aws_sdk_iam::Client::new(&config))
 }
 
 /// The SDK's HTTP client: HTTPS (and plain HTTP, for a local endpoint) through rustls on ring.
@@ -112,7 +114,10 @@ type ResolvedCache = HashMap<(String, String), (Instant, Arc<Resolved>)>;
 /// The EC2 provider.
 pub struct Aws {
     ec2: aws_sdk_ec2::Client,
+    iam: aws_sdk_iam::Client,
     cluster: Cluster,
+    /// Instance profiles made for node classes' roles: profile name → role.
+    profiles: tokio::sync::Mutex<HashMap<String, String>>,
     /// Held while resolving, so that a burst of launches resolves a node class once.
     resolved: tokio::sync::Mutex<ResolvedCache>,
     /// Launch templates made; held while making one, so that each is made once.
@@ -157,7 +162,7 @@ pub fn alias_image_name(family: &str, release: &str, arch: &str, k8s: &str) -> O
 }
 
 impl Aws {
-    pub fn new(ec2: aws_sdk_ec2::Client, cluster: Cluster) -> Aws {
+    pub fn new(ec2: aws_sdk_ec2::Client, iam: aws_sdk_iam::Client, cluster: Cluster) -> Aws {
         let find = {
             let ec2 = ec2.clone();
             let cluster_tag = format!("kubernetes.io/cluster/{}", cluster.name);
@@ -169,7 +174,16 @@ impl Aws {
             let ec2 = ec2.clone();
             Batcher::new(Window::default(), move |ids: Vec<String>| terminate_instances(ec2.clone(), ids))
         };
-        Aws { ec2, cluster, resolved: Default::default(), templates: Default::default(), find, terminate }
+        Aws {
+            ec2,
+            iam,
+            cluster,
+            profiles: Default::default(),
+            resolved: Default::default(),
+            templates: Default::default(),
+            find,
+            terminate,
+        }
     }
 
     /// The node class's subnets, security groups and AMIs (cached a minute per version of it).
@@ -316,6 +330,79 @@ impl Aws {
             .collect();
         let family = family.ok_or_else(|| field("spec.amiFamily", "required when no AMI alias is given".into()))?;
         Ok((family, amis))
+    }
+
+    /// The instance profile the node class's instances get: `spec.instanceProfile` as named,
+    /// or for `spec.role` one made as Karpenter makes it (`<cluster>_<hash of region and node
+    /// class>`, path `/karpenter/<region>/<cluster>/<node class uid>/`, tagged), holding the role.
+    async fn instance_profile(&self, class: &EC2NodeClass) -> Result<String, LaunchError> {
+        let name = class.metadata.name.clone().unwrap_or_default();
+        if let Some(profile) = &class.spec.instance_profile {
+            return Ok(profile.clone());
+        }
+        let Some(role) = class.spec.role.clone() else {
+            return Err(LaunchError::Api(format!(
+                "EC2NodeClass {name}: spec.role: one of role and instanceProfile is required"
+            )));
+        };
+        // A role given as an ARN is named by its last part.
+        let role = role.rsplit('/').next().unwrap_or(&role).to_string();
+        let region = self.ec2.config().region().map(|r| r.to_string()).unwrap_or_default();
+        let profile = format!("{}_{}", self.cluster.name, crate::fnv64(format!("{region}{name}").as_bytes()));
+        let mut made = self.profiles.lock().await;
+        if made.get(&profile) == Some(&role) {
+            return Ok(profile);
+        }
+        let failed = |call: &str, e: String| LaunchError::Api(format!("EC2NodeClass {name}: spec.role: {call}: {e}"));
+        let holds = match self.iam.get_instance_profile().instance_profile_name(&profile).send().await {
+            Ok(out) => out
+                .instance_profile()
+                .map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect::<Vec<_>>())
+                .unwrap_or_default(),
+            Err(e) if e.code() == Some("NoSuchEntity") => {
+                let uid = class.metadata.uid.clone().unwrap_or_default();
+                let tag = |k: String, v: &str| aws_sdk_iam::types::Tag::builder().key(k).value(v).build();
+                let tags = [
+                    tag(format!("kubernetes.io/cluster/{}", self.cluster.name), "owned"),
+                    tag("karpenter.k8s.aws/ec2nodeclass".into(), &name),
+                    tag("topology.kubernetes.io/region".into(), &region),
+                ];
+                let mut call = self
+                    .iam
+                    .create_instance_profile()
+                    .instance_profile_name(&profile)
+                    .path(format!("/karpenter/{region}/{}/{uid}/", self.cluster.name));
+                for t in tags {
+                    call = call.tags(t.map_err(|e| failed("CreateInstanceProfile", e.to_string()))?);
+                }
+                match call.send().await {
+                    Ok(_) => {}
+                    Err(e) if e.code() == Some("EntityAlreadyExists") => {}
+                    Err(e) => return Err(failed("CreateInstanceProfile", api_error("IAM", e))),
+                }
+                Vec::new()
+            }
+            Err(e) => return Err(failed("GetInstanceProfile", api_error("IAM", e))),
+        };
+        if !holds.contains(&role) {
+            // A profile holds one role: another one (the node class's role changed) goes first.
+            for old in &holds {
+                let removed = self
+                    .iam
+                    .remove_role_from_instance_profile()
+                    .instance_profile_name(&profile)
+                    .role_name(old)
+                    .send()
+                    .await;
+                removed.map_err(|e| failed("RemoveRoleFromInstanceProfile", api_error("IAM", e)))?;
+            }
+            let added =
+                self.iam.add_role_to_instance_profile().instance_profile_name(&profile).role_name(&role).send().await;
+            added.map_err(|e| failed("AddRoleToInstanceProfile", api_error("IAM", e)))?;
+            tracing::info!(ec2nodeclass = %name, instance_profile = %profile, role = %role, "instance profile made for the role");
+        }
+        made.insert(profile.clone(), role);
+        Ok(profile)
     }
 
     /// Makes the launch template (once) and returns its name.
@@ -699,12 +786,7 @@ impl CloudProvider for Aws {
         })?;
         let class_name = class.metadata.name.clone().unwrap_or_default();
         let resolved = self.resolve(class).await?;
-        let instance_profile = class.spec.instance_profile.clone().ok_or_else(|| {
-            LaunchError::Api(format!(
-                "EC2NodeClass {class_name}: spec.role: this provider does not create instance profiles (that takes \
-                 the IAM API); create one for the role and name it in spec.instanceProfile"
-            ))
-        })?;
+        let instance_profile = self.instance_profile(class).await?;
         let mut options: Vec<LaunchOption> = request.options.to_vec();
         for _attempt in 0..4 {
             options = unavailable.filter(options);

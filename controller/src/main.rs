@@ -191,7 +191,7 @@ async fn start_aws(
     join: Join,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> fleetfit_controller::Result<()> {
-    use fleetfit_controller::aws::{sdk_client, Aws, Cluster};
+    use fleetfit_controller::aws::{sdk_clients, Aws, Cluster};
     let version = client
         .apiserver_version()
         .await
@@ -203,7 +203,8 @@ async fn start_aws(
         cidr: join.cidr,
         version: format!("{}.{}", version.major, version.minor.trim_end_matches('+')),
     };
-    let provider = Aws::new(sdk_client(&config.region).await, cluster);
+    let (ec2, iam) = sdk_clients(&config.region).await;
+    let provider = Aws::new(ec2, iam, cluster);
     run(client, provider, config, None, shutdown).await
 }
 

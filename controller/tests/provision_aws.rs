@@ -37,6 +37,22 @@ fn ec2(endpoint: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::from_conf(config)
 }
 
+fn iam(endpoint: &str) -> aws_sdk_iam::Client {
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_iam::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .http_client(fleetfit_controller::aws::http_client())
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+/// The provider, talking to `endpoint`.
+fn aws(endpoint: &str) -> Aws {
+    Aws::new(ec2(endpoint), iam(endpoint), cluster())
+}
+
 fn cluster() -> Cluster {
     Cluster {
         name: CLUSTER.into(),
@@ -100,12 +116,18 @@ async fn network(ec2: &aws_sdk_ec2::Client) -> Network {
     Network { subnets, ami }
 }
 
+/// The nodes' IAM role the node class names.
+async fn node_role(iam: &aws_sdk_iam::Client) {
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role().role_name("KarpenterNodeRole-test").assume_role_policy_document(trust).send().await.unwrap();
+}
+
 const NODECLASS: &str = "apiVersion: karpenter.k8s.aws/v1
 kind: EC2NodeClass
 metadata: {name: default}
 spec:
   amiFamily: AL2023
-  instanceProfile: KarpenterNodeInstanceProfile-test
+  role: KarpenterNodeRole-test
   amiSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
   subnetSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
   securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
@@ -207,6 +229,7 @@ async fn nodeclaims_launch_as_ec2_fleets_and_their_pods_run() {
     let client = env.client().await;
     let moto = ec2(env.ec2_endpoint.as_deref().unwrap());
     let net = network(&moto).await;
+    node_role(&iam(env.ec2_endpoint.as_deref().unwrap())).await;
     let faults = Ec2Faults::start(env.require_moto()).await;
     env.apply_karpenter_crds();
     env.apply_yaml(&[nodepool("web", "on-demand"), nodepool("batch", "spot"), NODECLASS.to_string()].join("---\n"));
@@ -220,7 +243,7 @@ async fn nodeclaims_launch_as_ec2_fleets_and_their_pods_run() {
         resync: Duration::from_secs(2),
         ..Config::default()
     };
-    let provider = Aws::new(ec2(&faults.endpoint), cluster());
+    let provider = aws(&faults.endpoint);
     let controller = tokio::spawn(run(client.clone(), provider, config, None, async {
         let _ = stopped.await;
     }));
@@ -323,7 +346,18 @@ async fn nodeclaims_launch_as_ec2_fleets_and_their_pods_run() {
     let user_data = String::from_utf8(user_data).unwrap();
     assert!(user_data.contains("kind: NodeConfig") && user_data.contains("name: test"), "{user_data}");
     assert!(user_data.contains("--register-with-taints=karpenter.sh/unregistered:NoExecute"), "{user_data}");
-    assert_eq!(data.iam_instance_profile().and_then(|p| p.name()), Some("KarpenterNodeInstanceProfile-test"));
+    // The role became an instance profile, as Karpenter makes it.
+    let profile = data.iam_instance_profile().and_then(|p| p.name()).unwrap().to_string();
+    assert!(profile.starts_with("test_"), "{profile}");
+    let made = iam(env.ec2_endpoint.as_deref().unwrap())
+        .get_instance_profile()
+        .instance_profile_name(&profile)
+        .send()
+        .await
+        .unwrap();
+    let made = made.instance_profile().unwrap();
+    assert_eq!(made.roles().iter().map(|r| r.role_name()).collect::<Vec<_>>(), ["KarpenterNodeRole-test"]);
+    assert!(made.path().starts_with("/karpenter/us-west-2/test/"), "{}", made.path());
     println!(
         "EC2 calls: CreateFleet {}, DescribeInstances {}, CreateLaunchTemplate {}, DescribeSubnets {} for {} NodeClaims",
         faults.calls("CreateFleet"),
@@ -385,8 +419,9 @@ async fn capacity_errors_move_a_launch_to_the_next_offering_and_a_retry_never_la
     let env = TestEnv::start("aws-capacity");
     let moto = ec2(env.ec2_endpoint.as_deref().unwrap());
     network(&moto).await;
+    node_role(&iam(env.ec2_endpoint.as_deref().unwrap())).await;
     let faults = Ec2Faults::start(env.require_moto()).await;
-    let aws = Aws::new(ec2(&faults.endpoint), cluster());
+    let aws = aws(&faults.endpoint);
     let class: EC2NodeClass = serde_yaml::from_str(NODECLASS).unwrap();
     let unavailable = Unavailable::default();
 
@@ -438,4 +473,28 @@ async fn capacity_errors_move_a_launch_to_the_next_offering_and_a_retry_never_la
     let request = LaunchRequest { claim: &c, uid: "uid-c", nodeclass: Some(&broken), options: &options };
     let err = aws.create(&request, &Unavailable::default()).await.unwrap_err();
     assert!(err.to_string().contains("EC2NodeClass default: spec.subnetSelectorTerms: no subnet matches"), "{err}");
+
+    // A node class naming an instance profile gets it as it is.
+    let mut named = class.clone();
+    named.spec.role = None;
+    named.spec.instance_profile = Some("NodeProfile-given".into());
+    named.metadata.resource_version = Some("3".into());
+    let (d, options) = claim("claim-d", &["m5.large"]);
+    let request = LaunchRequest { claim: &d, uid: "uid-d", nodeclass: Some(&named), options: &options };
+    aws.create(&request, &Unavailable::default()).await.unwrap();
+    let mut profiles = BTreeSet::new();
+    for t in moto.describe_launch_templates().send().await.unwrap().launch_templates() {
+        let versions = moto
+            .describe_launch_template_versions()
+            .launch_template_id(t.launch_template_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        for v in versions.launch_template_versions() {
+            let data = v.launch_template_data().unwrap();
+            profiles.extend(data.iam_instance_profile().and_then(|p| p.name()).map(str::to_string));
+        }
+    }
+    assert!(profiles.contains("NodeProfile-given"), "{profiles:?}");
+    assert!(profiles.iter().any(|p| p.starts_with("test_")), "{profiles:?}");
 }
