@@ -103,6 +103,8 @@ pub struct Provisioner {
     pub unavailable: Arc<crate::cloud::Unavailable>,
     /// The catalog with the last marks applied, and those marks.
     marked: Mutex<Option<(Vec<crate::cloud::OfferingKey>, Catalog)>>,
+    /// A NodeClaim creation got no answer: the claims are listed before the next plan.
+    unsure: std::sync::atomic::AtomicBool,
     /// When each pod was last told it cannot be placed (at most once in
     /// [`Provisioner::REPEAT_UNSCHEDULABLE`]).
     told: Mutex<HashMap<String, Instant>>,
@@ -136,6 +138,7 @@ impl Provisioner {
             shadow: false,
             unavailable: Arc::default(),
             marked: Mutex::default(),
+            unsure: Default::default(),
             told: Mutex::default(),
             nominations: Mutex::default(),
             validated: Mutex::default(),
@@ -159,9 +162,42 @@ impl Provisioner {
         }
     }
 
+    /// After a NodeClaim creation whose outcome is unknown, the claims as the API server has
+    /// them (the cache may lag): those it lacks join the recent ones. `false` while the API
+    /// server cannot say: planning then could launch the same pods twice.
+    async fn settle(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        if !self.unsure.load(Ordering::SeqCst) {
+            return true;
+        }
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &state::karpenter_resource("NodeClaim"));
+        match api.list(&kube::api::ListParams::default()).await {
+            Ok(list) => {
+                for claim in list {
+                    let name = claim.metadata.name.clone().unwrap_or_default();
+                    let cached = self.stores.nodeclaims.find(|c| c.metadata.name.as_deref() == Some(&name)).is_some();
+                    if !cached && !self.recent.contains(&name) {
+                        let value =
+                            state::karpenter_value("NodeClaim", serde_json::to_value(&claim).unwrap_or(Value::Null));
+                        self.recent.add(Object { kind: "NodeClaim".into(), name, value });
+                    }
+                }
+                self.unsure.store(false, Ordering::SeqCst);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a NodeClaim creation may have happened; not planning until the API server says");
+                false
+            }
+        }
+    }
+
     /// One pass: plan on the cluster as it is, and create the NodeClaims of the plan's new
     /// nodes. Does nothing when no pod is pending.
     pub async fn pass(&self) -> Pass {
+        if !self.shadow && !self.settle().await {
+            return Pass::default();
+        }
         let catalog = self.catalog_now();
         let started = Instant::now();
         let objects = self.nominated(self.recent.complete(self.stores.objects()));
@@ -276,14 +312,20 @@ impl Provisioner {
                         "created NodeClaim"
                     );
                     self.metrics.nodeclaim_created(&node.nodepool);
-                    let mut value = serde_json::to_value(&created).unwrap_or(Value::Null);
-                    value["apiVersion"] = json!("karpenter.sh/v1");
-                    value["kind"] = json!("NodeClaim");
+                    let value =
+                        state::karpenter_value("NodeClaim", serde_json::to_value(&created).unwrap_or(Value::Null));
                     self.recent.add(Object { kind: "NodeClaim".into(), name: name.clone(), value });
                     nominated.extend(node.pods.iter().map(|p| (p.clone(), name.clone())));
                     pass.created.push(name);
                 }
-                Err(e) => tracing::error!(nodepool = %node.nodepool, error = %e, "creating a NodeClaim failed"),
+                Err(e) => {
+                    // No answer (or the server's own failure): the claim may exist all the same.
+                    let refused = matches!(&e, kube::Error::Api(s) if s.code < 500);
+                    if !refused {
+                        self.unsure.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    tracing::error!(nodepool = %node.nodepool, error = %e, "creating a NodeClaim failed");
+                }
             }
         }
         self.tell_pods(&plan, &nominated).await;

@@ -67,7 +67,11 @@ impl Stores {
             F: Fn(&Changes) + Send + 'static,
         {
             let (reader, writer) = reflector::store();
-            let stream = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).applied_objects();
+            let stream = watcher(api, watcher::Config::default())
+                .default_backoff()
+                .modify(forget_managed_fields)
+                .reflect(writer)
+                .applied_objects();
             tokio::spawn(async move {
                 futures::pin_mut!(stream);
                 while let Some(event) = stream.next().await {
@@ -89,7 +93,11 @@ impl Stores {
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             let writer = reflector::store::Writer::new(resource);
             let reader = writer.as_reader();
-            let stream = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).applied_objects();
+            let stream = watcher(api, watcher::Config::default())
+                .default_backoff()
+                .modify(forget_managed_fields)
+                .reflect(writer)
+                .applied_objects();
             let kind = kind.to_string();
             tokio::spawn(async move {
                 futures::pin_mut!(stream);
@@ -176,6 +184,12 @@ impl Stores {
     }
 }
 
+/// The caches keep objects without `metadata.managedFields`: nothing here reads them, and
+/// they are often half of an object.
+fn forget_managed_fields<K: kube::Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+}
+
 /// A Karpenter object (`NodeClaim`, `NodePool`, `EC2NodeClass`) as JSON with its `apiVersion`
 /// and `kind`, which the objects of a dynamic watch lack.
 pub fn karpenter_value(kind: &str, mut value: Value) -> Value {
@@ -237,12 +251,16 @@ pub fn read(objects: Vec<Object>) -> Snapshot {
     let options =
         fleetfit::manifest::ParseOptions { validation: fleetfit::manifest::Validation::Warn, ..Default::default() };
     let parse = |items: &[&Object]| {
-        let list = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "List",
-            "items": items.iter().map(|o| o.value.clone()).collect::<Vec<_>>(),
-        });
-        fleetfit::manifest::parse_sources_with(&[("cluster".to_string(), list.to_string())], &options)
+        // The list's text written straight from the objects (no copy of them as a List value).
+        let mut text = String::from(r#"{"apiVersion":"v1","kind":"List","items":["#);
+        for (i, o) in items.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&o.value.to_string());
+        }
+        text.push_str("]}");
+        fleetfit::manifest::parse_sources_with(&[("cluster".to_string(), text)], &options)
     };
     let all: Vec<&Object> = objects.iter().collect();
     if let Ok(inventory) = parse(&all) {
