@@ -19,7 +19,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use support::ec2_faults::Ec2Faults;
-use support::{deployment, eventually, TestEnv};
+use support::{deployment, eventually, nodepool, TestEnv};
 
 const REGION: &str = "us-west-2";
 const CLUSTER: &str = "test";
@@ -133,24 +133,6 @@ spec:
   securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
   tags: {team: platform}
 ";
-
-fn nodepool(name: &str, capacity_type: &str) -> String {
-    format!(
-        "apiVersion: karpenter.sh/v1
-kind: NodePool
-metadata: {{name: {name}}}
-spec:
-  template:
-    metadata: {{labels: {{workload: {name}}}}}
-    spec:
-      nodeClassRef: {{group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}}
-      requirements:
-        - {{key: karpenter.sh/capacity-type, operator: In, values: [{capacity_type}]}}
-        - {{key: karpenter.k8s.aws/instance-category, operator: In, values: [c, m, r]}}
-        - {{key: kubernetes.io/arch, operator: In, values: [amd64]}}
-"
-    )
-}
 
 fn tag_of<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())

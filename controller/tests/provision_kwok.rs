@@ -17,29 +17,9 @@ use kube::runtime::events::{Recorder, Reporter};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{deployment, eventually, TestEnv};
+use support::{deployment, eventually, nodepool, TestEnv};
 
 const REGION: &str = "us-west-2";
-
-/// A NodePool per workload (its pods select it by label), so kube-scheduler cannot put one
-/// workload's pods where the plan put another's.
-fn nodepool(name: &str) -> String {
-    format!(
-        "apiVersion: karpenter.sh/v1
-kind: NodePool
-metadata: {{name: {name}}}
-spec:
-  template:
-    metadata: {{labels: {{workload: {name}}}}}
-    spec:
-      nodeClassRef: {{group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}}
-      requirements:
-        - {{key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}}
-        - {{key: karpenter.k8s.aws/instance-category, operator: In, values: [c, m, r]}}
-        - {{key: kubernetes.io/arch, operator: In, values: [amd64]}}
-"
-    )
-}
 
 const NODECLASS: &str = "apiVersion: karpenter.k8s.aws/v1
 kind: EC2NodeClass
@@ -52,7 +32,8 @@ spec:
 ";
 
 fn nodepools() -> String {
-    [nodepool("web"), nodepool("api"), nodepool("cache"), NODECLASS.to_string()].join("---\n")
+    [nodepool("web", "on-demand"), nodepool("api", "on-demand"), nodepool("cache", "on-demand"), NODECLASS.to_string()]
+        .join("---\n")
 }
 
 fn workloads(api_replicas: u32) -> String {
@@ -272,7 +253,7 @@ async fn an_invalid_nodepool_is_reported_and_the_others_still_served() {
     env.apply_karpenter_crds();
     // Tried first (weight 100) and valid for the API server, but no instance family is
     // called c7gg: the core refuses it, naming the field.
-    let bad = nodepool("web")
+    let bad = nodepool("web", "on-demand")
         .replace("metadata: {name: web}", "metadata: {name: bad}")
         .replace("spec:\n  template:", "spec:\n  weight: 100\n  template:")
         .replace(

@@ -30,6 +30,27 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+/// A NodePool per workload (its pods select it by the label `workload: <name>`, so
+/// kube-scheduler cannot put one workload's pods where the plan put another's) of c, m and r
+/// amd64 instances of `capacity_type`, on the EC2NodeClass `default`.
+pub fn nodepool(name: &str, capacity_type: &str) -> String {
+    format!(
+        "apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {{name: {name}}}
+spec:
+  template:
+    metadata: {{labels: {{workload: {name}}}}}
+    spec:
+      nodeClassRef: {{group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}}
+      requirements:
+        - {{key: karpenter.sh/capacity-type, operator: In, values: [{capacity_type}]}}
+        - {{key: karpenter.k8s.aws/instance-category, operator: In, values: [c, m, r]}}
+        - {{key: kubernetes.io/arch, operator: In, values: [amd64]}}
+"
+    )
+}
+
 /// A Deployment in namespace `shop` of `replicas` pods asking `cpu` and `memory`, on nodes
 /// labelled `workload: <name>`, with `extra` pod spec lines (indented six spaces).
 pub fn deployment(name: &str, replicas: u32, cpu: &str, memory: &str, extra: &str) -> String {
