@@ -730,6 +730,58 @@ fn al2023_user_data(
             None => parts.push(mime_part(own)),
         }
     }
+    multipart(parts)
+}
+
+/// The cluster DNS address kubelets use: the node class's `kubelet.clusterDNS`, else the
+/// tenth address of the Service CIDR (as EKS sets it up).
+fn cluster_dns(cluster: &Cluster, class: &EC2NodeClass) -> Result<String, String> {
+    if let Some(dns) = class.spec.kubelet.as_ref().and_then(|k| k.cluster_dns.as_ref()).and_then(|d| d.first()) {
+        return Ok(dns.clone());
+    }
+    let base = cluster.cidr.split('/').next().unwrap_or_default();
+    let ip: std::net::Ipv4Addr = base
+        .parse()
+        .map_err(|_| format!("--cluster-cidr {:?} is not an IPv4 CIDR; set spec.kubelet.clusterDNS", cluster.cidr))?;
+    Ok(std::net::Ipv4Addr::from(u32::from(ip) + 10).to_string())
+}
+
+/// AL2 user data: the node class's own parts first, then `/etc/eks/bootstrap.sh` with the
+/// cluster, its DNS address and kubelet flags (labels, taints, max pods), as a MIME part.
+fn al2_user_data(
+    cluster: &Cluster,
+    class: &EC2NodeClass,
+    labels: &BTreeMap<String, String>,
+    taints: &[String],
+    max_pods: i64,
+) -> Result<String, String> {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let max_pods = class.spec.kubelet.as_ref().and_then(|k| k.max_pods).map_or(max_pods, i64::from);
+    let labels = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+    let kubelet = format!("--node-labels={labels} --register-with-taints={} --max-pods={max_pods}", taints.join(","));
+    let script = format!(
+        "#!/bin/bash -xe\nexec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1\n\
+         /etc/eks/bootstrap.sh {} --apiserver-endpoint {} --b64-cluster-ca {} --dns-cluster-ip {} --use-max-pods false \
+         --kubelet-extra-args {}\n",
+        quote(&cluster.name),
+        quote(&cluster.endpoint),
+        quote(&cluster.ca_bundle),
+        quote(&cluster_dns(cluster, class)?),
+        quote(&kubelet),
+    );
+    let mut parts = Vec::new();
+    if let Some(own) = &class.spec.user_data {
+        match mime_parts(own) {
+            Some(list) => parts.extend(list),
+            None => parts.push(mime_part(own)),
+        }
+    }
+    parts.push(mime_part(&script));
+    Ok(multipart(parts))
+}
+
+/// Parts as MIME multipart user data.
+fn multipart(parts: Vec<String>) -> String {
     let boundary = "//";
     let mut out = format!("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\n\n");
     for p in parts {
@@ -835,11 +887,13 @@ impl CloudProvider for Aws {
             for ((ami, pods), group) in &groups {
                 let user_data = match resolved.family {
                     AMIFamily::AL2023 => al2023_user_data(&self.cluster, class, &labels, &taints, *pods),
+                    AMIFamily::AL2 => al2_user_data(&self.cluster, class, &labels, &taints, *pods)
+                        .map_err(|e| LaunchError::Api(format!("EC2NodeClass {class_name}: {e}")))?,
                     AMIFamily::Custom => class.spec.user_data.clone().unwrap_or_default(),
                     other => {
                         return Err(LaunchError::Api(format!(
                             "EC2NodeClass {class_name}: spec.amiFamily: {other:?} nodes are not bootstrapped by this \
-                             provider yet; use AL2023 (alias al2023@...) or Custom with your own user data"
+                             provider yet; use AL2023 (alias al2023@...), AL2, or Custom with your own user data"
                         )))
                     }
                 };
@@ -1048,6 +1102,43 @@ mod tests {
         assert!(parts[0].contains("--register-with-taints=karpenter.sh/unregistered:NoExecute"));
         assert!(parts[0].contains("apiServerEndpoint: https://k"));
         assert_eq!(parts[1], "Content-Type: text/x-shellscript\n\necho hi");
+    }
+
+    #[test]
+    fn al2_user_data_runs_the_bootstrap_after_the_node_class_script() {
+        let class: EC2NodeClass = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "al2"},
+            "spec": {
+                "amiSelectorTerms": [{"alias": "al2@latest"}],
+                "subnetSelectorTerms": [{"tags": {"a": "b"}}],
+                "securityGroupSelectorTerms": [{"tags": {"a": "b"}}],
+                "role": "r",
+                "userData": "#!/bin/bash\necho hi\n",
+            },
+        }))
+        .unwrap();
+        let cluster = Cluster {
+            name: "c".into(),
+            endpoint: "https://k".into(),
+            ca_bundle: "Q0E=".into(),
+            cidr: "10.100.0.0/16".into(),
+            version: "1.37".into(),
+        };
+        let labels = BTreeMap::from([("karpenter.sh/nodepool".to_string(), "default".to_string())]);
+        let text =
+            al2_user_data(&cluster, &class, &labels, &["karpenter.sh/unregistered:NoExecute".into()], 29).unwrap();
+        let parts = mime_parts(&text).unwrap();
+        assert_eq!(parts.len(), 2, "{text}");
+        assert!(parts[0].ends_with("echo hi"), "{}", parts[0]);
+        let bootstrap = &parts[1];
+        assert!(
+            bootstrap.contains("/etc/eks/bootstrap.sh 'c' --apiserver-endpoint 'https://k' --b64-cluster-ca 'Q0E='"),
+            "{bootstrap}"
+        );
+        assert!(bootstrap.contains("--dns-cluster-ip '10.100.0.10'"), "{bootstrap}");
+        assert!(bootstrap.contains("--kubelet-extra-args '--node-labels=karpenter.sh/nodepool=default --register-with-taints=karpenter.sh/unregistered:NoExecute --max-pods=29'"), "{bootstrap}");
+        let bad = Cluster { cidr: "fd00::/108".into(), ..cluster };
+        assert!(al2_user_data(&bad, &class, &labels, &[], 29).unwrap_err().contains("spec.kubelet.clusterDNS"));
     }
 
     #[test]
