@@ -2,7 +2,8 @@
 //! created the instance: provider ID, capacity, allocatable and the offering's labels),
 //! **Registered** (a Node with that provider ID appeared: it gets the claim's labels, the
 //! termination finalizer, and loses the `karpenter.sh/unregistered` taint), **Initialized**
-//! (the node is Ready and its startup taints are gone; the claim is then Ready). A claim not
+//! (the node is Ready and its startup taints and ephemeral taints — not-ready, unreachable,
+//! uninitialized, unregistered — are gone, as Karpenter's; the claim is then Ready). A claim not
 //! launched within 5 minutes, or not registered within 15, is deleted. A claim being deleted
 //! has its instance terminated, then its finalizer removed.
 
@@ -270,11 +271,11 @@ impl<P: CloudProvider> Lifecycle<P> {
             .as_array()
             .map(|a| a.iter().filter_map(|t| t["key"].as_str()).collect())
             .unwrap_or_default();
-        let tainted = node
-            .spec
-            .as_ref()
-            .and_then(|s| s.taints.as_ref())
-            .is_some_and(|ts| ts.iter().any(|t| t.key == UNREGISTERED_TAINT || startup.contains(&t.key.as_str())));
+        let tainted = node.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|ts| {
+            ts.iter().any(|t| {
+                fleetfit::claims::EPHEMERAL_TAINTS.contains(&t.key.as_str()) || startup.contains(&t.key.as_str())
+            })
+        });
         if !ready || tainted {
             return Ok(());
         }
