@@ -939,33 +939,30 @@ impl CloudProvider for Aws {
                 .set_launch_template_configs(Some(configs))
                 .client_token(format!("fleetfit-{}", crate::fnv64(token_input.as_bytes())));
             let mut resource_types = vec![ResourceType::Instance, ResourceType::Volume, ResourceType::Fleet];
+            let target = if capacity == CapacityType::Spot {
+                DefaultTargetCapacityType::Spot
+            } else {
+                DefaultTargetCapacityType::OnDemand
+            };
+            call = call.target_capacity_specification(
+                TargetCapacitySpecificationRequest::builder()
+                    .total_target_capacity(1)
+                    .default_target_capacity_type(target)
+                    .build(),
+            );
             if capacity == CapacityType::Spot {
                 resource_types.push(ResourceType::SpotInstancesRequest);
-                call = call
-                    .target_capacity_specification(
-                        TargetCapacitySpecificationRequest::builder()
-                            .total_target_capacity(1)
-                            .default_target_capacity_type(DefaultTargetCapacityType::Spot)
-                            .build(),
-                    )
-                    .spot_options(
-                        SpotOptionsRequest::builder()
-                            .allocation_strategy(SpotAllocationStrategy::PriceCapacityOptimized)
-                            .build(),
-                    );
+                call = call.spot_options(
+                    SpotOptionsRequest::builder()
+                        .allocation_strategy(SpotAllocationStrategy::PriceCapacityOptimized)
+                        .build(),
+                );
             } else {
-                call = call
-                    .target_capacity_specification(
-                        TargetCapacitySpecificationRequest::builder()
-                            .total_target_capacity(1)
-                            .default_target_capacity_type(DefaultTargetCapacityType::OnDemand)
-                            .build(),
-                    )
-                    .on_demand_options(
-                        OnDemandOptionsRequest::builder()
-                            .allocation_strategy(FleetOnDemandAllocationStrategy::LowestPrice)
-                            .build(),
-                    );
+                call = call.on_demand_options(
+                    OnDemandOptionsRequest::builder()
+                        .allocation_strategy(FleetOnDemandAllocationStrategy::LowestPrice)
+                        .build(),
+                );
             }
             for r in resource_types {
                 call = call.tag_specifications(
