@@ -174,6 +174,7 @@ pub fn default_nodepool() -> NodePool {
         node_class_ref: None,
         limits: Default::default(),
         disruption: Default::default(),
+        hash: None,
     }
 }
 

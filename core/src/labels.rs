@@ -42,6 +42,15 @@ pub const UNREGISTERED_TAINT: &str = "karpenter.sh/unregistered";
 /// Set on a node once it is Ready with its startup taints gone.
 pub const INITIALIZED: &str = "karpenter.sh/initialized";
 
+/// Annotations for static drift: a hash of a NodePool's template (of an EC2NodeClass's spec) on
+/// the NodePool (the EC2NodeClass) and on each NodeClaim made from it, with the version of the
+/// hash function. A NodeClaim whose hash differs from its NodePool's, at the same version, has
+/// drifted.
+pub const NODEPOOL_HASH: &str = "karpenter.sh/nodepool-hash";
+pub const NODEPOOL_HASH_VERSION: &str = "karpenter.sh/nodepool-hash-version";
+pub const NODECLASS_HASH: &str = "karpenter.k8s.aws/ec2nodeclass-hash";
+pub const NODECLASS_HASH_VERSION: &str = "karpenter.k8s.aws/ec2nodeclass-hash-version";
+
 /// Labels a NodePool or instance type may leave undefined while a pod still constrains them
 /// (Karpenter's `WellKnownLabels`, core and AWS provider).
 pub const WELL_KNOWN: &[&str] = &[

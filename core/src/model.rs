@@ -429,6 +429,30 @@ impl Default for Disruption {
     }
 }
 
+/// A hash written on an object for static drift ([`crate::labels::NODEPOOL_HASH`],
+/// [`crate::labels::NODECLASS_HASH`]), with its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateHash {
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl TemplateHash {
+    /// The hash in `annotations` under `key`, with its version under `version_key`.
+    pub fn from_annotations(annotations: &Labels, key: &str, version_key: &str) -> Option<TemplateHash> {
+        let value = annotations.get(key).filter(|v| !v.is_empty())?;
+        Some(TemplateHash { value: value.clone(), version: annotations.get(version_key).cloned() })
+    }
+
+    /// Why an object stamped with `self` has drifted from `current`: both written by the same
+    /// version of the hash function, and different. Hashes of different versions are not
+    /// compared (the object is stamped again instead, as Karpenter does).
+    pub fn drifted_from(&self, current: &TemplateHash) -> bool {
+        self.version == current.version && self.value != current.value
+    }
+}
+
 /// A `karpenter.sh/v1` NodePool.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodePool {
@@ -455,6 +479,10 @@ pub struct NodePool {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub limits: BTreeMap<String, Quantity>,
     pub disruption: Disruption,
+    /// The template's hash in the NodePool's own annotations ([`crate::labels::NODEPOOL_HASH`]),
+    /// when a controller wrote one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<TemplateHash>,
 }
 
 impl NodePool {
@@ -551,6 +579,10 @@ pub struct NodeClass {
     /// As in Karpenter, nodes of this class launch only in these zones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subnet_zones: Vec<String>,
+    /// The spec's hash in the EC2NodeClass's annotations ([`crate::labels::NODECLASS_HASH`]),
+    /// when a controller wrote one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<TemplateHash>,
 }
 
 /// A PodDisruptionBudget.

@@ -137,6 +137,13 @@ pub(super) fn facts(
         ctx.pools.iter().enumerate().map(|(i, p)| (p.nodepool.name.as_str(), i)).collect();
     let node_index: HashMap<&str, usize> =
         inventory.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+    // Each node's NodeClaim: the one naming it, or with its provider ID.
+    let claim_of = |node: &Node| {
+        inventory.nodeclaims.iter().find(|c| {
+            c.node_name.as_deref() == Some(node.name.as_str())
+                || c.provider_id.is_some() && c.provider_id == node.provider_id
+        })
+    };
     let mut on_node: Vec<Vec<usize>> = vec![Vec::new(); inventory.nodes.len()];
     for (p, pod) in inventory.pods.iter().enumerate() {
         if let Some(&n) = pod.node_name.as_deref().and_then(|name| node_index.get(name)) {
@@ -179,7 +186,13 @@ pub(super) fn facts(
             // (+ 0.0: an empty sum is -0.0)
             facts.disruption_cost =
                 facts.movable.iter().map(|&p| eviction_cost(&inventory.pods[p])).sum::<f64>() * lifetime + 0.0;
-            facts.drift = drift(node, &pool.requirements);
+            facts.drift = drift(node, &pool.requirements).or_else(|| {
+                let class =
+                    pool.nodepool.node_class_ref.as_ref().and_then(|r| {
+                        inventory.nodeclasses.iter().find(|c| c.name == r.name && r.kind == "EC2NodeClass")
+                    });
+                static_drift(claim_of(node)?, &pool.nodepool, class)
+            });
             facts.blocked = blocked(node, &facts, inventory, pdbs);
             facts
         })
@@ -205,6 +218,45 @@ fn drift(node: &Node, requirements: &crate::requirements::Requirements) -> Optio
     requirements.iter().filter(|r| r.key() != labels::NODEPOOL).find_map(|r| {
         let value = node.labels.get(r.key())?;
         (!r.has(value)).then(|| format!("its label {}={value} is no longer allowed by its NodePool ({r})", r.key()))
+    })
+}
+
+/// Whether the node's NodeClaim was made from another version of its NodePool's template or
+/// of its EC2NodeClass's spec: the hashes on the claim against those on the NodePool and the
+/// class (Karpenter's static drift).
+fn static_drift(
+    claim: &crate::model::NodeClaim,
+    pool: &crate::model::NodePool,
+    class: Option<&crate::model::NodeClass>,
+) -> Option<String> {
+    use crate::model::TemplateHash;
+    let stamped = |key, version| TemplateHash::from_annotations(&claim.annotations, key, version);
+    if let (Some(current), Some(claim_hash)) =
+        (&pool.hash, stamped(labels::NODEPOOL_HASH, labels::NODEPOOL_HASH_VERSION))
+    {
+        if claim_hash.drifted_from(current) {
+            return Some(format!(
+                "NodePool {}'s template changed since NodeClaim {} was made ({} {} -> {})",
+                pool.name,
+                claim.name,
+                labels::NODEPOOL_HASH,
+                claim_hash.value,
+                current.value
+            ));
+        }
+    }
+    let class = class?;
+    let current = class.hash.as_ref()?;
+    let claim_hash = stamped(labels::NODECLASS_HASH, labels::NODECLASS_HASH_VERSION)?;
+    claim_hash.drifted_from(current).then(|| {
+        format!(
+            "EC2NodeClass {}'s spec changed since NodeClaim {} was made ({} {} -> {})",
+            class.name,
+            claim.name,
+            labels::NODECLASS_HASH,
+            claim_hash.value,
+            current.value
+        )
     })
 }
 

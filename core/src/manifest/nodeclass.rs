@@ -66,7 +66,7 @@ fn default_device(family: AmiFamily) -> Option<&'static str> {
 }
 
 pub(super) fn nodeclass(name: &str, doc: &Cursor) -> NodeClass {
-    read_object_meta(&doc.get("metadata"));
+    let meta = read_object_meta(&doc.get("metadata"));
     let spec = doc.get("spec");
     if !spec.is_present() {
         spec.error("required");
@@ -79,6 +79,11 @@ pub(super) fn nodeclass(name: &str, doc: &Cursor) -> NodeClass {
         root_volume_size: ami_family.and_then(|f| root_volume_size(&spec.get("blockDeviceMappings"), f)),
         instance_store_policy: spec.get("instanceStorePolicy").one_of(&["RAID0"]).map(str::to_string),
         subnet_zones: subnet_zones(&doc.get("status").get("subnets")),
+        hash: crate::model::TemplateHash::from_annotations(
+            &meta.annotations,
+            crate::labels::NODECLASS_HASH,
+            crate::labels::NODECLASS_HASH_VERSION,
+        ),
     }
 }
 

@@ -6,7 +6,9 @@ use super::meta::{read_meta, read_object_meta};
 use super::selectors::{node_label_key, node_label_values};
 use super::taints::taints;
 use crate::labels;
-use crate::model::{Budget, ConsolidationPolicy, Disruption, DisruptionReason, NodeClaim, NodeClassRef, NodePool};
+use crate::model::{
+    Budget, ConsolidationPolicy, Disruption, DisruptionReason, NodeClaim, NodeClassRef, NodePool, TemplateHash,
+};
 use crate::requirements::{Operator, Requirement, RequirementError, RequirementSpec};
 use crate::resources::Resources;
 use crate::time::{Duration, NillableDuration};
@@ -34,7 +36,7 @@ fn restriction(key: &str) -> Option<String> {
 }
 
 pub(super) fn nodepool(name: &str, doc: &Cursor) -> NodePool {
-    read_object_meta(&doc.get("metadata"));
+    let meta = read_object_meta(&doc.get("metadata"));
     let spec = doc.get("spec");
     if !spec.is_present() {
         spec.error("required");
@@ -84,6 +86,7 @@ pub(super) fn nodepool(name: &str, doc: &Cursor) -> NodePool {
         node_class_ref,
         limits,
         disruption: disruption(&spec.get("disruption")),
+        hash: TemplateHash::from_annotations(&meta.annotations, labels::NODEPOOL_HASH, labels::NODEPOOL_HASH_VERSION),
     }
 }
 
