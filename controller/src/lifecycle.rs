@@ -14,11 +14,13 @@ use crate::crds::{
 };
 use crate::state::{karpenter_resource, karpenter_value, Stores};
 use crate::Metrics;
+use fleetfit::labels::DISRUPTED_TAINT;
 use fleetfit::Catalog;
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
-use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Client, Resource};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +41,17 @@ pub struct Lifecycle<P: CloudProvider> {
     pub provider: Arc<P>,
     pub unavailable: Arc<Unavailable>,
     pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    /// Evictions refused lately, per pod.
+    pub evictions: crate::termination::Backoff,
+}
+
+/// When a deleted claim's node goes whatever is left on it: its deletion time plus its
+/// `spec.terminationGracePeriod` (seconds since the epoch); `None` without one.
+fn termination_deadline(claim: &Value) -> Option<i64> {
+    let deleted: Timestamp = claim["metadata"]["deletionTimestamp"].as_str()?.parse().ok()?;
+    let period: fleetfit::time::Duration = claim["spec"]["terminationGracePeriod"].as_str()?.parse().ok()?;
+    Some(deleted.as_second() + period.secs())
 }
 
 /// The state of one condition of a claim.
@@ -131,6 +144,11 @@ impl<P: CloudProvider> Lifecycle<P> {
                 return Ok(());
             };
             return self.register(name, claim, &node, &pool).await;
+        }
+        // A node deleted by hand takes its claim along (whose termination then drains it).
+        if node.as_ref().is_some_and(|n| n.metadata.deletion_timestamp.is_some()) {
+            tracing::info!(nodeclaim = %name, "its node is being deleted: the NodeClaim goes too");
+            return self.delete(name).await;
         }
         if !holds(claim, CONDITION_INITIALIZED) {
             if let Some(node) = node {
@@ -293,7 +311,11 @@ impl<P: CloudProvider> Lifecycle<P> {
         Ok(())
     }
 
-    /// A claim being deleted: the instance goes, then the node's and the claim's finalizers.
+    /// A claim being deleted, as Karpenter's termination: its Node is deleted too (it keeps
+    /// the termination finalizer meanwhile), tainted `karpenter.sh/disrupted:NoSchedule`,
+    /// drained through the Eviction API ([`crate::termination`]), its volumes detached; then
+    /// the instance is terminated and the node's and the claim's finalizers removed. Each
+    /// pass takes the next step; nothing waits in between.
     async fn terminate(&self, name: &str, claim: &Value, pool: &str) -> Result<(), kube::Error> {
         let finalizers: Vec<String> = claim["metadata"]["finalizers"]
             .as_array()
@@ -302,30 +324,24 @@ impl<P: CloudProvider> Lifecycle<P> {
         if !finalizers.iter().any(|f| f == TERMINATION_FINALIZER) {
             return Ok(());
         }
+        let deadline = termination_deadline(claim);
         if let Some(provider_id) = claim["status"]["providerID"].as_str().filter(|s| !s.is_empty()) {
             if let Some(node) =
                 self.stores.nodes.find(|n| n.spec.as_ref().and_then(|s| s.provider_id.as_deref()) == Some(provider_id))
             {
-                let node_name = node.metadata.name.clone().unwrap_or_default();
-                let kept: Vec<String> = node
-                    .metadata
-                    .finalizers
-                    .iter()
-                    .flatten()
-                    .filter(|f| *f != TERMINATION_FINALIZER)
-                    .cloned()
-                    .collect();
-                let nodes: Api<Node> = Api::all(self.client.clone());
-                let patch = json!({"metadata": {"finalizers": kept}});
-                match nodes.patch(&node_name, &PatchParams::default(), &Patch::Merge(patch)).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => return Err(e),
+                if !self.drain(name, &node, deadline, pool).await? {
+                    return Ok(());
                 }
             }
             if let Err(e) = self.provider.delete(provider_id).await {
                 tracing::warn!(nodeclaim = %name, error = %e, "terminating the instance failed; retried");
                 return Ok(());
+            }
+            if let Some(node) =
+                self.stores.nodes.find(|n| n.spec.as_ref().and_then(|s| s.provider_id.as_deref()) == Some(provider_id))
+            {
+                self.release_node(&node).await?;
+                self.metrics.node_terminated(pool);
             }
         }
         let kept: Vec<&String> = finalizers.iter().filter(|f| *f != TERMINATION_FINALIZER).collect();
@@ -338,6 +354,179 @@ impl<P: CloudProvider> Lifecycle<P> {
         tracing::info!(nodeclaim = %name, "terminated");
         self.metrics.nodeclaim_terminated(pool, "deleted");
         Ok(())
+    }
+
+    /// The next step of draining `node`; `true` once it is drained and its volumes detached
+    /// (or its deadline passed).
+    async fn drain(&self, claim: &str, node: &Node, deadline: Option<i64>, pool: &str) -> Result<bool, kube::Error> {
+        let node_name = node.metadata.name.clone().unwrap_or_default();
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        if node.metadata.deletion_timestamp.is_none() {
+            match nodes.delete(&node_name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => return Ok(true),
+                Err(e) => return Err(e),
+            }
+        }
+        let taints: Vec<Value> = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .iter()
+            .flat_map(|t| t.iter())
+            .filter_map(|t| serde_json::to_value(t).ok())
+            .collect();
+        if !taints.iter().any(|t| t["key"] == DISRUPTED_TAINT) {
+            let mut taints = taints;
+            taints.push(json!({"key": DISRUPTED_TAINT, "effect": "NoSchedule"}));
+            let patch =
+                json!({"spec": {"taints": taints}, "metadata": {"resourceVersion": node.metadata.resource_version}});
+            match nodes.patch(&node_name, &PatchParams::default(), &Patch::Merge(patch)).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => return Ok(true),
+                // Changed meanwhile: the next pass sees it as it is now.
+                Err(kube::Error::Api(s)) if s.code == 409 => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            self.event(node, EventType::Normal, "Draining", &format!("draining for NodeClaim {claim}")).await;
+        }
+        let now = Timestamp::now().as_second();
+        let past_deadline = deadline.is_some_and(|d| now >= d);
+        let pods = self
+            .stores
+            .pods
+            .state_filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node_name.as_str()));
+        let step = crate::termination::next_step(&pods, now, deadline);
+        if !step.done() && !past_deadline {
+            for pod in &step.evict {
+                self.evict(pod).await;
+            }
+            for (pod, grace) in &step.delete {
+                let key = crate::termination::key(pod);
+                let api: Api<Pod> =
+                    Api::namespaced(self.client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"));
+                let params = DeleteParams {
+                    grace_period_seconds: Some(u32::try_from(*grace).unwrap_or(0)),
+                    ..Default::default()
+                };
+                let deleted = api.delete(pod.metadata.name.as_deref().unwrap_or_default(), &params).await;
+                match deleted.map(|_| ()).or_else(|e| match e {
+                    kube::Error::Api(s) if s.code == 404 => Ok(()),
+                    e => Err(e),
+                }) {
+                    Ok(()) => {
+                        tracing::info!(pod = %key, node = %node_name, "deleted: the node's terminationGracePeriod ends");
+                        self.metrics.pod_deleted_at_deadline();
+                    }
+                    Err(e) => tracing::warn!(pod = %key, error = %e, "deleting failed; retried"),
+                }
+            }
+            if !step.do_not_disrupt.is_empty() {
+                tracing::debug!(node = %node_name, pods = ?step.do_not_disrupt, "waiting for do-not-disrupt pods");
+            }
+            return Ok(false);
+        }
+        if !past_deadline {
+            let attached = self.attached_volumes(&node_name, &pods);
+            if attached > 0 {
+                tracing::debug!(node = %node_name, attached, "drained; waiting for volumes to detach");
+                return Ok(false);
+            }
+        }
+        if !step.done() {
+            tracing::warn!(node = %node_name, pods = step.left, "terminationGracePeriod ended: terminating with pods left");
+        }
+        self.metrics.node_drained(pool);
+        self.event(node, EventType::Normal, "Drained", "drained; terminating its instance").await;
+        Ok(true)
+    }
+
+    /// Asks the Eviction API to evict `pod` (unless a refusal lately says to wait).
+    async fn evict(&self, pod: &Pod) {
+        let key = crate::termination::key(pod);
+        if !self.evictions.ready(&key) {
+            return;
+        }
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"));
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        match api.evict(name, &kube::api::EvictParams::default()).await {
+            Ok(_) => {
+                self.evictions.forget(&key);
+                self.metrics.eviction(200);
+                tracing::info!(pod = %key, "evicted");
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                self.evictions.forget(&key);
+                self.metrics.eviction(404);
+            }
+            // A PodDisruptionBudget allows no eviction now (429), or cannot say (500, a pod
+            // two budgets select): asked again later, never forced.
+            Err(kube::Error::Api(s)) => {
+                self.evictions.refused(&key);
+                self.metrics.eviction(s.code);
+                tracing::info!(pod = %key, code = s.code, reason = %s.message, "eviction refused; asked again later");
+            }
+            Err(e) => {
+                self.evictions.refused(&key);
+                tracing::warn!(pod = %key, error = %e, "eviction failed; asked again later");
+            }
+        }
+    }
+
+    /// How many volumes are still attached to the node, those of pods that stay (not drained)
+    /// left out.
+    fn attached_volumes(&self, node: &str, pods: &[Arc<Pod>]) -> usize {
+        let staying_claims: Vec<(String, String)> = pods
+            .iter()
+            .filter(|p| !crate::termination::drainable(p))
+            .flat_map(|p| {
+                let ns = p.metadata.namespace.clone().unwrap_or_default();
+                p.spec
+                    .iter()
+                    .flat_map(|s| s.volumes.iter().flatten())
+                    .filter_map(move |v| Some((ns.clone(), v.persistent_volume_claim.as_ref()?.claim_name.clone())))
+            })
+            .collect();
+        let staying: Vec<String> = staying_claims
+            .iter()
+            .filter_map(|(ns, name)| {
+                let pvc = self.stores.pvcs.find(|c| {
+                    c.metadata.namespace.as_deref() == Some(ns.as_str())
+                        && c.metadata.name.as_deref() == Some(name.as_str())
+                })?;
+                pvc.spec.as_ref()?.volume_name.clone()
+            })
+            .collect();
+        self.stores
+            .volume_attachments
+            .state()
+            .iter()
+            .filter(|a| a.spec.node_name == node)
+            .filter(|a| a.spec.source.persistent_volume_name.as_ref().is_none_or(|pv| !staying.contains(pv)))
+            .count()
+    }
+
+    /// Removes the termination finalizer from a node being deleted (it then goes).
+    async fn release_node(&self, node: &Node) -> Result<(), kube::Error> {
+        let node_name = node.metadata.name.clone().unwrap_or_default();
+        let kept: Vec<String> =
+            node.metadata.finalizers.iter().flatten().filter(|f| *f != TERMINATION_FINALIZER).cloned().collect();
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let patch = json!({"metadata": {"finalizers": kept}});
+        match nodes.patch(&node_name, &PatchParams::default(), &Patch::Merge(patch)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn event(&self, node: &Node, type_: EventType, reason: &str, note: &str) {
+        let event =
+            Event { type_, reason: reason.into(), note: Some(note.into()), action: reason.into(), secondary: None };
+        if let Err(e) = self.recorder.publish(&event, &node.object_ref(&())).await {
+            tracing::debug!(error = %e, "event not written");
+        }
     }
 
     async fn delete(&self, name: &str) -> Result<(), kube::Error> {

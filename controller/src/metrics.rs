@@ -32,6 +32,14 @@ const HELP: &[(&str, &str, &str)] = &[
     ("karpenter_nodeclaims_registered_total", "counter", "NodeClaims whose node registered, by NodePool."),
     ("karpenter_nodeclaims_initialized_total", "counter", "NodeClaims whose node was initialized, by NodePool."),
     ("karpenter_nodeclaims_terminated_total", "counter", "NodeClaims deleted, by NodePool and reason."),
+    ("karpenter_nodes_drained_total", "counter", "Nodes drained, by NodePool."),
+    ("karpenter_nodes_terminated_total", "counter", "Nodes whose instance was terminated, by NodePool."),
+    ("karpenter_nodes_eviction_requests_total", "counter", "Eviction API requests, by HTTP status code."),
+    (
+        "fleetfit_pods_deleted_at_deadline_total",
+        "counter",
+        "Pods deleted because their node's terminationGracePeriod ended.",
+    ),
     ("karpenter_provisioner_scheduling_queue_depth", "gauge", "Pods waiting for a node in the last batch."),
     ("karpenter_scheduler_unschedulable_pods_count", "gauge", "Pods no node can take in the last plan."),
     ("fleetfit_plan_cost_per_hour", "gauge", "Price per hour of the new nodes of the last plan."),
@@ -66,6 +74,19 @@ impl Metrics {
     }
     pub fn nodeclaim_terminated(&self, nodepool: &str, reason: &str) {
         self.count("karpenter_nodeclaims_terminated_total", format!("nodepool=\"{nodepool}\",reason=\"{reason}\""));
+    }
+
+    pub fn node_drained(&self, nodepool: &str) {
+        self.count("karpenter_nodes_drained_total", format!("nodepool=\"{nodepool}\""));
+    }
+    pub fn node_terminated(&self, nodepool: &str) {
+        self.count("karpenter_nodes_terminated_total", format!("nodepool=\"{nodepool}\""));
+    }
+    pub fn eviction(&self, code: u16) {
+        self.count("karpenter_nodes_eviction_requests_total", format!("code=\"{code}\""));
+    }
+    pub fn pod_deleted_at_deadline(&self) {
+        self.count("fleetfit_pods_deleted_at_deadline_total", String::new());
     }
 
     pub fn set_pending(&self, pods: usize) {

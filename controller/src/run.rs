@@ -100,7 +100,7 @@ pub async fn run<P: CloudProvider>(
         }));
     }
     let reporter = Reporter { controller: "fleetfit-controller".into(), instance: std::env::var("POD_NAME").ok() };
-    let recorder = Recorder::new(client.clone(), reporter);
+    let recorder = Recorder::new(client.clone(), reporter.clone());
     let mut provisioner = Provisioner::new(
         client.clone(),
         stores.clone(),
@@ -160,6 +160,8 @@ pub async fn run<P: CloudProvider>(
         provider: Arc::new(provider),
         unavailable,
         metrics,
+        recorder: Recorder::new(client.clone(), reporter.clone()),
+        evictions: Default::default(),
     };
     if !config.shadow {
         let changes = changes.clone();

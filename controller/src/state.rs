@@ -7,7 +7,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::api::storage::v1::{StorageClass, VolumeAttachment};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
@@ -37,6 +37,8 @@ pub struct Stores {
     pub pvcs: Store<PersistentVolumeClaim>,
     pub pvs: Store<PersistentVolume>,
     pub storage_classes: Store<StorageClass>,
+    /// Which volumes are attached to which node: a drained node waits for its volumes to detach.
+    pub volume_attachments: Store<VolumeAttachment>,
     pub nodepools: Store<DynamicObject>,
     pub nodeclaims: Store<DynamicObject>,
     pub nodeclasses: Store<DynamicObject>,
@@ -124,6 +126,7 @@ impl Stores {
             pvcs: watch(Api::all(client.clone()), changes.clone(), none),
             pvs: watch(Api::all(client.clone()), changes.clone(), none),
             storage_classes: watch(Api::all(client.clone()), changes.clone(), none),
+            volume_attachments: watch(Api::all(client.clone()), changes.clone(), |c: &Changes| c.claims.notify_one()),
             nodepools: watch_dynamic(client, "NodePool", changes.clone(), false),
             nodeclaims: watch_dynamic(client, "NodeClaim", changes.clone(), true),
             nodeclasses: watch_dynamic(client, "EC2NodeClass", changes, false),
@@ -140,6 +143,7 @@ impl Stores {
         self.pvcs.wait_until_ready().await?;
         self.pvs.wait_until_ready().await?;
         self.storage_classes.wait_until_ready().await?;
+        self.volume_attachments.wait_until_ready().await?;
         self.nodepools.wait_until_ready().await?;
         self.nodeclaims.wait_until_ready().await?;
         self.nodeclasses.wait_until_ready().await
