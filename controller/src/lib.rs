@@ -27,6 +27,7 @@ pub mod provision;
 pub mod run;
 pub mod shadow;
 pub mod state;
+pub mod termination;
 
 pub use metrics::Metrics;
 
