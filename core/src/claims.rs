@@ -160,6 +160,42 @@ fn least_allocatable(claim: &NodeClaim, inventory: &Inventory, catalog: &Catalog
 /// (which the plan's topology decisions rely on), and requesting what its pods and DaemonSets
 /// request. `None` when the plan names a NodePool the inventory lacks.
 pub fn for_planned(name: &str, node: &crate::plan::PlannedNode, pools: &[crate::model::NodePool]) -> Option<NodeClaim> {
+    let launch = Launch {
+        nodepool: &node.nodepool,
+        instance_types: &node.instance_types,
+        zone: &node.zone,
+        capacity_type: &node.capacity_type,
+        requests: &node.requests,
+    };
+    claim_for(name, &launch, pools)
+}
+
+/// The NodeClaim of a consolidation command's replacement node, made as [`for_planned`]'s.
+pub fn for_replacement(
+    name: &str,
+    node: &crate::consolidate::Replacement,
+    pools: &[crate::model::NodePool],
+) -> Option<NodeClaim> {
+    let launch = Launch {
+        nodepool: &node.nodepool,
+        instance_types: &node.instance_types,
+        zone: &node.zone,
+        capacity_type: &node.capacity_type,
+        requests: &node.requests,
+    };
+    claim_for(name, &launch, pools)
+}
+
+/// What a new node's NodeClaim is made of.
+struct Launch<'a> {
+    nodepool: &'a str,
+    instance_types: &'a [String],
+    zone: &'a str,
+    capacity_type: &'a str,
+    requests: &'a Resources,
+}
+
+fn claim_for(name: &str, node: &Launch<'_>, pools: &[crate::model::NodePool]) -> Option<NodeClaim> {
     let pool = pools.iter().find(|p| p.name == node.nodepool)?;
     let pinned = [labels::INSTANCE_TYPE, labels::ZONE, labels::CAPACITY_TYPE, labels::NODEPOOL];
     let mut requirements: Vec<RequirementSpec> = pool
@@ -187,11 +223,11 @@ pub fn for_planned(name: &str, node: &crate::plan::PlannedNode, pools: &[crate::
     requirements.push(RequirementSpec {
         key: labels::INSTANCE_TYPE.to_string(),
         operator: Operator::In,
-        values: node.instance_types.clone(),
+        values: node.instance_types.to_vec(),
         min_values: type_min_values,
     });
-    requirements.push(single(labels::ZONE, &node.zone));
-    requirements.push(single(labels::CAPACITY_TYPE, &node.capacity_type));
+    requirements.push(single(labels::ZONE, node.zone));
+    requirements.push(single(labels::CAPACITY_TYPE, node.capacity_type));
     requirements.sort_by(|a, b| a.key.cmp(&b.key));
     let mut claim_labels = pool.labels.clone();
     claim_labels.insert(labels::NODEPOOL.to_string(), pool.name.clone());

@@ -211,6 +211,10 @@ pub struct Replacement {
     pub capacity_type: String,
     pub price_per_hour: f64,
     pub pods: Vec<String>,
+    /// What its pods and DaemonSets request: what its NodeClaim asks for
+    /// ([`crate::claims::for_replacement`]). Not part of the plan's JSON.
+    #[serde(skip)]
+    pub requests: Resources,
 }
 
 /// A pod that moves, and the node it moves to (an existing node or a replacement).
@@ -1147,6 +1151,7 @@ impl<'c> Consolidator<'c> {
                     capacity_type: planned.capacity_type,
                     price_per_hour: planned.price_per_hour,
                     pods: planned.pods,
+                    requests: planned.requests,
                 });
             }
             moves.extend(outcome.existing.into_iter().map(|e| Move { pod: e.pod, to: e.node }));
