@@ -370,6 +370,8 @@ async fn nodeclaims_launch_as_ec2_fleets_and_their_pods_run() {
     let _ = stop.send(());
     controller.await.unwrap().unwrap();
     kubelets.abort();
+    // Nothing it called is outside controller/deploy/iam-policy.json.
+    support::iam_policy::assert_allowed(&faults.recorded(), CLUSTER, "KarpenterNodeRole-test");
 }
 
 /// A NodeClaim as the core reads it, with the node class and the launch options it has.
@@ -479,4 +481,76 @@ async fn capacity_errors_move_a_launch_to_the_next_offering_and_a_retry_never_la
     }
     assert!(profiles.contains("NodeProfile-given"), "{profiles:?}");
     assert!(profiles.iter().any(|p| p.starts_with("test_")), "{profiles:?}");
+    support::iam_policy::assert_allowed(&faults.recorded(), CLUSTER, "KarpenterNodeRole-test");
+}
+
+/// Actions of controller/deploy/iam-policy.json that the test below does not reach, and why.
+/// (Empty: every action of the policy is called, or implied by a call, there.)
+const POLICY_NOT_EXERCISED: &[(&str, &str)] = &[];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_iam_policy_allows_every_call_and_names_no_action_never_called() {
+    use support::ec2_faults::Call;
+    use support::iam_policy::{assert_allowed, checks, Policy};
+    let env = TestEnv::start("aws-iam-policy");
+    let moto = ec2(env.ec2_endpoint.as_deref().unwrap());
+    network(&moto).await;
+    let roles = iam(env.ec2_endpoint.as_deref().unwrap());
+    node_role(&roles).await;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    roles.create_role().role_name("KarpenterNodeRole-next").assume_role_policy_document(trust).send().await.unwrap();
+    let faults = Ec2Faults::start(env.require_moto()).await;
+    let aws = aws(&faults.endpoint);
+    let class: EC2NodeClass = serde_yaml::from_str(NODECLASS).unwrap();
+
+    // A launch with a role: the node class resolved, an instance profile made for the role, a
+    // launch template, a fleet.
+    let (a, options) = claim("claim-a", &["m5.large"]);
+    let request = LaunchRequest { claim: &a, uid: "uid-a", nodeclass: Some(&class), options: &options };
+    let launched = aws.create(&request, &Unavailable::default()).await.unwrap();
+    // The node class's role changes: the profile's role is swapped.
+    let mut changed = class.clone();
+    changed.spec.role = Some("KarpenterNodeRole-next".into());
+    changed.metadata.resource_version = Some("2".into());
+    let (b, options) = claim("claim-b", &["m5.large"]);
+    let request = LaunchRequest { claim: &b, uid: "uid-b", nodeclass: Some(&changed), options: &options };
+    aws.create(&request, &Unavailable::default()).await.unwrap();
+    // A NodeClaim deleted: its instance is terminated.
+    aws.delete(&launched.provider_id).await.unwrap();
+
+    let calls = faults.recorded();
+    let called: BTreeSet<&str> = calls.iter().map(|c| c.action.as_str()).collect();
+    for action in ["CreateFleet", "CreateLaunchTemplate", "TerminateInstances", "RemoveRoleFromInstanceProfile"] {
+        assert!(called.contains(action), "{action} was not called: {called:?}");
+    }
+    // Both roles are node roles here (`${NodeRoleName}` may be a pattern).
+    let used = assert_allowed(&calls, CLUSTER, "KarpenterNodeRole-*");
+    let policy = Policy::load(CLUSTER, "KarpenterNodeRole-*");
+    let unused: Vec<String> = policy
+        .actions()
+        .into_iter()
+        .filter(|a| !used.contains(a) && !POLICY_NOT_EXERCISED.iter().any(|(x, _)| x == a))
+        .collect();
+    assert!(unused.is_empty(), "iam-policy.json allows actions the provider never calls: {unused:?}");
+    println!(
+        "IAM policy: {} actions, all called or implied by the {} calls: {used:?}",
+        policy.actions().len(),
+        calls.len()
+    );
+
+    // The check can fail: an instance the controller did not launch, a role that is not the
+    // node role, a cluster tag of another cluster.
+    let stranger = Call {
+        service: "ec2".into(),
+        action: "TerminateInstances".into(),
+        params: vec![("InstanceId.1".into(), "i-0123456789abcdef0".into())],
+        answer: String::new(),
+    };
+    let policy = Policy::load(CLUSTER, "KarpenterNodeRole-test");
+    assert_eq!(policy.denied(&checks(&[stranger])).len(), 1);
+    let pass = calls
+        .iter()
+        .find(|c| c.action == "AddRoleToInstanceProfile" && c.param("RoleName") == Some("KarpenterNodeRole-next"));
+    assert!(policy.denied(&checks(&[pass.unwrap().clone()])).iter().any(|d| d.starts_with("iam:PassRole")));
+    assert!(!Policy::load("other", "KarpenterNodeRole-*").denied(&checks(&calls)).is_empty());
 }

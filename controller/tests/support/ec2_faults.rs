@@ -2,7 +2,9 @@
 //! protocol. moto never runs out of capacity; here chosen (instance type, zone) pairs do, as
 //! real EC2 answers an `instant` CreateFleet: the failing overrides come back in `errorSet`
 //! with `InsufficientInstanceCapacity`, and the fleet launches on the others (if none is left,
-//! the answer has errors and no instance). Every call is counted by action.
+//! the answer has errors and no instance). Every call is counted by action, and recorded
+//! (service, action, parameters, answer) for the IAM policy's check ([`super::iam_policy`]);
+//! the proxy forwards IAM's query protocol to moto as well.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -18,6 +20,27 @@ use tokio::net::TcpListener;
 struct State {
     faults: BTreeSet<(String, String)>,
     calls: BTreeMap<String, usize>,
+    recorded: Vec<Call>,
+}
+
+/// One call that came through.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `ec2` or `iam`: the service of the request's SigV4 credential scope.
+    pub service: String,
+    /// `CreateFleet`, `GetInstanceProfile`, ...
+    pub action: String,
+    /// The query parameters, in order.
+    pub params: Vec<(String, String)>,
+    /// The answer's body (the proxy's own, for a CreateFleet it failed whole).
+    pub answer: String,
+}
+
+impl Call {
+    /// The first value of parameter `key`.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
 }
 
 /// The proxy; stopped when dropped.
@@ -72,6 +95,11 @@ impl Ec2Faults {
     pub fn calls(&self, action: &str) -> usize {
         self.state.lock().unwrap().calls.get(action).copied().unwrap_or(0)
     }
+
+    /// Every call that came through, in order.
+    pub fn recorded(&self) -> Vec<Call> {
+        self.state.lock().unwrap().recorded.clone()
+    }
 }
 
 type Forward = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
@@ -86,6 +114,16 @@ async fn handle(
     let body = body.collect().await?.to_bytes();
     let mut params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let action = params.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone()).unwrap_or_default();
+    // Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...
+    let service = parts
+        .headers
+        .get("authorization")
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or_default()
+        .to_string();
+    let mut call = Call { service, action: action.clone(), params: params.clone(), answer: String::new() };
     let faults = {
         let mut s = state.lock().unwrap();
         *s.calls.entry(action.clone()).or_default() += 1;
@@ -116,6 +154,8 @@ async fn handle(
                      <fleetId>fleet-00000000-0000-0000-0000-000000000000</fleetId><errorSet>{errors}</errorSet>\
                      <fleetInstanceSet/></CreateFleetResponse>"
                 );
+                call.answer = xml.clone();
+                state.lock().unwrap().recorded.push(call);
                 return Ok(Response::builder()
                     .status(200)
                     .header("content-type", "text/xml")
@@ -147,6 +187,8 @@ async fn handle(
             bytes = Bytes::from(format!("{}<errorSet>{errors}</errorSet>{}", &text[..at], &text[at..]));
         }
     }
+    call.answer = String::from_utf8_lossy(&bytes).into_owned();
+    state.lock().unwrap().recorded.push(call);
     parts.headers.remove("content-length");
     parts.headers.remove("transfer-encoding");
     Ok(Response::from_parts(parts, Full::new(bytes)))

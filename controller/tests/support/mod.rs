@@ -21,6 +21,7 @@
 #![allow(dead_code)]
 
 pub mod ec2_faults;
+pub mod iam_policy;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
