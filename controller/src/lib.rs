@@ -21,6 +21,8 @@ pub mod aws;
 pub mod batch;
 pub mod cloud;
 pub mod crds;
+pub mod disruption;
+pub mod drift;
 pub mod lifecycle;
 pub mod metrics;
 pub mod provision;

@@ -43,6 +43,17 @@ struct Args {
     /// Packing: `karpenter` (Karpenter's own decisions) or `optimize` (cheaper, never worse).
     #[arg(long, value_enum, default_value_t = Mode::Optimize)]
     mode: Mode,
+    /// Consolidation: `karpenter` (Karpenter v1's methods and rules), `optimize` (Karpenter's
+    /// passes with cost-aware repacking and N→M replacements) or `global` (the best set of moves
+    /// within the budgets).
+    #[arg(long, env = "CONSOLIDATION_MODE", default_value = "optimize")]
+    consolidation_mode: fleetfit::consolidate::ConsolidationMode,
+    /// Let spot nodes be replaced by cheaper spot nodes (Karpenter's SpotToSpotConsolidation).
+    #[arg(long, env = "SPOT_TO_SPOT_CONSOLIDATION")]
+    spot_to_spot_consolidation: bool,
+    /// How long a disruption decision waits before it is checked again and carried out.
+    #[arg(long, env = "DISRUPTION_VALIDATION", default_value = "15s", value_parser = duration)]
+    disruption_validation: Duration,
     /// Where `/metrics`, `/healthz`, `/readyz` and `/plan` are served.
     #[arg(long, env = "METRICS_ADDRESS", default_value = "0.0.0.0:8080")]
     metrics_address: SocketAddr,
@@ -125,6 +136,12 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
         },
         http: args.metrics_address,
         shadow: args.shadow,
+        disruption: fleetfit_controller::disruption::DisruptionConfig {
+            mode: args.consolidation_mode,
+            spot_to_spot: args.spot_to_spot_consolidation,
+            validation: args.disruption_validation,
+            ..Default::default()
+        },
         ..Config::default()
     };
     let no_api =

@@ -40,6 +40,16 @@ const HELP: &[(&str, &str, &str)] = &[
         "counter",
         "Pods deleted because their node's terminationGracePeriod ended.",
     ),
+    (
+        "karpenter_voluntary_disruption_decisions_total",
+        "counter",
+        "Disruption commands, by decision (delete, replace, invalidated, failed), reason and method.",
+    ),
+    (
+        "karpenter_nodeclaims_disrupted_total",
+        "counter",
+        "NodeClaims deleted by the disruption loop, by NodePool and reason.",
+    ),
     ("karpenter_provisioner_scheduling_queue_depth", "gauge", "Pods waiting for a node in the last batch."),
     ("karpenter_scheduler_unschedulable_pods_count", "gauge", "Pods no node can take in the last plan."),
     ("fleetfit_plan_cost_per_hour", "gauge", "Price per hour of the new nodes of the last plan."),
@@ -60,8 +70,9 @@ impl Metrics {
         self.with(|v| *v.counters.entry((metric, labels)).or_default() += 1.0);
     }
 
-    pub fn nodeclaim_created(&self, nodepool: &str) {
-        self.count("karpenter_nodeclaims_created_total", format!("nodepool=\"{nodepool}\",reason=\"provisioning\""));
+    /// A NodeClaim created, for `reason` (`provisioning`, `disruption`).
+    pub fn nodeclaim_created(&self, nodepool: &str, reason: &str) {
+        self.count("karpenter_nodeclaims_created_total", format!("nodepool=\"{nodepool}\",reason=\"{reason}\""));
     }
     pub fn nodeclaim_launched(&self, nodepool: &str) {
         self.count("karpenter_nodeclaims_launched_total", format!("nodepool=\"{nodepool}\""));
@@ -76,6 +87,17 @@ impl Metrics {
         self.count("karpenter_nodeclaims_terminated_total", format!("nodepool=\"{nodepool}\",reason=\"{reason}\""));
     }
 
+    pub fn disruption_decision(&self, decision: &str, command: &fleetfit::consolidate::Command) {
+        let labels = format!(
+            "decision=\"{decision}\",reason=\"{:?}\",consolidation_type=\"{}\"",
+            command.reason,
+            serde_json::to_value(command.method).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        );
+        self.count("karpenter_voluntary_disruption_decisions_total", labels);
+    }
+    pub fn nodeclaim_disrupted(&self, nodepool: &str, reason: &str) {
+        self.count("karpenter_nodeclaims_disrupted_total", format!("nodepool=\"{nodepool}\",reason=\"{reason}\""));
+    }
     pub fn node_drained(&self, nodepool: &str) {
         self.count("karpenter_nodes_drained_total", format!("nodepool=\"{nodepool}\""));
     }
@@ -157,8 +179,8 @@ mod tests {
     #[test]
     fn counters_and_the_histogram_render_in_prometheus_text() {
         let m = Metrics::default();
-        m.nodeclaim_created("general");
-        m.nodeclaim_created("general");
+        m.nodeclaim_created("general", "provisioning");
+        m.nodeclaim_created("general", "provisioning");
         m.set_pending(7);
         let text = m.render();
         assert!(

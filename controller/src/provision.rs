@@ -58,7 +58,7 @@ impl Recent {
     /// How long a created claim is remembered at most (the cache shows it well before).
     const KEEP: Duration = Duration::from_secs(60);
 
-    fn add(&self, object: Object) {
+    pub(crate) fn add(&self, object: Object) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), object));
     }
 
@@ -99,6 +99,9 @@ pub struct Provisioner {
     pub metrics: Arc<Metrics>,
     /// Shadow mode: plan and report, write nothing ([`crate::shadow`]).
     pub shadow: bool,
+    /// Pending pods the last plan placed (on new or existing nodes): the disruption loop waits
+    /// while there are any.
+    pub placing: Arc<std::sync::atomic::AtomicUsize>,
     /// Offerings out of capacity lately (the providers mark them): plans avoid them.
     pub unavailable: Arc<crate::cloud::Unavailable>,
     /// The catalog with the last marks applied, and those marks.
@@ -136,6 +139,7 @@ impl Provisioner {
             recorder,
             metrics,
             shadow: false,
+            placing: Arc::default(),
             unavailable: Arc::default(),
             marked: Mutex::default(),
             unsure: Default::default(),
@@ -250,6 +254,9 @@ impl Provisioner {
                 }
             }
         };
+        let placing =
+            plan.as_ref().map_or(0, |p| p.existing.len() + p.nodes.iter().map(|n| n.pods.len()).sum::<usize>());
+        self.placing.store(placing, std::sync::atomic::Ordering::SeqCst);
         if !self.shadow {
             self.report_validation(&refused).await;
         }
@@ -290,13 +297,21 @@ impl Provisioner {
             .iter()
             .filter_map(|p| Some((p.metadata.name.clone()?, serde_json::to_value(&**p).ok()?)))
             .collect();
+        let classes: BTreeMap<String, Value> = self
+            .stores
+            .nodeclasses
+            .state()
+            .iter()
+            .filter_map(|c| Some((c.metadata.name.clone()?, serde_json::to_value(&**c).ok()?)))
+            .collect();
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &state::karpenter_resource("NodeClaim"));
         let mut nominated: Vec<(String, String)> =
             plan.existing.iter().map(|e| (e.pod.clone(), e.node.clone())).collect();
         for node in &plan.nodes {
             let Some(claim) = fleetfit::claims::for_planned("", node, &inventory.nodepools) else { continue };
             let Some(pool) = pools.get(node.nodepool.as_str()) else { continue };
-            let object = match serde_json::from_value::<DynamicObject>(claim_object(&claim, pool)) {
+            let class = claim.node_class_ref.as_ref().and_then(|r| classes.get(r.name.as_str()));
+            let object = match serde_json::from_value::<DynamicObject>(claim_object(&claim, pool, class)) {
                 Ok(o) => o,
                 Err(e) => {
                     tracing::error!(error = %e, "a NodeClaim that does not serialize");
@@ -311,7 +326,7 @@ impl Provisioner {
                         zone = %node.zone, capacity_type = %node.capacity_type, pods = node.pods.len(),
                         "created NodeClaim"
                     );
-                    self.metrics.nodeclaim_created(&node.nodepool);
+                    self.metrics.nodeclaim_created(&node.nodepool, "provisioning");
                     let value =
                         state::karpenter_value("NodeClaim", serde_json::to_value(&created).unwrap_or(Value::Null));
                     self.recent.add(Object { kind: "NodeClaim".into(), name: name.clone(), value });
@@ -409,31 +424,6 @@ impl Provisioner {
         objects
     }
 
-    /// What the core's consolidation would do on the cluster as it is (shadow mode reports it).
-    pub fn consolidation(&self) -> Option<fleetfit::consolidate::ConsolidationPlan> {
-        let snapshot = state::read(self.stores.objects());
-        if snapshot.inventory.nodes.is_empty() {
-            return None;
-        }
-        let options = fleetfit::consolidate::ConsolidateOptions {
-            mode: fleetfit::consolidate::ConsolidationMode::Optimize,
-            now: fleetfit::time::Timestamp(k8s_openapi::jiff::Timestamp::now().as_second()),
-            spot_to_spot: false,
-            disruption_weight: fleetfit::consolidate::DEFAULT_DISRUPTION_WEIGHT,
-            compare: false,
-        };
-        match fleetfit::consolidate::consolidate(&snapshot.inventory, &self.catalog, &options) {
-            Ok(plan) => {
-                self.metrics.observe_consolidation(&plan);
-                Some(plan)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "consolidation could not be worked out");
-                None
-            }
-        }
-    }
-
     /// Each NodePool and EC2NodeClass's `ValidationSucceeded` and `Ready` conditions, and a
     /// Warning Event naming the field when the core refuses one; written when that changes.
     async fn report_validation(&self, refused: &[(Object, String)]) {
@@ -511,7 +501,7 @@ impl Provisioner {
 /// The NodeClaim object for a planned node's claim, owned by its NodePool `pool` (as the API
 /// server gave it): named by the server after the pool, with the termination finalizer and
 /// the pool's template hash.
-pub fn claim_object(claim: &NodeClaim, pool: &Value) -> Value {
+pub fn claim_object(claim: &NodeClaim, pool: &Value, class: Option<&Value>) -> Value {
     let pool_name = pool["metadata"]["name"].as_str().unwrap_or_default();
     let template_spec = &pool["spec"]["template"]["spec"];
     let taints = |list: &[fleetfit::taints::Taint]| -> Vec<Value> {
@@ -540,8 +530,7 @@ pub fn claim_object(claim: &NodeClaim, pool: &Value) -> Value {
         })
         .collect();
     let mut annotations = claim.annotations.clone();
-    annotations.insert(crate::crds::NODEPOOL_HASH_ANNOTATION.into(), nodepool_hash(pool));
-    annotations.insert(crate::crds::NODEPOOL_HASH_VERSION_ANNOTATION.into(), NODEPOOL_HASH_VERSION.into());
+    annotations.extend(crate::drift::stamps(pool, class));
     let mut spec = json!({
         "requirements": requirements,
         "resources": {"requests": crate::cloud::resource_list(&claim.requests)},
@@ -580,18 +569,6 @@ pub fn claim_object(claim: &NodeClaim, pool: &Value) -> Value {
     })
 }
 
-/// The version of [`nodepool_hash`] in `karpenter.sh/nodepool-hash-version`: fleetfit's own, so
-/// Karpenter (and fleetfit after Karpenter) re-stamps rather than reading a foreign hash as drift.
-pub const NODEPOOL_HASH_VERSION: &str = "fleetfit-v1";
-
-/// A stable hash of a NodePool's template (what a node of it is made from), FNV-1a 64 over
-/// its canonical JSON (keys sorted), in decimal as Karpenter writes its own.
-pub fn nodepool_hash(pool: &Value) -> String {
-    let template = &pool["spec"]["template"];
-    // serde_json's maps are sorted (no preserve_order feature), so this text is canonical.
-    crate::fnv64(template.to_string().as_bytes()).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,7 +605,7 @@ mod tests {
             utilisation: fleetfit::plan::Utilisation { cpu: 1.0, memory: 0.0 },
         };
         let claim = fleetfit::claims::for_planned("", &node, &inventory.nodepools).unwrap();
-        let object = claim_object(&claim, &pool());
+        let object = claim_object(&claim, &pool(), None);
         assert_eq!(object["metadata"]["generateName"], "general-");
         assert_eq!(object["metadata"]["ownerReferences"][0]["uid"], "u-1");
         assert_eq!(object["metadata"]["finalizers"][0], "karpenter.sh/termination");
@@ -643,13 +620,9 @@ mod tests {
             .find(|r| r["key"] == "node.kubernetes.io/instance-type")
             .unwrap();
         assert_eq!(types["values"], json!(["m5.large", "m5.xlarge"]));
-        assert_eq!(object["metadata"]["annotations"]["karpenter.sh/nodepool-hash"], json!(nodepool_hash(&pool())));
-        // The hash follows the template, not the rest of the pool.
-        let mut other = pool();
-        other["spec"]["limits"] = json!({"cpu": "100"});
-        assert_eq!(nodepool_hash(&other), nodepool_hash(&pool()));
-        other["spec"]["template"]["spec"]["expireAfter"] = json!("24h");
-        assert_ne!(nodepool_hash(&other), nodepool_hash(&pool()));
+        let hash = crate::drift::nodepool_hash(&pool());
+        assert_eq!(object["metadata"]["annotations"]["karpenter.sh/nodepool-hash"], json!(hash));
+        assert_eq!(object["metadata"]["annotations"]["karpenter.sh/nodepool-hash-version"], "fleetfit-v1");
     }
 
     #[tokio::test(start_paused = true)]

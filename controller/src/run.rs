@@ -2,6 +2,7 @@
 //! the HTTP endpoints (`/metrics`, `/healthz`, `/readyz`, `/plan`), until shutdown.
 
 use crate::cloud::CloudProvider;
+use crate::disruption::{Disrupter, DisruptionConfig};
 use crate::lifecycle::Lifecycle;
 use crate::provision::{BatchWindow, Provisioner};
 use crate::state::{Changes, Stores};
@@ -35,6 +36,8 @@ pub struct Config {
     /// Shadow mode: plan and report, launch nothing, write nothing. Give [`run`] a client from
     /// [`crate::shadow::read_only_client`] too, so that nothing can.
     pub shadow: bool,
+    /// The disruption loop (consolidation, drift, expiration).
+    pub disruption: DisruptionConfig,
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             resync: Duration::from_secs(10),
             shadow: false,
+            disruption: DisruptionConfig::default(),
         }
     }
 }
@@ -111,12 +115,24 @@ pub async fn run<P: CloudProvider>(
     );
     provisioner.shadow = config.shadow;
     let unavailable = provisioner.unavailable.clone();
+    let disrupter = Arc::new(Disrupter {
+        client: client.clone(),
+        stores: stores.clone(),
+        catalog: catalog.clone(),
+        unavailable: unavailable.clone(),
+        config: config.disruption,
+        recorder: Recorder::new(client.clone(), reporter.clone()),
+        metrics: metrics.clone(),
+        recent: provisioner.recent.clone(),
+        placing: provisioner.placing.clone(),
+    });
     {
         let changes = changes.clone();
         let mut synced = synced.clone();
         let window = config.batch;
         let resync = config.resync;
         let shown = shown.clone();
+        let disrupter = disrupter.clone();
         tasks.push(tokio::spawn(async move {
             let _ = synced.wait_for(|s| *s).await;
             tracing::debug!("provisioner started");
@@ -134,7 +150,7 @@ pub async fn run<P: CloudProvider>(
                     }
                 }
                 if provisioner.shadow {
-                    if let Some(c) = provisioner.consolidation() {
+                    if let Some((c, _)) = disrupter.decide() {
                         tracing::info!(
                             cluster_cost_per_hour = c.cost_per_hour_before,
                             savings_per_hour = c.savings_per_hour,
@@ -163,6 +179,21 @@ pub async fn run<P: CloudProvider>(
         recorder: Recorder::new(client.clone(), reporter.clone()),
         evictions: Default::default(),
     };
+    if !config.shadow {
+        let mut synced = synced.clone();
+        let interval = config.disruption.interval;
+        let client = client.clone();
+        let stores = stores.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = synced.wait_for(|s| *s).await;
+            loop {
+                tokio::time::sleep(interval).await;
+                crate::drift::write(&client, &stores).await;
+                let outcome = disrupter.pass().await;
+                tracing::debug!(?outcome, "disruption pass");
+            }
+        }));
+    }
     if !config.shadow {
         let changes = changes.clone();
         let mut synced = synced.clone();

@@ -60,13 +60,6 @@ pub const EC2NODECLASS_LABEL: &str = "karpenter.k8s.aws/ec2nodeclass";
 /// Label on nodes: when `true`, the NodeClaim's taints are not copied onto the node.
 pub const DO_NOT_SYNC_TAINTS_LABEL: &str = "karpenter.sh/do-not-sync-taints";
 
-/// Annotation on NodePools and NodeClaims: the hash of the NodePool's template, for drift.
-pub const NODEPOOL_HASH_ANNOTATION: &str = "karpenter.sh/nodepool-hash";
-/// Annotation on NodePools and NodeClaims: the version of the hashing scheme of
-/// [`NODEPOOL_HASH_ANNOTATION`]; hashes of other versions are not compared.
-pub const NODEPOOL_HASH_VERSION_ANNOTATION: &str = "karpenter.sh/nodepool-hash-version";
-/// The hash version Karpenter v1.14 writes in [`NODEPOOL_HASH_VERSION_ANNOTATION`].
-pub const NODEPOOL_HASH_VERSION: &str = "v3";
 /// Annotation on pods and nodes: `true` keeps the node from voluntary disruption
 /// (consolidation, drift); a draining node waits for such pods up to its
 /// `terminationGracePeriod`.
