@@ -14,6 +14,7 @@
 mod support;
 
 use fleetfit_controller::cloud::Kwok;
+use fleetfit_controller::disruption::DisruptionConfig;
 use fleetfit_controller::provision::BatchWindow;
 use fleetfit_controller::run::{run, Config};
 use fleetfit_controller::state::karpenter_resource;
@@ -88,6 +89,8 @@ async fn measure(pods: usize) {
         batch: BatchWindow::default(),
         http: "127.0.0.1:0".parse().expect("an address"),
         resync: Duration::from_secs(5),
+        // Provisioning alone: no consolidation while the launches are checked.
+        disruption: DisruptionConfig { interval: Duration::from_secs(3600), ..Default::default() },
         ..Config::default()
     };
     let controller = tokio::spawn(run(client.clone(), Kwok::new(client.clone()), config, None, async {

@@ -61,8 +61,11 @@ pub fn stamps(pool: &Value, class: Option<&Value>) -> BTreeMap<String, String> {
     out
 }
 
+/// A hash annotation and its version annotation, with their values.
+type Stamp = [(&'static str, String); 2];
+
 /// The hash annotations `object` (a NodePool or an EC2NodeClass) should carry now.
-fn current(kind: &str, object: &Value) -> Option<[(&'static str, String); 2]> {
+fn current(kind: &str, object: &Value) -> Option<Stamp> {
     match kind {
         "NodePool" => Some([(NODEPOOL_HASH, nodepool_hash(object)), (NODEPOOL_HASH_VERSION, HASH_VERSION.into())]),
         "EC2NodeClass" => {
@@ -88,7 +91,7 @@ pub fn with_current_hashes(mut objects: Vec<Object>) -> Vec<Object> {
 /// Writes the current hashes on the NodePools and EC2NodeClasses that lack them, and stamps
 /// again the NodeClaims whose hashes are of another version (no drift is read from those).
 pub async fn write(client: &Client, stores: &Stores) {
-    let mut restamp: Vec<(&str, String, [(&'static str, String); 2])> = Vec::new();
+    let mut restamp: Vec<(&str, String, Stamp)> = Vec::new();
     for (kind, store, claim_label) in [
         ("NodePool", &stores.nodepools, fleetfit::labels::NODEPOOL),
         ("EC2NodeClass", &stores.nodeclasses, fleetfit::labels::EC2_NODECLASS),

@@ -55,6 +55,14 @@ pub fn fnv64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash: u64, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// The Kubernetes client the controller runs with: without kube's built-in retries. Its loops
+/// retry on their own, and a retried 429 would hide what an eviction's refusal means (a
+/// PodDisruptionBudget allows none now) behind minutes of backoff inside one call.
+pub fn client(mut config: kube::Config) -> Result<kube::Client, kube::Error> {
+    config.default_retry = false;
+    kube::Client::try_from(config)
+}
+
 /// The controller's version, which is fleetfit's.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

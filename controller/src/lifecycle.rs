@@ -30,6 +30,9 @@ pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// A launched claim whose node has not registered within this is deleted.
 pub const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
+/// How long one claim's reconciling may take in a pass.
+const CLAIM_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How many claims one pass works on at once.
 const CONCURRENT_CLAIMS: usize = 64;
 
@@ -110,8 +113,13 @@ impl<P: CloudProvider> Lifecycle<P> {
             .for_each_concurrent(CONCURRENT_CLAIMS, |claim| async move {
                 let Ok(value) = serde_json::to_value(&*claim) else { return };
                 let name = value["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                if let Err(e) = self.reconcile(&name, &value).await {
-                    tracing::warn!(nodeclaim = %name, error = %e, "NodeClaim not reconciled; retried");
+                // One claim's calls never hold up the pass (and with it every other claim).
+                match tokio::time::timeout(CLAIM_TIMEOUT, self.reconcile(&name, &value)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!(nodeclaim = %name, error = %e, "NodeClaim not reconciled; retried"),
+                    Err(_) => {
+                        tracing::warn!(nodeclaim = %name, "NodeClaim not reconciled in {CLAIM_TIMEOUT:?}; retried")
+                    }
                 }
             })
             .await;

@@ -150,7 +150,7 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
     let client = if args.shadow {
         fleetfit_controller::shadow::read_only_client(kube_config).map_err(|e| no_api(&e))?
     } else {
-        kube::Client::try_from(kube_config).map_err(|e| no_api(&e))?
+        fleetfit_controller::client(kube_config).map_err(|e| no_api(&e))?
     };
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

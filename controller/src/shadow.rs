@@ -20,7 +20,8 @@ pub struct WriteRefused {
 }
 
 /// A client for `config` that refuses every write before it leaves the process.
-pub fn read_only_client(config: kube::Config) -> Result<Client, kube::Error> {
+pub fn read_only_client(mut config: kube::Config) -> Result<Client, kube::Error> {
+    config.default_retry = false;
     let filter = tower::filter::FilterLayer::new(|request: http::Request<Body>| {
         if is_read(request.method()) {
             Ok(request)

@@ -7,6 +7,7 @@
 mod support;
 
 use fleetfit_controller::cloud::Kwok;
+use fleetfit_controller::disruption::DisruptionConfig;
 use fleetfit_controller::provision::{BatchWindow, Provisioner};
 use fleetfit_controller::run::{run, Config};
 use fleetfit_controller::state::{karpenter_resource, Changes, Stores};
@@ -120,6 +121,8 @@ async fn pending_pods_get_nodes_and_run() {
         batch: BatchWindow { idle: Duration::from_secs(1), max: Duration::from_secs(10) },
         http: "127.0.0.1:0".parse().unwrap(),
         resync: Duration::from_secs(2),
+        // Provisioning alone: no consolidation while the launches are checked.
+        disruption: DisruptionConfig { interval: Duration::from_secs(3600), ..Default::default() },
         ..Config::default()
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
@@ -266,6 +269,8 @@ async fn an_invalid_nodepool_is_reported_and_the_others_still_served() {
         region: REGION.into(),
         http: "127.0.0.1:0".parse().unwrap(),
         resync: Duration::from_secs(2),
+        // Provisioning alone: no consolidation while the launches are checked.
+        disruption: DisruptionConfig { interval: Duration::from_secs(3600), ..Default::default() },
         ..Config::default()
     };
     let controller = tokio::spawn(run(client.clone(), Kwok::new(client.clone()), config, None, async {
@@ -353,6 +358,8 @@ async fn shadow_mode_reports_and_writes_nothing() {
         http: "127.0.0.1:0".parse().unwrap(),
         resync: Duration::from_secs(2),
         shadow: true,
+        // Provisioning alone: no consolidation while the launches are checked.
+        disruption: DisruptionConfig { interval: Duration::from_secs(3600), ..Default::default() },
         ..Config::default()
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
@@ -403,6 +410,8 @@ async fn the_api_server_going_away_loses_nothing_and_launches_nothing_twice() {
         batch: BatchWindow { idle: Duration::from_secs(2), max: Duration::from_secs(10) },
         http: "127.0.0.1:0".parse().unwrap(),
         resync: Duration::from_secs(2),
+        // Provisioning alone: no consolidation while the launches are checked.
+        disruption: DisruptionConfig { interval: Duration::from_secs(3600), ..Default::default() },
         ..Config::default()
     };
     let controller = tokio::spawn(run(client.clone(), Kwok::new(client.clone()), config, None, async {

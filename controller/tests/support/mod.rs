@@ -201,7 +201,9 @@ impl TestEnv {
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
             .await
             .unwrap_or_else(|e| panic!("kubeconfig {}: {e}", self.kubeconfig.display()));
-        kube::Client::try_from(config).unwrap_or_else(|e| panic!("kube client for {}: {e}", self.kubeconfig.display()))
+        // As the controller's own (no built-in retries).
+        fleetfit_controller::client(config)
+            .unwrap_or_else(|e| panic!("kube client for {}: {e}", self.kubeconfig.display()))
     }
 
     /// Runs kubectl (v1.37, bound to this env's kubeconfig) and returns what it did, whether it
