@@ -88,6 +88,8 @@ pub struct Disrupter {
     pub recent: Arc<Recent>,
     /// Pending pods the provisioner's last plan placed ([`crate::provision::Provisioner::placing`]).
     pub placing: Arc<AtomicUsize>,
+    /// Writes go only while this replica leads.
+    pub fencing: crate::leader::Fencing,
 }
 
 /// Whether a NodeClaim object is initialized.
@@ -147,6 +149,9 @@ impl Disrupter {
 
     /// One pass: decide, wait, decide again, carry out.
     pub async fn pass(&self) -> Outcome {
+        if self.fencing.check().is_err() {
+            return Outcome::Waited("not leading".into());
+        }
         if let Some(why) = self.unsettled() {
             tracing::debug!(%why, "not disrupting: the cluster is not settled");
             return Outcome::Waited(why);
@@ -172,6 +177,9 @@ impl Disrupter {
             self.metrics.disruption_decision("invalidated", &first);
             return Outcome::Invalidated;
         };
+        if self.fencing.check().is_err() {
+            return Outcome::Waited("not leading".into());
+        }
         match self.execute(&command, &inventory).await {
             Ok(()) => {
                 self.metrics.disruption_decision(
@@ -251,6 +259,7 @@ impl Disrupter {
         }
         let api = self.claims();
         for (node, claim) in &targets {
+            self.fencing.check().map_err(|e| e.to_string())?;
             match api.delete(claim, &DeleteParams::default()).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
@@ -293,6 +302,7 @@ impl Disrupter {
         let api = self.claims();
         let mut created = Vec::new();
         for r in &command.replacements {
+            self.fencing.check().map_err(|e| e.to_string())?;
             let claim = fleetfit::claims::for_replacement("", r, &inventory.nodepools)
                 .ok_or_else(|| format!("NodePool {} is gone", r.nodepool))?;
             let pool = pools.get(&r.nodepool).ok_or_else(|| format!("NodePool {} is gone", r.nodepool))?;

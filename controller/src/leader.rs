@@ -165,6 +165,35 @@ impl LeaderHandle {
     }
 }
 
+/// What the tasks that write check just before each write: without leader election nothing,
+/// with it the fence of the leadership this replica was given ([`Fencing::lead`]), and before
+/// it has one, no write goes.
+#[derive(Debug, Clone, Default)]
+pub struct Fencing(Option<Arc<std::sync::OnceLock<LeaderHandle>>>);
+
+impl Fencing {
+    /// Leader election: writes go only once [`Fencing::lead`] is given a leadership, and while
+    /// it holds.
+    pub fn elected() -> Fencing {
+        Fencing(Some(Arc::default()))
+    }
+
+    /// This replica leads.
+    pub fn lead(&self, handle: LeaderHandle) {
+        if let Some(cell) = &self.0 {
+            let _ = cell.set(handle);
+        }
+    }
+
+    /// `Ok` when a write may go now.
+    pub fn check(&self) -> Result<(), Lost> {
+        match &self.0 {
+            None => Ok(()),
+            Some(cell) => cell.get().ok_or(Lost)?.fence().map(|_| ()),
+        }
+    }
+}
+
 /// This replica holds the lease; a task renews it until it is lost, released or this is dropped
 /// (which stops the renewals without releasing: the lease expires for the others).
 pub struct Leadership {

@@ -47,6 +47,9 @@ pub enum Error {
     /// The controller was started with arguments or configuration it cannot use.
     #[error("configuration: {0}")]
     Config(String),
+    /// Another replica leads now: this one stopped writing and ends.
+    #[error("leadership lost")]
+    LeadershipLost,
 }
 
 /// FNV-1a, 64 bits: the stable hash of the names Karpenter derives from content (NodePool

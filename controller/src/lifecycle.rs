@@ -47,6 +47,8 @@ pub struct Lifecycle<P: CloudProvider> {
     pub recorder: Recorder,
     /// Evictions refused lately, per pod.
     pub evictions: crate::termination::Backoff,
+    /// Writes go only while this replica leads.
+    pub fencing: crate::leader::Fencing,
 }
 
 /// When a deleted claim's node goes whatever is left on it: its deletion time plus its
@@ -126,6 +128,9 @@ impl<P: CloudProvider> Lifecycle<P> {
     }
 
     async fn reconcile(&self, name: &str, claim: &Value) -> Result<(), kube::Error> {
+        if self.fencing.check().is_err() {
+            return Ok(());
+        }
         let pool = claim["metadata"]["labels"][NODEPOOL_LABEL].as_str().unwrap_or_default().to_string();
         if !claim["metadata"]["deletionTimestamp"].is_null() {
             return self.terminate(name, claim, &pool).await;
@@ -207,6 +212,9 @@ impl<P: CloudProvider> Lifecycle<P> {
         };
         let uid = claim["metadata"]["uid"].as_str().unwrap_or_default();
         let request = LaunchRequest { claim: core_claim, uid, nodeclass: nodeclass.as_ref(), options: &options };
+        if self.fencing.check().is_err() {
+            return Ok(());
+        }
         match self.provider.create(&request, &self.unavailable).await {
             Ok(launched) => {
                 let o = &launched.option;
@@ -340,6 +348,9 @@ impl<P: CloudProvider> Lifecycle<P> {
                 if !self.drain(name, &node, deadline, pool).await? {
                     return Ok(());
                 }
+            }
+            if self.fencing.check().is_err() {
+                return Ok(());
             }
             if let Err(e) = self.provider.delete(provider_id).await {
                 tracing::warn!(nodeclaim = %name, error = %e, "terminating the instance failed; retried");

@@ -54,6 +54,17 @@ struct Args {
     /// How long a disruption decision waits before it is checked again and carried out.
     #[arg(long, env = "DISRUPTION_VALIDATION", default_value = "15s", value_parser = duration)]
     disruption_validation: Duration,
+    /// Leader election: one replica (the holder of a coordination.k8s.io Lease) writes, the
+    /// others wait to take over. `--leader-elect=false` only for a single replica.
+    #[arg(long, env = "LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+    /// The Lease's name.
+    #[arg(long, env = "LEASE_NAME", default_value = "fleetfit-controller-leader")]
+    lease_name: String,
+    /// The Lease's namespace: POD_NAMESPACE, else the service account's namespace, else
+    /// `default`.
+    #[arg(long, env = "POD_NAMESPACE")]
+    lease_namespace: Option<String>,
     /// Where `/metrics`, `/healthz`, `/readyz` and `/plan` are served.
     #[arg(long, env = "METRICS_ADDRESS", default_value = "0.0.0.0:8080")]
     metrics_address: SocketAddr,
@@ -142,6 +153,18 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
             validation: args.disruption_validation,
             ..Default::default()
         },
+        leader_election: args.leader_elect.then(|| {
+            let namespace = args.lease_namespace.clone().unwrap_or_else(|| {
+                std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_else(|_| "default".into())
+            });
+            fleetfit_controller::leader::LeaseConfig::new(
+                namespace,
+                args.lease_name.clone(),
+                fleetfit_controller::leader::identity(),
+            )
+        }),
         ..Config::default()
     };
     let no_api =

@@ -102,6 +102,8 @@ pub struct Provisioner {
     /// Pending pods the last plan placed (on new or existing nodes): the disruption loop waits
     /// while there are any.
     pub placing: Arc<std::sync::atomic::AtomicUsize>,
+    /// Writes go only while this replica leads.
+    pub fencing: crate::leader::Fencing,
     /// Offerings out of capacity lately (the providers mark them): plans avoid them.
     pub unavailable: Arc<crate::cloud::Unavailable>,
     /// The catalog with the last marks applied, and those marks.
@@ -140,6 +142,7 @@ impl Provisioner {
             metrics,
             shadow: false,
             placing: Arc::default(),
+            fencing: Default::default(),
             unavailable: Arc::default(),
             marked: Mutex::default(),
             unsure: Default::default(),
@@ -199,7 +202,7 @@ impl Provisioner {
     /// One pass: plan on the cluster as it is, and create the NodeClaims of the plan's new
     /// nodes. Does nothing when no pod is pending.
     pub async fn pass(&self) -> Pass {
-        if !self.shadow && !self.settle().await {
+        if !self.shadow && (self.fencing.check().is_err() || !self.settle().await) {
             return Pass::default();
         }
         let catalog = self.catalog_now();
@@ -318,6 +321,10 @@ impl Provisioner {
                     continue;
                 }
             };
+            if self.fencing.check().is_err() {
+                tracing::warn!("no longer leading: no more NodeClaims created");
+                break;
+            }
             match api.create(&PostParams::default(), &object).await {
                 Ok(created) => {
                     let name = created.metadata.name.clone().unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use crate::cloud::CloudProvider;
 use crate::disruption::{Disrupter, DisruptionConfig};
+use crate::leader::{Fencing, LeaseConfig};
 use crate::lifecycle::Lifecycle;
 use crate::provision::{BatchWindow, Provisioner};
 use crate::state::{Changes, Stores};
@@ -38,6 +39,10 @@ pub struct Config {
     pub shadow: bool,
     /// The disruption loop (consolidation, drift, expiration).
     pub disruption: DisruptionConfig,
+    /// Leader election: only the replica holding this Lease writes; the others keep their
+    /// caches warm and serve their endpoints, ready to take over. `None`: this replica writes
+    /// alone (one replica, or tests). Not used in shadow mode, which writes nothing.
+    pub leader_election: Option<LeaseConfig>,
 }
 
 impl Default for Config {
@@ -51,6 +56,7 @@ impl Default for Config {
             resync: Duration::from_secs(10),
             shadow: false,
             disruption: DisruptionConfig::default(),
+            leader_election: None,
         }
     }
 }
@@ -103,6 +109,40 @@ pub async fn run<P: CloudProvider>(
             }
         }));
     }
+    // The loops that write start once this replica leads (at once without leader election).
+    let (leading_tx, leading) = tokio::sync::watch::channel(false);
+    let fencing = match (&config.leader_election, config.shadow) {
+        (Some(lease), false) => {
+            lease.validate().map_err(|e| crate::Error::Config(format!("leader election: {e}")))?;
+            Fencing::elected()
+        }
+        _ => {
+            let _ = leading_tx.send(true);
+            Fencing::default()
+        }
+    };
+    // The leadership, once held: kept here (dropping it would stop the renewals), released at
+    // shutdown; its handle tells the end of `run` when it is lost.
+    let held: Arc<Mutex<Option<crate::leader::Leadership>>> = Arc::default();
+    let (led_tx, led) = tokio::sync::oneshot::channel::<crate::leader::LeaderHandle>();
+    if let (Some(lease), false) = (config.leader_election.clone(), config.shadow) {
+        let client = client.clone();
+        let fencing = fencing.clone();
+        let held = held.clone();
+        tasks.push(tokio::spawn(async move {
+            tracing::info!(lease = %lease.name, namespace = %lease.namespace, identity = %lease.identity, "waiting to lead");
+            match crate::leader::acquire(client, lease).await {
+                Ok(leadership) => {
+                    tracing::info!("leading");
+                    fencing.lead(leadership.handle());
+                    let _ = led_tx.send(leadership.handle());
+                    *held.lock().unwrap_or_else(|e| e.into_inner()) = Some(leadership);
+                    let _ = leading_tx.send(true);
+                }
+                Err(e) => tracing::error!(error = %e, "leader election failed"),
+            }
+        }));
+    }
     let reporter = Reporter { controller: "fleetfit-controller".into(), instance: std::env::var("POD_NAME").ok() };
     let recorder = Recorder::new(client.clone(), reporter.clone());
     let mut provisioner = Provisioner::new(
@@ -114,6 +154,7 @@ pub async fn run<P: CloudProvider>(
         metrics.clone(),
     );
     provisioner.shadow = config.shadow;
+    provisioner.fencing = fencing.clone();
     let unavailable = provisioner.unavailable.clone();
     let disrupter = Arc::new(Disrupter {
         client: client.clone(),
@@ -125,16 +166,17 @@ pub async fn run<P: CloudProvider>(
         metrics: metrics.clone(),
         recent: provisioner.recent.clone(),
         placing: provisioner.placing.clone(),
+        fencing: fencing.clone(),
     });
     {
         let changes = changes.clone();
-        let mut synced = synced.clone();
+        let (mut synced, mut leading) = (synced.clone(), leading.clone());
         let window = config.batch;
         let resync = config.resync;
         let shown = shown.clone();
         let disrupter = disrupter.clone();
         tasks.push(tokio::spawn(async move {
-            let _ = synced.wait_for(|s| *s).await;
+            wait_to_write(&mut synced, &mut leading).await;
             tracing::debug!("provisioner started");
             loop {
                 // A batch of pod changes, or every resync period all the same: a pod whose
@@ -178,17 +220,21 @@ pub async fn run<P: CloudProvider>(
         metrics,
         recorder: Recorder::new(client.clone(), reporter.clone()),
         evictions: Default::default(),
+        fencing: fencing.clone(),
     };
     if !config.shadow {
-        let mut synced = synced.clone();
+        let (mut synced, mut leading) = (synced.clone(), leading.clone());
         let interval = config.disruption.interval;
         let client = client.clone();
         let stores = stores.clone();
+        let fencing = fencing.clone();
         tasks.push(tokio::spawn(async move {
-            let _ = synced.wait_for(|s| *s).await;
+            wait_to_write(&mut synced, &mut leading).await;
             loop {
                 tokio::time::sleep(interval).await;
-                crate::drift::write(&client, &stores).await;
+                if fencing.check().is_ok() {
+                    crate::drift::write(&client, &stores).await;
+                }
                 let outcome = disrupter.pass().await;
                 tracing::debug!(?outcome, "disruption pass");
             }
@@ -196,10 +242,10 @@ pub async fn run<P: CloudProvider>(
     }
     if !config.shadow {
         let changes = changes.clone();
-        let mut synced = synced.clone();
+        let (mut synced, mut leading) = (synced.clone(), leading.clone());
         let resync = config.resync;
         tasks.push(tokio::spawn(async move {
-            let _ = synced.wait_for(|s| *s).await;
+            wait_to_write(&mut synced, &mut leading).await;
             loop {
                 lifecycle.pass().await;
                 let _ = tokio::time::timeout(resync, changes.claims.notified()).await;
@@ -208,13 +254,45 @@ pub async fn run<P: CloudProvider>(
             }
         }));
     }
-    shutdown.await;
-    tracing::info!("shutting down");
+    // Until shutdown, or until the leadership is lost: then every task stops at once (their
+    // writes are fenced already) and the process ends with an error, as controller-runtime's.
+    let lost = async {
+        match led.await {
+            Ok(handle) => handle.lost().await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let lost_first = tokio::select! {
+        () = shutdown => false,
+        () = lost => true,
+    };
     for task in tasks {
         task.abort();
     }
     server.abort();
+    let leadership = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if lost_first {
+        tracing::error!("leadership lost: stopping");
+        return Err(crate::Error::LeadershipLost);
+    }
+    tracing::info!("shutting down");
+    // A leadership held is handed over at once: a standby takes it without waiting for it to
+    // expire.
+    if let Some(leadership) = leadership {
+        if let Err(e) = leadership.release().await {
+            tracing::warn!(error = %e, "the Lease was not released; it expires");
+        }
+    }
     Ok(())
+}
+
+/// Waits until the caches are synced and this replica leads.
+async fn wait_to_write(
+    synced: &mut tokio::sync::watch::Receiver<bool>,
+    leading: &mut tokio::sync::watch::Receiver<bool>,
+) {
+    let _ = synced.wait_for(|s| *s).await;
+    let _ = leading.wait_for(|l| *l).await;
 }
 
 /// A small HTTP/1.1 server for the endpoints (one request per connection).
