@@ -1024,6 +1024,35 @@ impl CloudProvider for Aws {
         Err(LaunchError::InsufficientCapacity("no capacity after 4 tries".into()))
     }
 
+    async fn list(&self) -> Result<Vec<crate::cloud::Instance>, LaunchError> {
+        let mut pages = self
+            .ec2
+            .describe_instances()
+            .filters(filter(&format!("tag:kubernetes.io/cluster/{}", self.cluster.name), ["owned".to_string()]))
+            .filters(filter("tag-key", ["karpenter.sh/nodepool".to_string()]))
+            .filters(filter("instance-state-name", ["pending", "running", "stopping", "stopped"].map(str::to_string)))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| LaunchError::Api(api_error("DescribeInstances", e)))?;
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                let (Some(id), Some(zone)) = (i.instance_id(), i.placement().and_then(|p| p.availability_zone()))
+                else {
+                    continue;
+                };
+                let tag =
+                    |k: &str| i.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+                out.push(crate::cloud::Instance {
+                    provider_id: format!("{AWS_PROVIDER_PREFIX}{zone}/{id}"),
+                    nodeclaim: tag("karpenter.sh/nodeclaim"),
+                    launched: i.launch_time().map(|t| t.secs()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     async fn delete(&self, provider_id: &str) -> Result<(), LaunchError> {
         let id = provider_id
             .strip_prefix(AWS_PROVIDER_PREFIX)

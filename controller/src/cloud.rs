@@ -71,6 +71,19 @@ pub trait CloudProvider: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Launched, LaunchError>> + Send;
     /// Terminates the instance `provider_id` (done when it is already gone).
     fn delete(&self, provider_id: &str) -> impl Future<Output = Result<(), LaunchError>> + Send;
+    /// Every live instance this provider launched for this cluster (and nothing else), for
+    /// garbage collection ([`crate::gc`]).
+    fn list(&self) -> impl Future<Output = Result<Vec<Instance>, LaunchError>> + Send;
+}
+
+/// An instance a provider launched for this cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub provider_id: String,
+    /// The NodeClaim it was launched for, as tagged.
+    pub nodeclaim: Option<String>,
+    /// When it was launched, seconds since the epoch.
+    pub launched: Option<i64>,
 }
 
 /// An offering: (instance type, zone, capacity type).
@@ -175,6 +188,25 @@ impl CloudProvider for Kwok {
             Err(e) => return Err(LaunchError::Api(format!("creating Node {name}: {e}"))),
         }
         Ok(Launched { provider_id, option })
+    }
+
+    async fn list(&self) -> Result<Vec<Instance>, LaunchError> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let params = kube::api::ListParams::default().labels(fleetfit::labels::NODEPOOL);
+        let nodes = api.list(&params).await.map_err(|e| LaunchError::Api(format!("listing Nodes: {e}")))?;
+        Ok(nodes
+            .items
+            .into_iter()
+            .filter_map(|n| {
+                let provider_id =
+                    n.spec.as_ref()?.provider_id.clone().filter(|p| p.starts_with(KWOK_PROVIDER_PREFIX))?;
+                Some(Instance {
+                    provider_id,
+                    nodeclaim: n.metadata.name.clone(),
+                    launched: n.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()),
+                })
+            })
+            .collect())
     }
 
     async fn delete(&self, provider_id: &str) -> Result<(), LaunchError> {

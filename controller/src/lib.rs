@@ -23,6 +23,7 @@ pub mod cloud;
 pub mod crds;
 pub mod disruption;
 pub mod drift;
+pub mod gc;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;

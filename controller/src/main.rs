@@ -65,6 +65,12 @@ struct Args {
     /// `default`.
     #[arg(long, env = "POD_NAMESPACE")]
     lease_namespace: Option<String>,
+    /// How often instances no NodeClaim knows are looked for.
+    #[arg(long, env = "GC_INTERVAL", default_value = "2m", value_parser = duration)]
+    gc_interval: Duration,
+    /// How old an instance (or a launch) must be before garbage collection judges it.
+    #[arg(long, env = "GC_GRACE", default_value = "30s", value_parser = duration)]
+    gc_grace: Duration,
     /// Where `/metrics`, `/healthz`, `/readyz` and `/plan` are served.
     #[arg(long, env = "METRICS_ADDRESS", default_value = "0.0.0.0:8080")]
     metrics_address: SocketAddr,
@@ -153,6 +159,8 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
             validation: args.disruption_validation,
             ..Default::default()
         },
+        gc_interval: args.gc_interval,
+        gc_grace: args.gc_grace,
         leader_election: args.leader_elect.then(|| {
             let namespace = args.lease_namespace.clone().unwrap_or_else(|| {
                 std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")

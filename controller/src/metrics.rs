@@ -50,6 +50,11 @@ const HELP: &[(&str, &str, &str)] = &[
         "counter",
         "NodeClaims deleted by the disruption loop, by NodePool and reason.",
     ),
+    (
+        "fleetfit_garbage_collected_total",
+        "counter",
+        "Instances no NodeClaim knows terminated, and NodeClaims whose instance is gone deleted, by kind.",
+    ),
     ("karpenter_provisioner_scheduling_queue_depth", "gauge", "Pods waiting for a node in the last batch."),
     ("karpenter_scheduler_unschedulable_pods_count", "gauge", "Pods no node can take in the last plan."),
     ("fleetfit_plan_cost_per_hour", "gauge", "Price per hour of the new nodes of the last plan."),
@@ -97,6 +102,9 @@ impl Metrics {
     }
     pub fn nodeclaim_disrupted(&self, nodepool: &str, reason: &str) {
         self.count("karpenter_nodeclaims_disrupted_total", format!("nodepool=\"{nodepool}\",reason=\"{reason}\""));
+    }
+    pub fn garbage_collected(&self, kind: &str) {
+        self.count("fleetfit_garbage_collected_total", format!("kind=\"{kind}\""));
     }
     pub fn node_drained(&self, nodepool: &str) {
         self.count("karpenter_nodes_drained_total", format!("nodepool=\"{nodepool}\""));

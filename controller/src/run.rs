@@ -43,6 +43,9 @@ pub struct Config {
     /// caches warm and serve their endpoints, ready to take over. `None`: this replica writes
     /// alone (one replica, or tests). Not used in shadow mode, which writes nothing.
     pub leader_election: Option<LeaseConfig>,
+    /// Garbage collection: how often, and how old an instance or a launch must be to be judged.
+    pub gc_interval: Duration,
+    pub gc_grace: Duration,
 }
 
 impl Default for Config {
@@ -57,6 +60,8 @@ impl Default for Config {
             shadow: false,
             disruption: DisruptionConfig::default(),
             leader_election: None,
+            gc_interval: crate::gc::INTERVAL,
+            gc_grace: crate::gc::GRACE,
         }
     }
 }
@@ -155,6 +160,7 @@ pub async fn run<P: CloudProvider>(
     );
     provisioner.shadow = config.shadow;
     provisioner.fencing = fencing.clone();
+    let provisioner_recent = provisioner.recent.clone();
     let unavailable = provisioner.unavailable.clone();
     let disrupter = Arc::new(Disrupter {
         client: client.clone(),
@@ -211,11 +217,33 @@ pub async fn run<P: CloudProvider>(
             }
         }));
     }
+    let provider = Arc::new(provider);
+    if !config.shadow {
+        let collector = crate::gc::Collector {
+            client: client.clone(),
+            stores: stores.clone(),
+            provider: provider.clone(),
+            recent: provisioner_recent.clone(),
+            metrics: metrics.clone(),
+            fencing: fencing.clone(),
+            grace: config.gc_grace,
+        };
+        let (mut synced, mut leading) = (synced.clone(), leading.clone());
+        let interval = config.gc_interval;
+        tasks.push(tokio::spawn(async move {
+            wait_to_write(&mut synced, &mut leading).await;
+            loop {
+                tokio::time::sleep(interval).await;
+                let collected = collector.pass().await;
+                tracing::debug!(?collected, "garbage collection pass");
+            }
+        }));
+    }
     let lifecycle = Lifecycle {
         client: client.clone(),
         stores: stores.clone(),
         catalog,
-        provider: Arc::new(provider),
+        provider,
         unavailable,
         metrics,
         recorder: Recorder::new(client.clone(), reporter.clone()),

@@ -55,6 +55,8 @@ impl Controller {
             region: REGION.into(),
             http: "127.0.0.1:0".parse().unwrap(),
             resync: Duration::from_secs(2),
+            gc_interval: Duration::from_secs(2),
+            gc_grace: Duration::from_secs(3),
             disruption: DisruptionConfig {
                 interval: Duration::from_secs(2),
                 validation: Duration::from_secs(1),
@@ -275,5 +277,40 @@ async fn a_changed_nodepool_template_replaces_its_nodes() {
     eventually("2 api pods Running", Duration::from_secs(120), || running(&pods, "api", 2)).await;
     let metrics = controller.metrics();
     assert!(metrics.contains("reason=\"Drifted\""), "{metrics}");
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_terminates_instances_no_nodeclaim_knows_and_nothing_else() {
+    let env = start_env("disruption-gc");
+    let client = env.client().await;
+    env.apply_yaml(&[nodepool("web"), NODECLASS.to_string()].join("---\n"));
+    let node = |name: &str, labels: &str, provider_id: &str| {
+        format!(
+            "apiVersion: v1
+kind: Node
+metadata: {{name: {name}, labels: {{{labels}}}, annotations: {{kwok.x-k8s.io/node: fake}}}}
+spec: {{providerID: \"{provider_id}\"}}
+"
+        )
+    };
+    // Launched for this cluster by a NodeClaim that is gone; a KWOK node no NodePool made; a
+    // node of another provider.
+    env.apply_yaml(&node("orphan", "karpenter.sh/nodepool: web", "kwok://orphan"));
+    env.apply_yaml(&node("someone-else", "team: data", "kwok://someone-else"));
+    env.apply_yaml(&node("on-ec2", "karpenter.sh/nodepool: web", "aws:///us-west-2a/i-0123456789abcdef0"));
+    let controller = Controller::start(&client).await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    eventually("the orphan terminated", Duration::from_secs(60), || {
+        let nodes = nodes.clone();
+        async move { nodes.get_opt("orphan").await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+    // Nothing else touched, a few passes later.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(nodes.get_opt("someone-else").await.unwrap().is_some());
+    assert!(nodes.get_opt("on-ec2").await.unwrap().is_some());
+    let metrics = controller.metrics();
+    assert!(metrics.contains("fleetfit_garbage_collected_total{kind=\"instance\"} 1"), "{metrics}");
     controller.stop().await;
 }
