@@ -65,6 +65,16 @@ struct Args {
     /// `default`.
     #[arg(long, env = "POD_NAMESPACE")]
     lease_namespace: Option<String>,
+    /// How long a Lease holds without renewal: a standby takes over this long after the leader
+    /// stopped renewing.
+    #[arg(long, env = "LEASE_DURATION", default_value = "15s", value_parser = duration)]
+    lease_duration: Duration,
+    /// How long the leader tries to renew before it stops writing (less than the duration).
+    #[arg(long, env = "LEASE_RENEW_DEADLINE", default_value = "10s", value_parser = duration)]
+    lease_renew_deadline: Duration,
+    /// How often the Lease is renewed, or tried by a standby.
+    #[arg(long, env = "LEASE_RETRY_PERIOD", default_value = "2s", value_parser = duration)]
+    lease_retry_period: Duration,
     /// How often instances no NodeClaim knows are looked for.
     #[arg(long, env = "GC_INTERVAL", default_value = "2m", value_parser = duration)]
     gc_interval: Duration,
@@ -167,14 +177,22 @@ async fn start(args: Args) -> fleetfit_controller::Result<()> {
                     .map(|s| s.trim().to_string())
                     .unwrap_or_else(|_| "default".into())
             });
-            fleetfit_controller::leader::LeaseConfig::new(
-                namespace,
-                args.lease_name.clone(),
-                fleetfit_controller::leader::identity(),
-            )
+            fleetfit_controller::leader::LeaseConfig {
+                lease_duration: args.lease_duration,
+                renew_deadline: args.lease_renew_deadline,
+                retry_period: args.lease_retry_period,
+                ..fleetfit_controller::leader::LeaseConfig::new(
+                    namespace,
+                    args.lease_name.clone(),
+                    fleetfit_controller::leader::identity(),
+                )
+            }
         }),
         ..Config::default()
     };
+    if let Some(lease) = &config.leader_election {
+        lease.validate().map_err(|e| fleetfit_controller::Error::Config(format!("leader election: {e}")))?;
+    }
     let no_api =
         |e: &dyn std::fmt::Display| fleetfit_controller::Error::Config(format!("no Kubernetes API to talk to: {e}"));
     let kube_config = kube::Config::infer().await.map_err(|e| no_api(&e))?;
