@@ -152,6 +152,7 @@ impl Disrupter {
         if self.fencing.check().is_err() {
             return Outcome::Waited("not leading".into());
         }
+        self.untaint_stale().await;
         if let Some(why) = self.unsettled() {
             tracing::debug!(%why, "not disrupting: the cluster is not settled");
             return Outcome::Waited(why);
@@ -358,6 +359,37 @@ impl Disrupter {
                 return Err(format!("replacements not initialized in {:?}", self.config.replacement_timeout));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Commands run within one pass: a node tainted `karpenter.sh/disrupted` between passes
+    /// whose NodeClaim is not being deleted is a command's left-over (a replica that stopped
+    /// midway, a failed untaint), and is untainted.
+    async fn untaint_stale(&self) {
+        let claims = self.stores.nodeclaims.state();
+        for node in self.stores.nodes.state() {
+            let tainted = node
+                .spec
+                .as_ref()
+                .and_then(|s| s.taints.as_ref())
+                .is_some_and(|ts| ts.iter().any(|t| t.key == DISRUPTED_TAINT));
+            if !tainted || node.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let name = node.name_any();
+            let provider_id = node.spec.as_ref().and_then(|s| s.provider_id.clone());
+            let claim_deleting = claims.iter().any(|c| {
+                (c.data["status"]["nodeName"] == json!(name)
+                    || provider_id.is_some() && c.data["status"]["providerID"] == json!(provider_id))
+                    && c.metadata.deletion_timestamp.is_some()
+            });
+            if claim_deleting || self.fencing.check().is_err() {
+                continue;
+            }
+            match self.set_disrupted_taint(&node, false).await {
+                Ok(()) => tracing::info!(node = %name, "a disruption left over: untainted"),
+                Err(e) => tracing::warn!(node = %name, error = %e, "could not remove a left-over disrupted taint"),
+            }
         }
     }
 
