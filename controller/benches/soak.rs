@@ -168,7 +168,12 @@ async fn main() {
     let client = env.client().await;
     env.apply_karpenter_crds();
     // Every Deployment starts empty: the trace's first events set the replicas.
-    env.apply_yaml(&MANIFESTS.replace("replicas: 500", "replicas: 0").replace("replicas: 300", "replicas: 0").replace("replicas: 200", "replicas: 0"));
+    env.apply_yaml(
+        &MANIFESTS
+            .replace("replicas: 500", "replicas: 0")
+            .replace("replicas: 300", "replicas: 0")
+            .replace("replicas: 200", "replicas: 0"),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = Config {
         region: REGION.into(),
@@ -191,7 +196,12 @@ async fn main() {
         .instance_types(&fleetfit::NodeClass::default())
         .iter()
         .filter_map(|t| {
-            let price = t.offerings.iter().filter(|o| o.capacity_type.as_str() == "on-demand").map(|o| o.price).reduce(f64::min)?;
+            let price = t
+                .offerings
+                .iter()
+                .filter(|o| o.capacity_type.as_str() == "on-demand")
+                .map(|o| o.price)
+                .reduce(f64::min)?;
             Some((t.name.clone(), price))
         })
         .collect();
@@ -223,7 +233,9 @@ async fn main() {
         let pending = pods
             .list(&ListParams::default())
             .await
-            .map(|l| l.items.iter().filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")).count())
+            .map(|l| {
+                l.items.iter().filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")).count()
+            })
             .unwrap_or(0);
         let dt = last.elapsed().as_secs_f64() * speed;
         last = Instant::now();

@@ -16,19 +16,9 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::{deployment, eventually, TestEnv};
+use support::{deployment, eventually, TestEnv, NODECLASS};
 
 const REGION: &str = "us-west-2";
-
-const NODECLASS: &str = "apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata: {name: default}
-spec:
-  role: KarpenterNodeRole-test
-  amiSelectorTerms: [{alias: al2023@latest}]
-  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
-  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
-";
 
 /// A NodePool for workload `name` that consolidates at once, every node at a time.
 fn nodepool(name: &str) -> String {

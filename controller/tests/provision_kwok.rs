@@ -18,19 +18,9 @@ use kube::runtime::events::{Recorder, Reporter};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{deployment, eventually, nodepool, TestEnv};
+use support::{deployment, eventually, nodepool, TestEnv, NODECLASS};
 
 const REGION: &str = "us-west-2";
-
-const NODECLASS: &str = "apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata: {name: default}
-spec:
-  role: KarpenterNodeRole-test
-  amiSelectorTerms: [{alias: al2023@latest}]
-  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
-  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
-";
 
 fn nodepools() -> String {
     [nodepool("web", "on-demand"), nodepool("api", "on-demand"), nodepool("cache", "on-demand"), NODECLASS.to_string()]

@@ -31,6 +31,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+/// The EC2NodeClass `default` the KWOK tests' NodePools name (KWOK launches ignore its
+/// selectors: they need no cloud).
+pub const NODECLASS: &str = "apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata: {name: default}
+spec:
+  role: KarpenterNodeRole-test
+  amiSelectorTerms: [{alias: al2023@latest}]
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
+  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
+";
+
 /// A NodePool per workload (its pods select it by the label `workload: <name>`, so
 /// kube-scheduler cannot put one workload's pods where the plan put another's) of c, m and r
 /// amd64 instances of `capacity_type`, on the EC2NodeClass `default`.
