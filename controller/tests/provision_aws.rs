@@ -553,4 +553,28 @@ async fn the_iam_policy_allows_every_call_and_names_no_action_never_called() {
         .find(|c| c.action == "AddRoleToInstanceProfile" && c.param("RoleName") == Some("KarpenterNodeRole-next"));
     assert!(policy.denied(&checks(&[pass.unwrap().clone()])).iter().any(|d| d.starts_with("iam:PassRole")));
     assert!(!Policy::load("other", "KarpenterNodeRole-*").denied(&checks(&calls)).is_empty());
+
+    // An instance the controller did not launch (garbage collection) is terminated with the
+    // tags it was listed with: those of the cluster and a NodePool, not another cluster's.
+    let tagged = |cluster: &str| {
+        let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+        aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+            .tags(tag(&format!("kubernetes.io/cluster/{cluster}"), "owned"))
+            .tags(tag("karpenter.sh/nodepool", "web"))
+            .build()
+    };
+    let image = moto.describe_images().owners("amazon").send().await.unwrap();
+    let image = image.images()[0].image_id().unwrap().to_string();
+    for (cluster, allowed) in [(CLUSTER, true), ("other", false)] {
+        let run = moto.run_instances().image_id(&image).min_count(1).max_count(1).tag_specifications(tagged(cluster));
+        let out = run.send().await.unwrap();
+        let id = out.instances()[0].instance_id().unwrap().to_string();
+        let proxy = Ec2Faults::start(env.require_moto()).await;
+        let gc = ec2(&proxy.endpoint);
+        gc.describe_instances().instance_ids(&id).send().await.unwrap();
+        gc.terminate_instances().instance_ids(&id).send().await.unwrap();
+        let denied = policy.denied(&checks(&proxy.recorded()));
+        assert_eq!(denied.is_empty(), allowed, "an instance of cluster {cluster}: {denied:?}");
+    }
 }

@@ -4,8 +4,9 @@
 //! on an instance profile `iam:TagInstanceProfile`, a role put in an instance profile
 //! `iam:PassRole`), must be allowed by a statement of the policy for each resource it
 //! touches, with the statement's conditions met: the request's tags (`aws:RequestTag/...`),
-//! the tags the controller gave the resource when it made it (`aws:ResourceTag/...`; a
-//! resource it did not make in the test has none), `ec2:CreateAction`, `iam:PassedToService`.
+//! the tags the controller gave the resource when it made it, or an instance had when the
+//! controller listed it (`aws:ResourceTag/...`; a resource it neither made nor listed in the
+//! test has none), `ec2:CreateAction`, `iam:PassedToService`.
 //! What moto cannot tell (the region and account in ARNs) is not checked: resources are
 //! compared by their ARN's last part (`instance/i-0abc`, `instance-profile/karpenter/...`).
 
@@ -208,10 +209,79 @@ fn iam_tags(call: &Call) -> BTreeMap<String, String> {
 
 /// The instance IDs in a CreateFleet answer.
 fn instance_ids(answer: &str) -> Vec<String> {
-    answer
-        .split("<item>")
-        .filter_map(|s| s.strip_prefix("i-"))
-        .map(|s| format!("i-{}", s.split('<').next().unwrap()))
+    let root = Element::parse(answer);
+    let Some(response) = root.child("CreateFleetResponse") else { return Vec::new() };
+    response.items("fleetInstanceSet").flat_map(|f| f.items("instanceIds")).map(|i| i.text.clone()).collect()
+}
+
+/// An XML element: its name, text and children (attributes are skipped; enough for EC2's
+/// answers).
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    text: String,
+    children: Vec<Element>,
+}
+
+impl Element {
+    fn parse(xml: &str) -> Element {
+        let mut stack = vec![Element::default()];
+        let mut rest = xml;
+        while let Some(open) = rest.find('<') {
+            if let Some(last) = stack.last_mut() {
+                last.text.push_str(&rest[..open]);
+            }
+            let close = rest[open..].find('>').map_or(rest.len(), |c| open + c);
+            let tag = &rest[open + 1..close];
+            rest = rest.get(close + 1..).unwrap_or("");
+            if tag.starts_with('?') || tag.starts_with('!') {
+                continue;
+            }
+            if let Some(name) = tag.strip_prefix('/') {
+                let done = stack.pop().expect("an open element");
+                assert_eq!(done.name, name.trim(), "mismatched XML");
+                stack.last_mut().expect("a parent").children.push(done);
+                continue;
+            }
+            let empty = tag.ends_with('/');
+            let name = tag.trim_end_matches('/').split_whitespace().next().unwrap_or_default().to_string();
+            let element = Element { name, ..Element::default() };
+            if empty {
+                stack.last_mut().expect("a parent").children.push(element);
+            } else {
+                stack.push(element);
+            }
+        }
+        stack.swap_remove(0)
+    }
+
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// The `item`s of child `name`.
+    fn items(&self, name: &str) -> impl Iterator<Item = &Element> {
+        self.child(name).into_iter().flat_map(|c| c.children.iter().filter(|i| i.name == "item"))
+    }
+}
+
+/// The instances, with their tags, in a DescribeInstances answer.
+fn described_instances(answer: &str) -> Vec<(String, BTreeMap<String, String>)> {
+    let root = Element::parse(answer);
+    let Some(response) = root.child("DescribeInstancesResponse") else { return Vec::new() };
+    response
+        .items("reservationSet")
+        .flat_map(|r| r.items("instancesSet"))
+        .filter_map(|i| {
+            let id = i.child("instanceId")?.text.clone();
+            let tags = i
+                .items("tagSet")
+                .filter_map(|t| {
+                    Some((t.child("key")?.text.clone(), t.child("value").map(|v| v.text.clone()).unwrap_or_default()))
+                })
+                .collect();
+            Some((id, tags))
+        })
         .collect()
 }
 
@@ -232,6 +302,12 @@ pub fn checks(calls: &[Call]) -> Vec<Check> {
                 let tags = tag_specifications(c).remove("instance").unwrap_or_default();
                 for id in instance_ids(&c.answer) {
                     instances.insert(id, tags.clone());
+                }
+            }
+            // An instance it did not launch here (garbage collection) has the tags it was seen with.
+            "DescribeInstances" => {
+                for (id, tags) in described_instances(&c.answer) {
+                    instances.entry(id).or_insert(tags);
                 }
             }
             "CreateInstanceProfile" => {
