@@ -40,35 +40,35 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 What the controller reads: every cache it keeps is a list and a watch of one of these
-(kube-rs reflectors), and get is for the single objects it looks at again. Shared by the full
-ClusterRole and the shadow mode's read-only one; controller/deploy/shadow-rbac.yaml holds the
-same rules (controller/tests/chart.rs checks that they agree).
+(kube-rs reflectors); it reads nothing with get (controller/tests/chart.rs checks both in the
+API server's audit log). Shared by the full ClusterRole and the shadow mode's read-only one;
+controller/deploy/shadow-rbac.yaml holds the same rules (the test checks that they agree).
 */}}
 {{- define "fleetfit.readRules" -}}
 # Pending pods to plan for, bound pods and the nodes they run on.
 - apiGroups: [""]
   resources: [pods, nodes]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 # What takes room on every node, what may not be disrupted, and volume topology.
 - apiGroups: [apps]
   resources: [daemonsets]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [""]
   resources: [persistentvolumeclaims, persistentvolumes]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 # Storage classes (volume topology) and volume attachments (a node's volumes must detach before
 # its instance is terminated).
 - apiGroups: [storage.k8s.io]
   resources: [storageclasses, volumeattachments]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 # Karpenter's own objects: the NodePools and node classes it plans with, the NodeClaims in flight.
 - apiGroups: [karpenter.sh]
   resources: [nodepools, nodeclaims]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [karpenter.k8s.aws]
   resources: [ec2nodeclasses]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 {{- end }}
