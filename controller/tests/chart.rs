@@ -146,6 +146,16 @@ fn the_shadow_values_bind_only_the_read_only_role_of_shadow_rbac_yaml() {
     let args: Vec<&str> = args.as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     assert!(args.contains(&"--shadow"), "{args:?}");
     assert!(args.contains(&"--leader-elect=false"), "{args:?}");
+    // The binary takes them: it gets as far as looking for a cluster.
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetfit-controller"))
+        .args(&args)
+        .args(["--metrics-address", "127.0.0.1:0"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no Kubernetes API to talk to"), "{args:?}: {stderr}");
 
     // controller/deploy/shadow-rbac.yaml (for running it by hand) has the same rules.
     let file = std::fs::read_to_string(repo_root().join("controller/deploy/shadow-rbac.yaml")).unwrap();
