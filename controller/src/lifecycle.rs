@@ -49,6 +49,8 @@ pub struct Lifecycle<P: CloudProvider> {
     pub evictions: crate::termination::Backoff,
     /// Writes go only while this replica leads.
     pub fencing: crate::leader::Fencing,
+    /// The claims created lately that the cache did not show yet (the provisioner's).
+    pub recent: Arc<crate::provision::Recent>,
 }
 
 /// When a deleted claim's node goes whatever is left on it: its deletion time plus its
@@ -109,6 +111,7 @@ impl<P: CloudProvider> Lifecycle<P> {
         use futures::StreamExt;
         let claims = self.stores.nodeclaims.state();
         tracing::debug!(nodeclaims = claims.len(), "lifecycle pass");
+        self.recent.seen(claims.iter().filter_map(|c| c.metadata.name.as_deref()));
         // Claims are independent: many at once, so that a burst's launches share their cloud
         // calls' batches instead of waiting for each other.
         futures::stream::iter(claims)

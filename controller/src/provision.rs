@@ -62,6 +62,17 @@ impl Recent {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), object));
     }
 
+    /// Forgets the claims the cache has shown (`names`): from then on the cache says whether
+    /// they exist, and a claim deleted at once is not counted for [`Recent::KEEP`] more.
+    pub fn seen<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        let mut recent = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.is_empty() {
+            return;
+        }
+        let names: std::collections::HashSet<&str> = names.into_iter().collect();
+        recent.retain(|(_, o)| !names.contains(o.name.as_str()));
+    }
+
     /// Whether `name` is a claim created lately.
     pub fn contains(&self, name: &str) -> bool {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(_, o)| o.name == name)
@@ -630,6 +641,20 @@ mod tests {
         let hash = crate::drift::nodepool_hash(&pool());
         assert_eq!(object["metadata"]["annotations"]["karpenter.sh/nodepool-hash"], json!(hash));
         assert_eq!(object["metadata"]["annotations"]["karpenter.sh/nodepool-hash-version"], "fleetfit-v1");
+    }
+
+    #[test]
+    fn a_recent_claim_counts_until_the_cache_has_shown_it() {
+        let recent = Recent::default();
+        let claim = |name: &str| Object { kind: "NodeClaim".into(), name: name.into(), value: json!({}) };
+        recent.add(claim("a"));
+        recent.add(claim("b"));
+        // Not in the cache yet: both count.
+        assert_eq!(recent.complete(Vec::new()).len(), 2);
+        // The cache showed "a" (and then it was deleted): it no longer counts.
+        recent.seen(["a"]);
+        let names: Vec<String> = recent.complete(Vec::new()).into_iter().map(|o| o.name).collect();
+        assert_eq!(names, ["b"]);
     }
 
     #[tokio::test(start_paused = true)]

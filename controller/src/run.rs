@@ -249,6 +249,7 @@ pub async fn run<P: CloudProvider>(
         recorder: Recorder::new(client.clone(), reporter.clone()),
         evictions: Default::default(),
         fencing: fencing.clone(),
+        recent: provisioner_recent,
     };
     if !config.shadow {
         let (mut synced, mut leading) = (synced.clone(), leading.clone());
