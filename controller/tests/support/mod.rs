@@ -22,6 +22,8 @@
 
 pub mod ec2_faults;
 pub mod iam_policy;
+#[cfg(feature = "aws")]
+pub mod joiner;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
