@@ -277,7 +277,9 @@ pub async fn run<P: CloudProvider>(
             wait_to_write(&mut synced, &mut leading).await;
             loop {
                 lifecycle.pass().await;
-                let _ = tokio::time::timeout(resync, changes.claims.notified()).await;
+                // Until a change, the resync, or a refused eviction may be asked again.
+                let wait = lifecycle.evictions.next_wait().map_or(resync, |w| w.min(resync));
+                let _ = tokio::time::timeout(wait, changes.claims.notified()).await;
                 // Let a burst of changes settle into one pass.
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -161,6 +161,16 @@ impl Backoff {
         map.insert(pod.to_string(), (Instant::now() + delay, delay));
     }
 
+    /// How long until the next refused eviction may be asked again, if one waits: the
+    /// lifecycle loop wakes then rather than at its next resync.
+    pub fn next_wait(&self) -> Option<Duration> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        // Pods gone since their refusal are forgotten a while after it.
+        map.retain(|_, (at, _)| *at + Self::MAX > now);
+        map.values().filter(|(at, _)| *at > now).map(|(at, _)| *at - now).min()
+    }
+
     /// `pod` is evicted or gone.
     pub fn forget(&self, pod: &str) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(pod);
@@ -280,7 +290,9 @@ mod tests {
             b.refused("shop/web");
         }
         assert_eq!(b.0.lock().unwrap()["shop/web"].1, Backoff::MAX);
+        assert!(b.next_wait().is_some_and(|w| w <= Backoff::MAX));
         b.forget("shop/web");
         assert!(b.ready("shop/web"));
+        assert_eq!(b.next_wait(), None);
     }
 }
