@@ -25,23 +25,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::{deployment, eventually, nodepool, output_text, repo_root, TestEnv};
+use support::{deployment, eventually, nodepool, output_text, repo_root, TestEnv, NODECLASS};
 
 const NAMESPACE: &str = "fleetfit";
 const RELEASE: &str = "fleetfit";
 /// The chart's full name for release `fleetfit`: the ServiceAccount, the ClusterRole, ...
 const NAME: &str = "fleetfit-controller";
 const CRDS: [&str; 3] = ["nodepools.karpenter.sh", "nodeclaims.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"];
-
-const NODECLASS: &str = "apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata: {name: default}
-spec:
-  role: KarpenterNodeRole-test
-  amiSelectorTerms: [{alias: al2023@latest}]
-  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
-  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: test}}]
-";
 
 fn chart_dir() -> PathBuf {
     repo_root().join("controller/chart")
