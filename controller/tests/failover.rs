@@ -270,42 +270,7 @@ fn private_binary(dir: &Path) -> PathBuf {
 /// A subnet per zone, a security group and an AMI, tagged `karpenter.sh/discovery: test` (as
 /// the aws provisioning test makes them); the AMI's ID.
 async fn network(ec2: &aws_sdk_ec2::Client) -> String {
-    let tag = |id: &str| {
-        ec2.create_tags()
-            .resources(id)
-            .tags(aws_sdk_ec2::types::Tag::builder().key("karpenter.sh/discovery").value("test").build())
-            .send()
-    };
-    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    for (i, zone) in ZONES.iter().enumerate() {
-        let s = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.0.{}.0/20", i * 16))
-            .availability_zone(*zone)
-            .send()
-            .await
-            .unwrap();
-        tag(s.subnet().unwrap().subnet_id().unwrap()).await.unwrap();
-    }
-    let sg = ec2.create_security_group().group_name("nodes").description("nodes").vpc_id(&vpc).send().await.unwrap();
-    tag(sg.group_id().unwrap()).await.unwrap();
-    let stock = ec2
-        .describe_images()
-        .owners("amazon")
-        .filters(aws_sdk_ec2::types::Filter::builder().name("architecture").values("x86_64").build())
-        .send()
-        .await
-        .unwrap();
-    let stock = stock.images().iter().find_map(|i| i.image_id()).expect("moto's stock images").to_string();
-    let builder = ec2.run_instances().image_id(stock).min_count(1).max_count(1).send().await.unwrap();
-    let builder = builder.instances()[0].instance_id().unwrap().to_string();
-    let image = ec2.create_image().instance_id(&builder).name("fleetfit-test-al2023").send().await.unwrap();
-    ec2.terminate_instances().instance_ids(builder).send().await.unwrap();
-    let ami = image.image_id().unwrap().to_string();
-    tag(&ami).await.unwrap();
-    ami
+    support::moto::network(ec2, &ZONES, 20).await.ami
 }
 
 /// An instance tagged for the cluster and a NodeClaim that does not exist, as a replica that

@@ -288,18 +288,7 @@ pub fn launch_options(claim: &NodeClaim, inventory: &Inventory, catalog: &Catalo
         if !labels_ok || !claim.requests.fits(&t.allocatable) {
             continue;
         }
-        let type_labels: crate::model::Labels = t
-            .requirements
-            .iter()
-            .filter(|r| !r.is_complement())
-            .filter_map(|r| {
-                let mut values = r.values();
-                match (values.next(), values.next()) {
-                    (Some(v), None) => Some((r.key().to_string(), v.to_string())),
-                    _ => None,
-                }
-            })
-            .collect();
+        let type_labels = t.node_labels();
         for o in t.offerings.iter().filter(|o| o.available) {
             if allows(labels::ZONE, &o.zone) && allows(labels::CAPACITY_TYPE, o.capacity_type.as_str()) {
                 options.push(LaunchOption {

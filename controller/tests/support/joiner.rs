@@ -168,18 +168,7 @@ fn node_facts(catalog: &fleetfit::Catalog, seen: &Seen, region: &str) -> Option<
     use fleetfit::labels;
     let types = catalog.instance_types_shared(&fleetfit::model::NodeClass::default());
     let t = types.iter().find(|t| t.name == seen.instance_type)?;
-    let mut node_labels: BTreeMap<String, String> = t
-        .requirements
-        .iter()
-        .filter(|r| !r.is_complement())
-        .filter_map(|r| {
-            let mut values = r.values();
-            match (values.next(), values.next()) {
-                (Some(v), None) => Some((r.key().to_string(), v.to_string())),
-                _ => None,
-            }
-        })
-        .collect();
+    let mut node_labels: BTreeMap<String, String> = t.node_labels();
     node_labels.insert(labels::INSTANCE_TYPE.into(), seen.instance_type.clone());
     node_labels.insert(labels::ZONE.into(), seen.zone.clone());
     node_labels.insert(labels::REGION.into(), region.to_string());

@@ -24,6 +24,8 @@ pub mod ec2_faults;
 pub mod iam_policy;
 #[cfg(feature = "aws")]
 pub mod joiner;
+#[cfg(feature = "aws")]
+pub mod moto;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};

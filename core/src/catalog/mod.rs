@@ -104,6 +104,22 @@ impl InstanceType {
     pub fn cheapest_offering(&self) -> Option<&Offering> {
         self.offerings.iter().filter(|o| o.available).min_by(|a, b| a.price.total_cmp(&b.price))
     }
+
+    /// The labels every node of this type carries: its requirements with one value
+    /// (instance type, family, size, arch, os, region, ...), not zone or capacity type.
+    pub fn node_labels(&self) -> crate::model::Labels {
+        self.requirements
+            .iter()
+            .filter(|r| !r.is_complement())
+            .filter_map(|r| {
+                let mut values = r.values();
+                match (values.next(), values.next()) {
+                    (Some(v), None) => Some((r.key().to_string(), v.to_string())),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
 }
 
 /// One region's instance types and offerings (or a user catalog's). Cheap to clone: the type
