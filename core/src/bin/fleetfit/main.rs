@@ -1,5 +1,6 @@
 //! `fleetfit`: the command line. Human tables by default, `-o json` for machines.
 
+mod catalog;
 mod input;
 mod table;
 
@@ -29,6 +30,10 @@ enum Command {
     /// Replay a trace of workload changes (a day of traffic, nightly batch, a spike) through
     /// provisioning and consolidation: cost, nodes and pending pods over time.
     Simulate(SimulateArgs),
+    /// The catalog's instance types as Karpenter sizes them for an EC2NodeClass: vCPUs,
+    /// memory, allocatable, on-demand and spot prices, zones; filtered and sorted, or exported
+    /// whole as JSON.
+    Catalog(Box<catalog::CatalogCmdArgs>),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -53,20 +58,8 @@ struct SettingArgs {
     /// Karpenter's default NodePool is used and printed.
     #[arg(long, num_args = 1..)]
     nodepools: Vec<PathBuf>,
-    /// AWS region of the embedded catalog.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
-    /// A catalog of your own instead of the embedded AWS one (.json or .csv).
-    #[arg(long)]
-    catalog: Option<PathBuf>,
-    /// Price adjustments: Savings Plans discounts, per-type or per-family prices (JSON/YAML).
-    #[arg(long)]
-    prices: Option<PathBuf>,
-    /// The zones new nodes may launch in (us-east-1a,us-east-1b). Default: the zones of the
-    /// EC2NodeClasses' status.subnets, else of the NodePools' zone requirements, else of the
-    /// cluster's nodes, else every zone of the region (said so in the notes).
-    #[arg(long, value_delimiter = ',', num_args = 1..)]
-    zones: Vec<String>,
+    #[command(flatten)]
+    catalog: CatalogArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     output: Output,
@@ -81,6 +74,33 @@ struct SettingArgs {
     hpa: fleetfit::manifest::HpaReplicas,
 }
 
+/// Which catalog: the embedded one of a region or a file, its prices, the zones to launch in.
+#[derive(Args)]
+struct CatalogArgs {
+    /// AWS region of the embedded catalog.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// A catalog of your own instead of the embedded AWS one (.json or .csv).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    /// Price adjustments: Savings Plans discounts, per-type or per-family prices (JSON/YAML).
+    #[arg(long)]
+    prices: Option<PathBuf>,
+    /// The zones new nodes may launch in (us-east-1a,us-east-1b). Default: the zones of the
+    /// EC2NodeClasses' status.subnets, else of the NodePools' zone requirements, else of the
+    /// cluster's nodes, else every zone of the region (said so in the notes).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    zones: Vec<String>,
+}
+
+impl CatalogArgs {
+    /// The catalog these arguments name, restricted to the zones chosen for `inventory`.
+    fn load(&self, inventory: &fleetfit::Inventory) -> fleetfit::Result<fleetfit::Catalog> {
+        input::load_catalog(&self.region, self.catalog.as_deref(), self.prices.as_deref())?
+            .for_inventory(inventory, &self.zones)
+    }
+}
+
 impl SettingArgs {
     /// Reads the workload files and these settings' NodePool files into one inventory.
     fn load_inventory(&self, files: &[PathBuf]) -> fleetfit::Result<fleetfit::Inventory> {
@@ -93,8 +113,7 @@ impl SettingArgs {
 
     /// The catalog these settings name, restricted to the zones chosen for `inventory`.
     fn load_catalog(&self, inventory: &fleetfit::Inventory) -> fleetfit::Result<fleetfit::Catalog> {
-        input::load_catalog(&self.region, self.catalog.as_deref(), self.prices.as_deref())?
-            .for_inventory(inventory, &self.zones)
+        self.catalog.load(inventory)
     }
 
     /// [`Self::load_inventory`], which must hold workloads (for plan, explain, simulate) or,
@@ -368,5 +387,6 @@ fn run(cli: Cli) -> fleetfit::Result<ExitCode> {
             emit(c.output, &plan, &plan.warnings, || table::consolidation(&plan, &inventory))
         }
         Command::Simulate(args) => simulate(args),
+        Command::Catalog(args) => catalog::run(*args),
     }
 }
