@@ -42,6 +42,7 @@ pub mod milp;
 pub mod model;
 pub mod pack;
 pub mod plan;
+pub mod profile;
 pub mod quantity;
 pub mod requirements;
 pub mod resources;

@@ -39,3 +39,9 @@ pub fn peak_memory_mib() -> Option<f64> {
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
+
+/// Resets the process's peak resident memory to what it holds now (Linux: `5` to
+/// `/proc/self/clear_refs`), so the next [`peak_memory_mib`] is of what follows.
+pub fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}

@@ -28,6 +28,7 @@ use crate::catalog::Catalog;
 use crate::filter::{default_nodepool, shape_classes, ClassFilter, FilterContext, ShapeClass};
 use crate::model::{Inventory, Node, NodePool, Pod};
 use crate::plan::{positive_zero, ExistingPlacement, Mode, Plan, PlanOptions, PlannedNode, Unschedulable, Utilisation};
+use crate::profile::phase;
 use crate::resources::Resources;
 use crate::Result;
 use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
@@ -65,10 +66,10 @@ pub fn plan_with_progress(
     let pools: Vec<NodePool> =
         if inventory.nodepools.is_empty() { vec![default_nodepool()] } else { inventory.nodepools.clone() };
     let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
-    let ctx = FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog)?;
+    let ctx = phase("nodepool context", || FilterContext::new(&pools, &inventory.nodeclasses, &daemonsets, catalog))?;
     let pending: Vec<&Pod> = inventory.pending_pods().collect();
     let cluster = Cluster::new(inventory);
-    let classes = shape_classes(&pending, inventory);
+    let classes = phase("shape classes", || shape_classes(&pending, inventory));
     let runs = if options.mode == Mode::Karpenter { 1 } else { 2 };
     let steps = classes.len() + runs + 1;
     let mut done = 0;
@@ -77,14 +78,16 @@ pub fn plan_with_progress(
         progress(*done, steps);
     };
     // Classes that differ only in what topology sees of them share their filter.
-    let filters: Vec<Arc<ClassFilter>> = classes
-        .iter()
-        .map(|c| {
-            let filter = ctx.filter_cached(c);
-            step(&mut done);
-            filter
-        })
-        .collect();
+    let filters: Vec<Arc<ClassFilter>> = phase("class filters", || {
+        classes
+            .iter()
+            .map(|c| {
+                let filter = ctx.filter_cached(c);
+                step(&mut done);
+                filter
+            })
+            .collect()
+    });
     let mut notes = inventory.notes.clone();
     notes.extend(in_flight_note);
     notes.extend(ctx.notes.iter().cloned());
@@ -96,10 +99,10 @@ pub fn plan_with_progress(
     let mut exact_bound: Option<f64> = None;
     #[cfg_attr(not(feature = "milp"), allow(unused_mut))]
     let mut simulate = |mode: Mode, notes: &mut Vec<String>| -> Result<Outcome> {
-        let mut sim = Simulation::new(&ctx, &cluster, &pending, &classes, &filters);
+        let mut sim = phase("simulation setup", || Simulation::new(&ctx, &cluster, &pending, &classes, &filters));
         match mode {
-            Mode::Karpenter => sim.run_karpenter(),
-            Mode::Optimize => sim.run_optimize(),
+            Mode::Karpenter => phase("karpenter packing", || sim.run_karpenter()),
+            Mode::Optimize => phase("optimize packing", || sim.run_optimize()),
             #[cfg(feature = "milp")]
             Mode::Exact => {
                 let milp = crate::milp::MilpOptions {
@@ -150,10 +153,10 @@ pub fn plan_with_progress(
     // Two valid bounds: the pods beyond the existing nodes' room, and the classes no existing
     // node can take; the better one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
-    let whole = bound_input(&ctx, &pending, &classes, &filters, &cluster, true);
-    let strict = bound_input(&ctx, &pending, &classes, &filters, &cluster, false);
+    let whole = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, true));
+    let strict = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, false));
     for input in if strict == whole { vec![whole] } else { vec![whole, strict] } {
-        lower = lower.max(lower_bound(&input, bound_effort(&input)).value);
+        lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
     }
     step(&mut done);
     let lower = lower.min(outcome.cost);
@@ -288,6 +291,10 @@ impl Outcome {
 /// the pods bound to the cluster's nodes, over the domains the NodePools, instance types and
 /// nodes give.
 fn topology(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
+    phase("topology", || topology_of(ctx, cluster, pods, classes))
+}
+
+fn topology_of(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
     let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
     // Groups come from the representatives' constraints and the bound pods' required
     // anti-affinity only: with those alone there may be none, and then nothing is counted.
