@@ -94,12 +94,15 @@ pub fn plan_with_progress(
     if inventory.nodepools.is_empty() {
         notes.push(crate::filter::default_nodepool_note());
     }
+    let topology = topology(&ctx, &cluster, &pending, &classes);
     // A bound the exact mode proves for the whole plan, if it does.
     #[cfg_attr(not(feature = "milp"), allow(unused_mut))]
     let mut exact_bound: Option<f64> = None;
     #[cfg_attr(not(feature = "milp"), allow(unused_mut))]
     let mut simulate = |mode: Mode, notes: &mut Vec<String>| -> Result<Outcome> {
-        let mut sim = phase("simulation setup", || Simulation::new(&ctx, &cluster, &pending, &classes, &filters));
+        let mut sim = phase("simulation setup", || {
+            Simulation::new(&ctx, &cluster, &pending, &classes, &filters, topology.clone())
+        });
         match mode {
             Mode::Karpenter => phase("karpenter packing", || sim.run_karpenter()),
             Mode::Optimize => phase("optimize packing", || sim.run_optimize()),
@@ -153,8 +156,8 @@ pub fn plan_with_progress(
     // Two valid bounds: the pods beyond the existing nodes' room, and the classes no existing
     // node can take; the better one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
-    let whole = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, true));
-    let strict = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, false));
+    let whole = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, true));
+    let strict = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, false));
     for input in if strict == whole { vec![whole] } else { vec![whole, strict] } {
         lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
     }
@@ -217,8 +220,9 @@ pub fn plan_with_progress(
 pub(crate) fn repack(ctx: &FilterContext, cluster: &Cluster<'_>, moving: &[&Pod], mode: Mode) -> Outcome {
     let classes = shape_classes(moving, cluster.inventory);
     let filters: Vec<Arc<ClassFilter>> = classes.iter().map(|c| ctx.filter_cached(c)).collect();
+    let topology = topology(ctx, cluster, moving, &classes);
     let run = |mode: Mode| {
-        let mut sim = Simulation::new(ctx, cluster, moving, &classes, &filters);
+        let mut sim = Simulation::new(ctx, cluster, moving, &classes, &filters, topology.clone());
         match mode {
             Mode::Karpenter => sim.run_karpenter(),
             Mode::Optimize | Mode::Exact => sim.run_optimize(),
@@ -297,21 +301,15 @@ fn topology(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classes: 
 fn topology_of(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classes: &[ShapeClass]) -> Topology {
     let representatives: Vec<&Pod> = classes.iter().map(|c| pods[c.pods[0]]).collect();
     // Groups come from the representatives' constraints and the bound pods' required
-    // anti-affinity only: with those alone there may be none, and then nothing is counted.
-    let repelling: Vec<(&Pod, &crate::model::Labels)> = cluster
-        .nodes()
-        .flat_map(|(node, pods)| {
-            pods.iter().filter(|p| !p.pod_anti_affinity.required.is_empty()).map(move |p| (*p, &node.labels))
-        })
-        .collect();
-    let groups = Topology::new(&representatives, &repelling, BTreeMap::new());
-    let keys = groups.keys();
-    if keys.is_empty() {
-        return groups;
-    }
+    // anti-affinity; every bound pod is counted in the groups that select it.
     let bound: Vec<(&Pod, &crate::model::Labels)> =
         cluster.nodes().flat_map(|(node, pods)| pods.iter().map(move |p| (*p, &node.labels))).collect();
-    Topology::new(&representatives, &bound, domains(ctx, cluster.inventory, &keys))
+    let mut topology = Topology::new(&representatives, &bound);
+    let keys = topology.keys();
+    if !keys.is_empty() {
+        topology.set_universe(domains(ctx, cluster.inventory, &keys));
+    }
+    topology
 }
 
 /// The cluster a packing run starts from: the inventory's nodes with the pods bound to them
@@ -380,9 +378,9 @@ fn bound_input(
     classes: &[ShapeClass],
     filters: &[Arc<ClassFilter>],
     cluster: &Cluster<'_>,
+    topology: &Topology,
     partial: bool,
 ) -> BoundInput {
-    let topology = topology(ctx, cluster, pending, classes);
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
         for c in classes {
@@ -474,6 +472,7 @@ impl<'a> Simulation<'a> {
         pods: &'a [&'a Pod],
         classes: &'a [ShapeClass],
         filters: &'a [Arc<ClassFilter>],
+        topology: Topology,
     ) -> Self {
         let mut pod_class = vec![0; pods.len()];
         for (ci, c) in classes.iter().enumerate() {
@@ -494,7 +493,6 @@ impl<'a> Simulation<'a> {
             })
             .collect();
         let existing = cluster.existing();
-        let topology = topology(ctx, cluster, pods, classes);
         let order = NodeOrder::new(topology.universe());
         let remaining = ctx
             .pools

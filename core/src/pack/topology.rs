@@ -13,10 +13,10 @@
 use crate::labels;
 use crate::model::{LabelSelector, Labels, NodeInclusionPolicy, Pod, PodAffinityTerm, WhenUnsatisfiable};
 use crate::requirements::{Requirement, Requirements};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Kind {
     Spread { max_skew: i32, min_domains: Option<i32>, honor_affinity: bool },
     Affinity,
@@ -65,16 +65,30 @@ impl Group {
         self.node_filter.is_empty() || self.node_filter.iter().any(|term| reqs.compatible(term).is_ok())
     }
 
-    fn identity(&self) -> (Kind, String, BTreeSet<String>, bool, String) {
+    /// What makes two groups one: everything but the counts.
+    fn identity(&self) -> GroupIdentity {
         (
             self.kind.clone(),
             self.key.clone(),
             self.namespaces.clone(),
             self.all_namespaces,
-            format!("{:?} {:?}", self.selector, self.node_filter),
+            self.selector.clone(),
+            self.node_filter.clone(),
         )
     }
+
+    /// Whether `other` is the same group (see [`Group::identity`]), without building either.
+    fn same(&self, other: &Group) -> bool {
+        self.kind == other.kind
+            && self.key == other.key
+            && self.namespaces == other.namespaces
+            && self.all_namespaces == other.all_namespaces
+            && self.selector == other.selector
+            && self.node_filter == other.node_filter
+    }
 }
+
+type GroupIdentity = (Kind, String, BTreeSet<String>, bool, LabelSelector, Vec<Requirements>);
 
 /// The topology state of a packing run.
 #[derive(Debug, Clone, Default)]
@@ -89,8 +103,12 @@ pub(super) struct Topology {
     inverse: Vec<Vec<usize>>,
     /// Per class: groups whose selector matches the class (recorded on placement).
     selected_by: Vec<Vec<usize>>,
+    /// Per group: how many classes it selects.
+    selected_count: Vec<usize>,
     /// Known domains per key (from NodePools, instance types and existing nodes).
     universe: BTreeMap<String, BTreeSet<String>>,
+    /// Each group's index by identity (see [`Topology::intern`]).
+    index: HashMap<GroupIdentity, usize>,
 }
 
 /// What [`Topology::screen`] sees.
@@ -136,12 +154,9 @@ impl Topology {
     /// Builds the groups of the classes' pods (one representative each) and of every bound pod
     /// with anti-affinity, and counts the bound pods.
     /// `bound` holds each bound pod with its node's labels.
-    pub fn new(
-        representatives: &[&Pod],
-        bound: &[(&Pod, &Labels)],
-        universe: BTreeMap<String, BTreeSet<String>>,
-    ) -> Self {
-        let mut t = Topology { universe, ..Topology::default() };
+    /// The known domains per key come later ([`Topology::set_universe`]).
+    pub fn new(representatives: &[&Pod], bound: &[(&Pod, &Labels)]) -> Self {
+        let mut t = Topology::default();
         // Only required anti-affinity repels other pods (the inverse rule).
         let mut required_anti: BTreeSet<usize> = BTreeSet::new();
         for pod in representatives {
@@ -155,8 +170,13 @@ impl Topology {
             required_anti.extend(t.groups_of(pod, false));
         }
         required_anti.retain(|&g| t.groups[g].kind == Kind::AntiAffinity);
+        let by_label = SelectorIndex::new(&t.groups);
+        t.selected_count = vec![0; t.groups.len()];
         for pod in representatives {
-            let selected: Vec<usize> = (0..t.groups.len()).filter(|&g| t.groups[g].selects(pod)).collect();
+            let selected = by_label.selecting(&t.groups, pod);
+            for &g in &selected {
+                t.selected_count[g] += 1;
+            }
             let inverse: Vec<usize> = selected.iter().copied().filter(|g| required_anti.contains(g)).collect();
             t.selected_by.push(selected);
             t.inverse.push(inverse);
@@ -187,7 +207,7 @@ impl Topology {
     fn owns(&self, pod: &Pod, g: usize) -> bool {
         let group = &self.groups[g];
         let terms = pod.pod_anti_affinity.required.iter();
-        terms.map(|term| term_group(pod, term, Kind::AntiAffinity)).any(|mine| mine.identity() == group.identity())
+        terms.map(|term| term_group(pod, term, Kind::AntiAffinity)).any(|mine| mine.same(group))
     }
 
     /// Registers (or finds) the groups of a pod's required constraints: DoNotSchedule spread
@@ -265,15 +285,13 @@ impl Topology {
     }
 
     fn intern(&mut self, mut g: Group) -> usize {
-        let id = g.identity();
-        match self.groups.iter().position(|x| x.identity() == id) {
-            Some(i) => i,
-            None => {
-                (g.rules_out_node, g.leaves_no_domain) = describe(&g);
-                self.groups.push(g);
-                self.groups.len() - 1
-            }
+        let next = self.groups.len();
+        let i = *self.index.entry(g.identity()).or_insert(next);
+        if i == next {
+            (g.rules_out_node, g.leaves_no_domain) = describe(&g);
+            self.groups.push(g);
         }
+        i
     }
 
     /// How many relaxation levels a class has (at least 1).
@@ -526,6 +544,11 @@ impl Topology {
             .unwrap_or_default()
     }
 
+    /// Sets the known domains per topology key.
+    pub fn set_universe(&mut self, universe: BTreeMap<String, BTreeSet<String>>) {
+        self.universe = universe;
+    }
+
     /// The known domains per topology key.
     pub fn universe(&self) -> &BTreeMap<String, BTreeSet<String>> {
         &self.universe
@@ -551,7 +574,8 @@ impl Topology {
                 Kind::AntiAffinity => count,
                 Kind::Spread { max_skew, .. } if hostname => count.div_ceil(*max_skew as u64),
                 Kind::Spread { max_skew, honor_affinity, .. } => {
-                    let alone = self.selected_by.iter().enumerate().all(|(c, s)| c == class || !s.contains(&g));
+                    let mine = usize::from(self.selected_by[class].contains(&g));
+                    let alone = self.selected_count[g] == mine;
                     if alone && group.counts.values().all(|n| *n == 0) {
                         let honored = if *honor_affinity { pod_reqs.get(&group.key) } else { None };
                         let domains = self.domains(&group.key, honored).count() as u64;
@@ -582,7 +606,39 @@ impl Topology {
     }
 }
 
-/// The single domain a node has on `key`, if it is known (hostname: always).
+/// The groups whose selector needs a label, by the first label of their `matchLabels`, so a
+/// pod is matched only against the groups its labels may select (and those that need none).
+struct SelectorIndex {
+    by_label: HashMap<(String, String), Vec<usize>>,
+    rest: Vec<usize>,
+}
+
+impl SelectorIndex {
+    fn new(groups: &[Group]) -> Self {
+        let mut out = SelectorIndex { by_label: HashMap::new(), rest: Vec::new() };
+        for (g, group) in groups.iter().enumerate() {
+            match group.selector.match_labels.iter().next() {
+                Some((k, v)) => out.by_label.entry((k.clone(), v.clone())).or_default().push(g),
+                None => out.rest.push(g),
+            }
+        }
+        out
+    }
+
+    /// The groups that select `pod`, in ascending order.
+    fn selecting(&self, groups: &[Group], pod: &Pod) -> Vec<usize> {
+        let mut out: Vec<usize> = self.rest.clone();
+        for (k, v) in &pod.labels {
+            if let Some(gs) = self.by_label.get(&(k.clone(), v.clone())) {
+                out.extend(gs);
+            }
+        }
+        out.sort_unstable();
+        out.retain(|&g| groups[g].selects(pod));
+        out
+    }
+}
+
 /// The one domain of `key` a node with requirements `reqs` is in, once it is known.
 fn domain_of(key: &str, reqs: &Requirements, hostname: &str) -> Option<String> {
     if key == labels::HOSTNAME {
