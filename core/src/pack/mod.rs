@@ -390,25 +390,37 @@ fn bound_input(
     };
     let existing: Vec<ExistingNode> = cluster.existing();
     let mut out = BoundInput { dimensions: dimensions.clone(), classes: Vec::new(), node_types: Vec::new() };
-    // (pool, type) -> node type index
-    let mut index: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+    // Per pool, per instance type: its node type's index, once it has one.
+    let mut index: Vec<Vec<Option<usize>>> = ctx.pools.iter().map(|p| vec![None; p.instance_types.len()]).collect();
+    // Classes alike to the bound (the same candidates, the same demand, no rule on distinct
+    // nodes) are one: the relaxation cannot tell them apart, and it stays small.
+    let mut alike: std::collections::HashMap<(*const ClassFilter, Vec<u64>), usize> = Default::default();
     for (ci, class) in classes.iter().enumerate() {
         let on_existing = existing.iter().map(|n| n.room_for(class)).fold(0u64, u64::saturating_add);
         let count = (class.pods.len() as u64).saturating_sub(on_existing);
         if count == 0 || (on_existing > 0 && !partial) || filters[ci].candidates.is_empty() {
             continue;
         }
-        let class_index = out.classes.len();
         let min_nodes =
             if on_existing == 0 { topology.min_nodes(ci, count, pending[class.pods[0]], &class.terms[0]) } else { 0 };
-        out.classes.push(BoundClass {
-            count,
-            demand: dimensions.iter().map(|d| class.requests.get(d) as f64).collect(),
-            min_nodes,
-        });
+        let demand: Vec<f64> = dimensions.iter().map(|d| class.requests.get(d) as f64).collect();
+        if min_nodes == 0 {
+            let key = (Arc::as_ptr(&filters[ci]), demand.iter().map(|d| d.to_bits()).collect());
+            match alike.entry(key) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    out.classes[*e.get()].count += count;
+                    continue;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(out.classes.len());
+                }
+            }
+        }
+        let class_index = out.classes.len();
+        out.classes.push(BoundClass { count, demand, min_nodes });
         for cand in &filters[ci].candidates {
-            let key = (cand.pool, cand.instance_type);
-            let ti = *index.entry(key).or_insert_with(|| {
+            let slot = &mut index[cand.pool][cand.instance_type];
+            let ti = *slot.get_or_insert_with(|| {
                 let pool = &ctx.pools[cand.pool];
                 out.node_types.push(BoundNodeType {
                     price: cand.price,
