@@ -104,10 +104,10 @@ fn main() {
         let text = format!("{NODEPOOL}{}", workloads(pods, 7));
         for &mode in &modes {
             reset_peak_memory();
+            fleetfit::profile::start();
             let start = Instant::now();
             let inventory = fleetfit::manifest::parse("mix.yaml", &text).unwrap_or_else(|e| panic!("{e}"));
             let parse = start.elapsed().as_secs_f64();
-            fleetfit::profile::start();
             let start = Instant::now();
             let plan = fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode, ..Default::default() })
                 .unwrap_or_else(|e| panic!("{e}"));

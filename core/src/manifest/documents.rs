@@ -111,7 +111,7 @@ fn read_yaml(source_name: &str, text: &str, mut each: impl FnMut(Document) -> Co
         }
         let content_line = first_line + leading_blank_lines(chunk);
         for doc in serde_yaml::Deserializer::from_str(chunk) {
-            match Value::deserialize(doc) {
+            match crate::profile::phase("yaml", || Value::deserialize(doc)) {
                 Ok(Value::Null) => {}
                 Ok(value) => {
                     if each(Document { line: content_line, value }).is_break() {

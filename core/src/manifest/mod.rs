@@ -133,13 +133,15 @@ fn parse_at_most<'a>(
         if reader.stopped {
             break;
         }
-        let syntax_errors = for_each_document(source_name, text, |doc| reader.document(source_name, doc));
+        let syntax_errors = for_each_document(source_name, text, |doc| {
+            crate::profile::phase("objects", || reader.document(source_name, doc))
+        });
         reader.errors.extend(syntax_errors);
     }
     reader.judge_label_doubts();
     let Reader { mut inventory, entries, mut errors, priorities, moved_kubelets, .. } = reader;
     nodeclass::apply_moved_kubelets(moved_kubelets, &mut inventory, &mut errors);
-    expand::expand(entries, &mut inventory, &mut errors, options.hpa, max_pods);
+    crate::profile::phase("expand", || expand::expand(entries, &mut inventory, &mut errors, options.hpa, max_pods));
     workloads::infer_daemonsets(&mut inventory);
     priorities.apply(&mut inventory);
     Error::collect(errors)?;
