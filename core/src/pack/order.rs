@@ -1,18 +1,26 @@
-//! The order this run's new nodes are tried in — fewest pods first, then creation — and the
-//! same order per topology domain, so a pod whose topology admits only some domains of a key
-//! walks only the nodes that may be in one of them.
+//! The order this run's new nodes are tried in, Karpenter's: fewest pods first; among equal
+//! pod counts, the node that reached that count last comes first, and new nodes (one pod)
+//! follow in creation order. Karpenter keeps its NodeClaims in one slice that it sorts by pod
+//! count before every pod (`sort.Slice`, an insertion sort — stable — for up to 12 claims);
+//! the claim that just gained a pod was before every claim of its new count, and a new claim
+//! was appended after all. The same order is kept per topology domain, so a pod whose topology
+//! admits only some domains of a key walks only the nodes that may be in one of them.
 
 use crate::requirements::Requirements;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A node's place in the order: (pod count, node index, which is its creation order).
-type Place = (usize, usize);
+/// A node's place in the order: (pod count, tie, node index). The tie is the node's index
+/// (its creation order) while it has the pods it was created with, and minus the number of
+/// pod counts reached before once it gains pods: the latest first.
+type Place = (usize, i64, usize);
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct NodeOrder {
     all: BTreeSet<Place>,
-    /// Per node: its pod count while it is in the order.
-    pods: Vec<Option<usize>>,
+    /// Per node: its place while it is in the order.
+    places: Vec<Option<Place>>,
+    /// How many times a node has reached a new pod count.
+    gains: i64,
     keys: Vec<KeyIndex>,
 }
 
@@ -57,36 +65,47 @@ impl NodeOrder {
     }
 
     /// Puts node `n`, now with `pods` pods and requirements `reqs`, in its place (moving it if
-    /// it was in the order).
+    /// it was in the order): a node new to the order after the nodes of its count, one whose
+    /// count changed before them, one whose count did not where it was.
     pub fn place(&mut self, n: usize, pods: usize, reqs: &Requirements) {
+        let before = self.places.get(n).copied().flatten();
         self.remove(n);
-        self.pods[n] = Some(pods);
-        self.all.insert((pods, n));
+        let tie = match before {
+            None => n as i64,
+            Some((count, tie, _)) if count == pods => tie,
+            Some(_) => {
+                self.gains += 1;
+                -self.gains
+            }
+        };
+        let place = (pods, tie, n);
+        self.places[n] = Some(place);
+        self.all.insert(place);
         for k in &mut self.keys {
             let b = k.bucket(reqs);
             k.bucket_of[n] = b;
-            k.buckets[b].insert((pods, n));
+            k.buckets[b].insert(place);
         }
     }
 
     /// Takes node `n` out of the order.
     pub fn remove(&mut self, n: usize) {
-        if self.pods.len() <= n {
-            self.pods.resize(n + 1, None);
+        if self.places.len() <= n {
+            self.places.resize(n + 1, None);
             for k in &mut self.keys {
                 k.bucket_of.resize(n + 1, 0);
             }
         }
-        let Some(pods) = self.pods[n].take() else { return };
-        self.all.remove(&(pods, n));
+        let Some(place) = self.places[n].take() else { return };
+        self.all.remove(&place);
         for k in &mut self.keys {
-            k.buckets[k.bucket_of[n]].remove(&(pods, n));
+            k.buckets[k.bucket_of[n]].remove(&place);
         }
     }
 
     /// Every node in the order.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.all.iter().map(|&(_, n)| n)
+        self.all.iter().map(|&(_, _, n)| n)
     }
 
     /// The nodes in the order that are pinned on `key` to a domain in `admitted` (sorted) or
@@ -102,7 +121,7 @@ impl NodeOrder {
         Box::new(std::iter::from_fn(move || {
             let (i, _) =
                 sources.iter_mut().enumerate().filter_map(|(i, s)| s.peek().map(|p| (i, *p))).min_by_key(|x| x.1)?;
-            sources[i].next().map(|(_, n)| n)
+            sources[i].next().map(|(_, _, n)| n)
         }))
     }
 }
@@ -138,5 +157,26 @@ mod tests {
         order.remove(0);
         assert_eq!(order.iter_admitting(crate::labels::ZONE, &["a", "c"]).collect::<Vec<_>>(), [2, 4]);
         assert_eq!(order.iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn among_equal_counts_the_latest_to_reach_it_comes_first() {
+        let none = Requirements::new();
+        let mut order = NodeOrder::new(&BTreeMap::new());
+        for n in 0..4 {
+            order.place(n, 1, &none);
+        }
+        // New nodes: creation order.
+        assert_eq!(order.iter().collect::<Vec<_>>(), [0, 1, 2, 3]);
+        order.place(2, 2, &none);
+        order.place(0, 2, &none);
+        // 0 reached two pods after 2 did: it comes first, as Karpenter's stable sort leaves it.
+        assert_eq!(order.iter().collect::<Vec<_>>(), [1, 3, 0, 2]);
+        // A change that keeps the count keeps the place; a new node follows the others of its count.
+        order.place(2, 2, &none);
+        order.place(4, 1, &none);
+        assert_eq!(order.iter().collect::<Vec<_>>(), [1, 3, 4, 0, 2]);
+        order.place(3, 2, &none);
+        assert_eq!(order.iter().collect::<Vec<_>>(), [1, 4, 3, 0, 2]);
     }
 }
