@@ -17,6 +17,7 @@
 //! creation order (Karpenter's unstable sort leaves them unspecified); a pod whose required
 //! node-affinity terms are ORed uses, per NodePool, the first term that NodePool can satisfy.
 
+mod efficiency;
 mod nodes;
 mod optimize;
 mod order;
@@ -464,6 +465,9 @@ struct Simulation<'a> {
     /// resources its pool limits (`optimize`), or every option (`karpenter`, which charges
     /// the largest against the limits).
     trim_options: bool,
+    /// `optimize`: a NodeClaim grows in a way that wastes more than a fresh node would only
+    /// when no other node, old or new, can take the pod (see [`efficiency`]); per pool.
+    efficiency: Option<Vec<efficiency::Efficiency>>,
 }
 
 /// A class's candidates in one pool: the required node-affinity term used, and per instance
@@ -542,6 +546,7 @@ impl<'a> Simulation<'a> {
             topology,
             dead: vec![Vec::new(); classes.len()],
             trim_options: false,
+            efficiency: None,
         }
     }
 
@@ -630,6 +635,11 @@ impl<'a> Simulation<'a> {
             Some((key, domains)) => self.order.iter_admitting(key, domains),
             None => Box::new(self.order.iter()),
         };
+        // Optimize: nodes that could take the pod only by growing wastefully (or past
+        // the room they keep to since they could), tried again if no other node, old or new,
+        // can take it; and the nodes that keep from now on to the room they launch with.
+        let mut postponed: Vec<usize> = Vec::new();
+        let mut capped: Vec<(usize, Resources)> = Vec::new();
         for n in candidates {
             if dead[n] {
                 continue;
@@ -659,9 +669,22 @@ impl<'a> Simulation<'a> {
                     }
                 }
             }
+            if !node.within_cap(&pod.requests) {
+                postponed.push(n);
+                continue;
+            }
             let ctx_pool = &self.ctx.pools[node.pool];
             match node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()) {
                 Ok(next) => {
+                    if let Some(efficiency) = self.efficiency.as_mut() {
+                        let efficiency = &mut efficiency[node.pool];
+                        let fresh = efficiency.fresh(c, ctx_pool, &class.terms[*term], &pod.requests, allowed);
+                        if let Some(cap) = grows_wastefully(efficiency, ctx_pool, node, &next, fresh) {
+                            capped.push((n, cap));
+                            postponed.push(n);
+                            continue;
+                        }
+                    }
                     found = Some((n, next));
                     break;
                 }
@@ -669,12 +692,11 @@ impl<'a> Simulation<'a> {
                 Err(_) => {}
             }
         }
+        for (n, cap) in capped {
+            self.new_nodes[n].cap = Some(cap);
+        }
         if let Some((n, next)) = found {
-            self.new_nodes[n].commit(next, pod, p);
-            self.reorder(n);
-            self.placement[p] = Placement::New(n);
-            let node = &self.new_nodes[n];
-            self.topology.record(c, level, &node.requirements, &node.hostname);
+            self.join(n, next, p);
             return true;
         }
         self.failures[p].clear();
@@ -704,7 +726,29 @@ impl<'a> Simulation<'a> {
                 Err(why) => self.failures[p].push((pool, why)),
             }
         }
+        for n in postponed {
+            let node = &self.new_nodes[n];
+            let (term, allowed) = self.allowed[c][node.pool].as_ref().expect("a postponed node's pool has candidates");
+            let ctx_pool = &self.ctx.pools[node.pool];
+            if let Ok(next) = node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()) {
+                self.join(n, next, p);
+                return true;
+            }
+        }
         false
+    }
+
+    /// Puts pod `p` on this run's new node `n`, which becomes `next`.
+    fn join(&mut self, n: usize, next: nodes::Next, p: usize) {
+        let node = &mut self.new_nodes[n];
+        node.commit(next, self.pods[p], p);
+        if node.cap.as_ref().is_some_and(|cap| !node.requests.fits(cap)) {
+            node.cap = None;
+        }
+        self.reorder(n);
+        self.placement[p] = Placement::New(n);
+        let node = &self.new_nodes[n];
+        self.topology.record(self.pod_class[p], self.level[p], &node.requirements, &node.hostname);
     }
 
     fn finish(self) -> Outcome {
@@ -759,6 +803,28 @@ impl<'a> Simulation<'a> {
         }
         out
     }
+}
+
+/// Whether adding a pod (making `node` into `next`) wastes more and costs more than a fresh node
+/// for it would (`fresh`: its price and waste, see [`efficiency`]): then the room of the type
+/// the node launches now, which it should keep to.
+fn grows_wastefully(
+    efficiency: &mut efficiency::Efficiency,
+    pool: &crate::filter::PoolContext,
+    node: &NewNode,
+    next: &nodes::Next,
+    fresh: Option<(f64, f64)>,
+) -> Option<Resources> {
+    let (fresh_price, fresh_waste) = fresh?;
+    let before = node.launch(pool)?;
+    let after = next.launch(pool)?;
+    if after.instance_type == before.instance_type {
+        return None;
+    }
+    let growth =
+        efficiency.waste(pool, &next.requirements, &after)? - efficiency.waste(pool, &node.requirements, &before)?;
+    let wasteful = growth > fresh_waste + 1e-9 && after.price - before.price > fresh_price + 1e-9;
+    wasteful.then(|| pool.type_space[before.instance_type as usize].clone())
 }
 
 /// The domains each topology key can take: from every NodePool's allowed instance types (zones

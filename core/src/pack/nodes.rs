@@ -83,6 +83,9 @@ pub(super) struct NewNode {
     pub hostname: String,
     /// [`NewNode::launch`], once asked; cleared whenever the options change.
     launched: OnceCell<Option<Launch>>,
+    /// `optimize`: the room it keeps to, once growing further would waste more than a fresh
+    /// node (see [`super::efficiency`]).
+    pub cap: Option<Resources>,
 }
 
 /// The topology a pod brings to a placement: the run's state, the pod's class and its own
@@ -118,9 +121,16 @@ impl PodTopology<'_> {
 
 /// What a NodeClaim becomes if a pod is added.
 pub(super) struct Next {
-    requirements: Requirements,
+    pub requirements: Requirements,
     options: Vec<(u32, u64)>,
-    requests: Resources,
+    pub requests: Resources,
+}
+
+impl Next {
+    /// What the NodeClaim would launch (see [`NewNode::launch`]).
+    pub fn launch(&self, pool: &PoolContext) -> Option<Launch> {
+        cheapest_launch(&self.options, pool)
+    }
 }
 
 /// The element-wise largest space among some options of a pool.
@@ -180,6 +190,7 @@ impl NewNode {
             ports: Vec::new(),
             hostname,
             launched: OnceCell::new(),
+            cap: None,
         })
     }
 
@@ -367,6 +378,11 @@ impl NewNode {
         self.requests.fits_with(requests, self.largest_space.get_or_init(|| largest_space(pool, &self.options)))
     }
 
+    /// Whether `requests` more stay within the room it keeps to, if it does ([`NewNode::cap`]).
+    pub fn within_cap(&self, requests: &Resources) -> bool {
+        self.cap.as_ref().is_none_or(|cap| self.requests.fits_with(requests, cap))
+    }
+
     /// Charges the NodeClaim against what its pool's limits leave (`sign` 1), or gives the
     /// charge back (`sign` -1): per limited resource, the largest capacity among its options,
     /// as Karpenter charges a NodeClaim.
@@ -387,47 +403,12 @@ impl NewNode {
     }
 
     fn cheapest_launch(&self, pool: &PoolContext) -> Option<Launch> {
-        let types = &pool.instance_types;
-        // One pass: per capacity type (reserved, spot, on-demand), the cheapest offering, ties
-        // to the type's name and then the zone. Spot is taken only where it costs no more than
-        // the cheapest on-demand offering, and as every spot offering at the cheapest spot
-        // price is judged alike, the cheapest spot one stands for them all.
-        let mut best: [Option<(u32, usize, &crate::catalog::Offering)>; 3] = [None; 3];
-        for (t, mask) in self.launchable(pool) {
-            for (i, o) in types[t as usize].offerings.iter().enumerate() {
-                if mask & (1 << i) == 0 || !o.available {
-                    continue;
-                }
-                let slot = &mut best[match o.capacity_type {
-                    CapacityType::Reserved => 0,
-                    CapacityType::Spot => 1,
-                    CapacityType::OnDemand => 2,
-                }];
-                let better = slot.is_none_or(|(bt, _, b)| {
-                    o.price
-                        .total_cmp(&b.price)
-                        .then_with(|| types[t as usize].name.cmp(&types[bt as usize].name))
-                        .then_with(|| o.zone.cmp(&b.zone))
-                        .is_lt()
-                });
-                if better {
-                    *slot = Some((t, i, o));
-                }
-            }
-        }
-        let cheapest_on_demand = best[2].map_or(f64::INFINITY, |(_, _, o)| o.price);
-        if best[1].is_some_and(|(_, _, o)| o.price > cheapest_on_demand) {
-            best[1] = None;
-        }
-        best.into_iter().flatten().next().map(|(t, offering, o)| Launch { instance_type: t, offering, price: o.price })
+        cheapest_launch(&self.options, pool)
     }
 
-    /// The options the AWS provider would launch: the generic types, or every option when
-    /// there is no generic one.
+    /// The options the AWS provider would launch (see [`launchable`]).
     fn launchable<'s>(&'s self, pool: &'s PoolContext) -> impl Iterator<Item = (u32, u64)> + 's {
-        let exotic = &pool.facts.exotic;
-        let generic = self.options.iter().any(|(t, _)| !exotic[*t as usize]);
-        self.options.iter().copied().filter(move |(t, _)| !generic || !exotic[*t as usize])
+        launchable(&self.options, pool)
     }
 
     /// The options a NodeClaim carries: at most 60 of the launchable ones, cheapest first (by
@@ -488,6 +469,51 @@ impl NewNode {
         };
         (planned, ranked.iter().map(|(price, _)| *price).collect())
     }
+}
+
+/// What a NodeClaim with `options` launches (see [`NewNode::launch`]).
+pub(super) fn cheapest_launch(options: &[(u32, u64)], pool: &PoolContext) -> Option<Launch> {
+    let types = &pool.instance_types;
+    // One pass: per capacity type (reserved, spot, on-demand), the cheapest offering, ties
+    // to the type's name and then the zone. Spot is taken only where it costs no more than
+    // the cheapest on-demand offering, and as every spot offering at the cheapest spot
+    // price is judged alike, the cheapest spot one stands for them all.
+    let mut best: [Option<(u32, usize, &crate::catalog::Offering)>; 3] = [None; 3];
+    for (t, mask) in launchable(options, pool) {
+        for (i, o) in types[t as usize].offerings.iter().enumerate() {
+            if mask & (1 << i) == 0 || !o.available {
+                continue;
+            }
+            let slot = &mut best[match o.capacity_type {
+                CapacityType::Reserved => 0,
+                CapacityType::Spot => 1,
+                CapacityType::OnDemand => 2,
+            }];
+            let better = slot.is_none_or(|(bt, _, b)| {
+                o.price
+                    .total_cmp(&b.price)
+                    .then_with(|| types[t as usize].name.cmp(&types[bt as usize].name))
+                    .then_with(|| o.zone.cmp(&b.zone))
+                    .is_lt()
+            });
+            if better {
+                *slot = Some((t, i, o));
+            }
+        }
+    }
+    let cheapest_on_demand = best[2].map_or(f64::INFINITY, |(_, _, o)| o.price);
+    if best[1].is_some_and(|(_, _, o)| o.price > cheapest_on_demand) {
+        best[1] = None;
+    }
+    best.into_iter().flatten().next().map(|(t, offering, o)| Launch { instance_type: t, offering, price: o.price })
+}
+
+/// The options the AWS provider would launch: the generic types, or every option when there is
+/// no generic one.
+fn launchable<'s>(options: &'s [(u32, u64)], pool: &'s PoolContext) -> impl Iterator<Item = (u32, u64)> + 's {
+    let exotic = &pool.facts.exotic;
+    let generic = options.iter().any(|(t, _)| !exotic[*t as usize]);
+    options.iter().copied().filter(move |(t, _)| !generic || !exotic[*t as usize])
 }
 
 /// A node of the cluster, with the room its bound pods leave.

@@ -1,9 +1,13 @@
 //! `optimize` mode: the same rules as `karpenter` mode, with cost-aware decisions.
 //!
 //! 1. Pods with topology (spread, pod affinity or anti-affinity, host ports, preferred node
-//!    affinity, or counted by another pod's group) are placed exactly as in `karpenter` mode:
-//!    their constraints depend on the order of placement, and Karpenter's order is the one
-//!    users know.
+//!    affinity, or counted by another pod's group) are placed by Karpenter's rules and in its
+//!    order (their constraints depend on the order of placement), with two differences: pods
+//!    that must share a node (required hostname affinity to each other) come together where
+//!    the first of them is, so their node is sized for them; and a NodeClaim does not grow
+//!    into a type that wastes more and costs more than a fresh node for the pod would (see
+//!    [`super::efficiency`]) unless no other node, old or new, can take the pod — Karpenter
+//!    grows its first NodeClaims into the largest, dearest types.
 //! 2. Every other pod (a *free* pod: its class alone decides where it may go) goes onto an
 //!    existing node if one has room (first fit, largest pods first), then into the room a
 //!    node of step 1 has left on the instance type it launches (no extra cost).
@@ -72,8 +76,11 @@ struct Packer<'s, 'a> {
     demand: Vec<Vec<i64>>,
     /// Per pool, per type: allocatable less DaemonSet overhead (dense).
     space: Vec<Vec<Vec<i64>>>,
-    /// Per class: its pods not yet placed, in queue order.
+    /// Per class: its pods not yet placed, in queue order (a free class alike to an earlier
+    /// one holds none: see `rep`).
     left: Vec<Vec<usize>>,
+    /// Per class: the class whose `left` holds its pods.
+    rep: Vec<usize>,
     /// Per class: the cheapest price per pod of a node filled with the class alone.
     value: Vec<f64>,
     /// Free classes, largest first.
@@ -102,11 +109,14 @@ impl Simulation<'_> {
     /// Karpenter's loop.
     fn run_optimize_then(&mut self, then: impl FnOnce(&mut Packer<'_, '_>)) {
         self.trim_options = true;
+        let efficiency = super::efficiency::Efficiency::new(self.pods, self.classes.len());
+        self.efficiency = Some(vec![efficiency; self.ctx.pools.len()]);
         let queue = self.queue();
         let free: Vec<bool> = (0..self.classes.len())
             .map(|c| self.topology.is_free(c) && self.pods[self.classes[c].pods[0]].host_ports.is_empty())
             .collect();
         let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
+        let constrained = self.hosts_together(constrained);
         self.run_karpenter_on(constrained);
         let mut rest = vec![false; self.pods.len()];
         let mut packer = Packer::new(self, &free, &free_pods);
@@ -117,6 +127,31 @@ impl Simulation<'_> {
         then(&mut packer);
         packer.left.into_iter().flatten().for_each(|p| rest[p] = true);
         self.run_karpenter_on(queue.into_iter().filter(|&p| rest[p]).collect());
+    }
+}
+
+impl Simulation<'_> {
+    /// `queue` with the pods that must share a node (required hostname affinity to each other)
+    /// brought together where the first of them is, so their node is sized for them before
+    /// other pods fill it (which would then have to grow into premium types to take them).
+    fn hosts_together(&self, queue: Vec<usize>) -> Vec<usize> {
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &p in &queue {
+            if let Some(g) = self.topology.shared_host(self.pod_class[p]) {
+                groups.entry(g).or_default().push(p);
+            }
+        }
+        if groups.is_empty() {
+            return queue;
+        }
+        let mut out = Vec::with_capacity(queue.len());
+        for p in queue {
+            match self.topology.shared_host(self.pod_class[p]) {
+                None => out.push(p),
+                Some(g) => out.extend(groups.remove(&g).unwrap_or_default()),
+            }
+        }
+        out
     }
 }
 
@@ -134,9 +169,19 @@ impl<'s, 'a> Packer<'s, 'a> {
         }
         let dense = Dense { names };
         let demand: Vec<Vec<i64>> = sim.classes.iter().map(|c| dense.of(&c.requests)).collect();
+        // Free classes alike to the packing (the same candidates and requests: they differ only
+        // in labels no group selects) are packed as one, the first of them.
+        let mut rep: Vec<usize> = (0..sim.classes.len()).collect();
+        let mut firsts: std::collections::HashMap<(*const crate::filter::ClassFilter, &Resources), usize> =
+            Default::default();
+        for (c, class) in sim.classes.iter().enumerate() {
+            if free[c] {
+                rep[c] = *firsts.entry((std::sync::Arc::as_ptr(&sim.filters[c]), &class.requests)).or_insert(c);
+            }
+        }
         let mut left = vec![Vec::new(); sim.classes.len()];
         for &p in free_pods {
-            left[sim.pod_class[p]].push(p);
+            left[rep[sim.pod_class[p]]].push(p);
         }
         let value: Vec<f64> = sim
             .filters
@@ -170,7 +215,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut order: Vec<usize> = (0..sim.classes.len()).filter(|&c| free[c] && !left[c].is_empty()).collect();
         order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
         let space = sim.ctx.pools.iter().map(|p| p.type_space.iter().map(|s| dense.of(s)).collect()).collect();
-        Packer { sim, dense, demand, space, left, value, order, generic, packed: Vec::new() }
+        Packer { sim, dense, demand, space, left, rep, value, order, generic, packed: Vec::new() }
     }
 
     fn space(&self, pool: usize, t: usize) -> &[i64] {
@@ -422,7 +467,7 @@ impl<'s, 'a> Packer<'s, 'a> {
     fn class_counts(&self, n: usize) -> Vec<(usize, usize)> {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
         for &p in &self.sim.new_nodes[n].pods {
-            *counts.entry(self.sim.pod_class[p]).or_default() += 1;
+            *counts.entry(self.rep[self.sim.pod_class[p]]).or_default() += 1;
         }
         counts.into_iter().collect()
     }
@@ -454,7 +499,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         node.requests = Resources::default();
         for p in pods {
             self.sim.placement[p] = Placement::Pending;
-            let c = self.sim.pod_class[p];
+            let c = self.rep[self.sim.pod_class[p]];
             self.left[c].insert(0, p);
         }
         self.packed.retain(|&m| m != n);

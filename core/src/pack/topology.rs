@@ -294,6 +294,16 @@ impl Topology {
         i
     }
 
+    /// The required hostname pod-affinity group a pod of the class honours and is itself
+    /// selected by (its pods must share one node), if any.
+    pub fn shared_host(&self, class: usize) -> Option<usize> {
+        let required = self.owned[class].last()?;
+        required.iter().copied().find(|&g| {
+            let group = &self.groups[g];
+            group.kind == Kind::Affinity && group.key == labels::HOSTNAME && self.selected_by[class].contains(&g)
+        })
+    }
+
     /// How many relaxation levels a class has (at least 1).
     pub fn levels_of(&self, class: usize) -> usize {
         self.owned[class].len()
