@@ -640,6 +640,11 @@ impl<'a> Simulation<'a> {
         // can take it; and the nodes that keep from now on to the room they launch with.
         let mut postponed: Vec<usize> = Vec::new();
         let mut capped: Vec<(usize, Resources)> = Vec::new();
+        // Optimize: the first pod of a group that must share a host opens a node of its own
+        // (sized for the group, which follows it), unless it cannot.
+        let leads_host_group = self.efficiency.is_some()
+            && level + 1 == self.topology.levels_of(c)
+            && self.topology.shared_host(c).is_some_and(|g| self.topology.is_empty(g));
         for n in candidates {
             if dead[n] {
                 continue;
@@ -655,6 +660,10 @@ impl<'a> Simulation<'a> {
                 dead[n] = true;
                 continue;
             }
+            if leads_host_group || !node.within_cap(&pod.requests) {
+                postponed.push(n);
+                continue;
+            }
             if let Some(tp) = &pod_topology {
                 match self.topology.screen(c, level, pod, &node.requirements, &node.hostname, tp.pod_requirements) {
                     Screen::Open => {}
@@ -668,10 +677,6 @@ impl<'a> Simulation<'a> {
                         continue;
                     }
                 }
-            }
-            if !node.within_cap(&pod.requests) {
-                postponed.push(n);
-                continue;
             }
             let ctx_pool = &self.ctx.pools[node.pool];
             match node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()) {
@@ -817,6 +822,9 @@ fn grows_wastefully(
 ) -> Option<Resources> {
     let (fresh_price, fresh_waste) = fresh?;
     let before = node.launch(pool)?;
+    if next.offers(before.instance_type, before.offering) {
+        return None; // Its options only narrow: what it launched stays the cheapest.
+    }
     let after = next.launch(pool)?;
     if after.instance_type == before.instance_type {
         return None;

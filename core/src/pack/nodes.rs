@@ -131,6 +131,11 @@ impl Next {
     pub fn launch(&self, pool: &PoolContext) -> Option<Launch> {
         cheapest_launch(&self.options, pool)
     }
+
+    /// Whether offering `offering` of type `t` is still among its options.
+    pub fn offers(&self, t: u32, offering: usize) -> bool {
+        self.options.iter().any(|&(o, mask)| o == t && mask & (1 << offering) != 0)
+    }
 }
 
 /// The element-wise largest space among some options of a pool.

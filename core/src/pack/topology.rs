@@ -304,6 +304,11 @@ impl Topology {
         })
     }
 
+    /// Whether group `g` counts no pod anywhere yet.
+    pub fn is_empty(&self, g: usize) -> bool {
+        self.groups[g].counts.values().all(|c| *c == 0)
+    }
+
     /// How many relaxation levels a class has (at least 1).
     pub fn levels_of(&self, class: usize) -> usize {
         self.owned[class].len()
