@@ -19,7 +19,7 @@
 
 use super::nodes::Launch;
 use crate::catalog::CapacityType;
-use crate::filter::PoolContext;
+use crate::filter::{ClassFilter, PoolContext};
 use crate::labels;
 use crate::model::Pod;
 use crate::requirements::Requirements;
@@ -35,20 +35,21 @@ pub(super) struct Efficiency {
     unit: [f64; 3],
     /// (spot allowed, amd64 allowed, arm64 allowed) → the fair price of an average pod.
     fair: Vec<((bool, bool, bool), f64)>,
-    /// Per class: the price and waste of a fresh node for one of its pods, once asked.
-    fresh: Vec<Option<Option<(f64, f64)>>>,
+    /// Per class filter and requests: the price and waste of a fresh node for one pod, once
+    /// asked (classes that differ only in labels share it).
+    fresh: std::collections::HashMap<(usize, Resources), Option<(f64, f64)>>,
 }
 
 impl Efficiency {
-    /// The measure for a run over `pods` in `classes` shape classes.
-    pub fn new(pods: &[&Pod], classes: usize) -> Self {
+    /// The measure for a run over `pods`.
+    pub fn new(pods: &[&Pod]) -> Self {
         let mut unit = [0.0; 3];
         for p in pods {
             unit[0] += p.requests.get("cpu") as f64;
             unit[1] += p.requests.get("memory") as f64;
         }
         let n = pods.len().max(1) as f64;
-        Efficiency { unit: [unit[0] / n, unit[1] / n, 1.0], fair: Vec::new(), fresh: vec![None; classes] }
+        Efficiency { unit: [unit[0] / n, unit[1] / n, 1.0], fair: Vec::new(), fresh: Default::default() }
     }
 
     /// What `launch` wastes in `pool` for a NodeClaim with `reqs`; `None` when nothing compares.
@@ -57,19 +58,20 @@ impl Efficiency {
         Some(launch.price - fair * self.holds(&pool.type_space[launch.instance_type as usize]))
     }
 
-    /// What a fresh node for a pod of class `class` (its requests `requests`, its candidates
-    /// in the pool `allowed`, their requirements `reqs`) costs and wastes: the cheapest type
-    /// that holds it.
+    /// What a fresh node for a pod (its requests `requests`; its class's filter `filter`, with
+    /// its candidates in the pool `allowed` and their requirements `reqs`) costs and wastes:
+    /// the cheapest type that holds it.
     pub fn fresh(
         &mut self,
-        class: usize,
+        filter: &ClassFilter,
         pool: &PoolContext,
         reqs: &Requirements,
         requests: &Resources,
         allowed: &[u64],
     ) -> Option<(f64, f64)> {
-        if let Some(known) = self.fresh[class] {
-            return known;
+        let key = (filter as *const ClassFilter as usize, requests.clone());
+        if let Some(known) = self.fresh.get(&key) {
+            return *known;
         }
         let options: Vec<(u32, u64)> = allowed
             .iter()
@@ -79,7 +81,7 @@ impl Efficiency {
             .collect();
         let fresh =
             super::nodes::cheapest_launch(&options, pool).and_then(|l| Some((l.price, self.waste(pool, reqs, &l)?)));
-        self.fresh[class] = Some(fresh);
+        self.fresh.insert(key, fresh);
         fresh
     }
 

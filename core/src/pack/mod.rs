@@ -391,6 +391,11 @@ struct Simulation<'a> {
     /// `optimize`: a NodeClaim grows in a way that wastes more than a fresh node would only
     /// when no other node, old or new, can take the pod (see [`efficiency`]); per pool.
     efficiency: Option<Vec<efficiency::Efficiency>>,
+    /// The element-wise least requests of the run's pods: a new node without room for them
+    /// (in its options, or within the room it keeps to) is taken out of [`Simulation::order`].
+    smallest: Resources,
+    /// New nodes taken out of the order so (tried last for a pod no other node can take).
+    parked: BTreeSet<usize>,
 }
 
 /// A class's candidates in one pool: the required node-affinity term used, and per instance
@@ -470,6 +475,12 @@ impl<'a> Simulation<'a> {
             dead: vec![Vec::new(); classes.len()],
             trim_options: false,
             efficiency: None,
+            smallest: pods
+                .iter()
+                .map(|p| &p.requests)
+                .fold(None, |m: Option<Resources>, r| Some(m.map_or_else(|| r.clone(), |m| m.min(r))))
+                .unwrap_or_default(),
+            parked: BTreeSet::new(),
         }
     }
 
@@ -525,7 +536,14 @@ impl<'a> Simulation<'a> {
     /// Puts new node `n` in its place in [`Simulation::order`] after a change.
     fn reorder(&mut self, n: usize) {
         let node = &self.new_nodes[n];
-        self.order.place(n, node.pods.len(), &node.requirements);
+        let pool = &self.ctx.pools[node.pool];
+        if node.has_room_for(&self.smallest, pool) && node.within_cap(&self.smallest) {
+            self.order.place(n, node.pods.len(), &node.requirements);
+            self.parked.remove(&n);
+        } else {
+            self.order.remove(n);
+            self.parked.insert(n);
+        }
     }
 
     /// Tries existing nodes, then this run's new nodes, then a new NodeClaim per NodePool.
@@ -577,14 +595,16 @@ impl<'a> Simulation<'a> {
                 dead[n] = true;
                 continue;
             };
-            if !node.has_room_for(&pod.requests, &self.ctx.pools[node.pool])
-                || node.requirements.compatible(&class.terms[*term]).is_err()
-            {
+            if !node.has_room_for(&pod.requests, &self.ctx.pools[node.pool]) {
                 dead[n] = true;
                 continue;
             }
             if leads_host_group || !node.within_cap(&pod.requests) {
                 postponed.push(n);
+                continue;
+            }
+            if node.requirements.compatible(&class.terms[*term]).is_err() {
+                dead[n] = true;
                 continue;
             }
             if let Some(tp) = &pod_topology {
@@ -606,7 +626,8 @@ impl<'a> Simulation<'a> {
                 Ok(next) => {
                     if let Some(efficiency) = self.efficiency.as_mut() {
                         let efficiency = &mut efficiency[node.pool];
-                        let fresh = efficiency.fresh(c, ctx_pool, &class.terms[*term], &pod.requests, allowed);
+                        let fresh =
+                            efficiency.fresh(&self.filters[c], ctx_pool, &class.terms[*term], &pod.requests, allowed);
                         if let Some(cap) = grows_wastefully(efficiency, ctx_pool, node, &next, fresh) {
                             capped.push((n, cap));
                             postponed.push(n);
@@ -621,7 +642,12 @@ impl<'a> Simulation<'a> {
             }
         }
         for (n, cap) in capped {
-            self.new_nodes[n].cap = Some(cap);
+            let node = &mut self.new_nodes[n];
+            node.cap = Some(cap);
+            if !node.within_cap(&self.smallest) {
+                self.order.remove(n);
+                self.parked.insert(n);
+            }
         }
         if let Some((n, next)) = found {
             self.join(n, next, p);
@@ -654,9 +680,14 @@ impl<'a> Simulation<'a> {
                 Err(why) => self.failures[p].push((pool, why)),
             }
         }
-        for n in postponed {
+        let parked: Vec<usize> =
+            if self.efficiency.is_some() { self.parked.iter().copied().collect() } else { Vec::new() };
+        for n in postponed.into_iter().chain(parked) {
             let node = &self.new_nodes[n];
-            let (term, allowed) = self.allowed[c][node.pool].as_ref().expect("a postponed node's pool has candidates");
+            if node.pods.is_empty() {
+                continue;
+            }
+            let Some((term, allowed)) = self.allowed[c][node.pool].as_ref() else { continue };
             let ctx_pool = &self.ctx.pools[node.pool];
             if let Ok(next) = node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()) {
                 self.join(n, next, p);
