@@ -315,7 +315,14 @@ fn bound_input(
     let existing: Vec<ExistingNode> = cluster.existing();
     let mut out = BoundInput { dimensions: dimensions.clone(), classes: Vec::new(), node_types: Vec::new() };
     // Per pool, per instance type: its node type's index, once it has one.
-    let mut index: Vec<Vec<Option<usize>>> = ctx.pools.iter().map(|p| vec![None; p.instance_types.len()]).collect();
+    // Per pool, per instance type: the cheapest compatible prices of the classes it may host
+    // (ascending, distinct); a node type for each. A class may use those priced at or above its
+    // own cheapest on the type: a real node launches an offering every class on it allows, so
+    // it costs at least the dearest of their cheapest prices, and that node type holds them all
+    // (a class pinned to on-demand is not priced at spot).
+    let mut prices: Vec<Vec<Vec<f64>>> = ctx.pools.iter().map(|p| vec![Vec::new(); p.instance_types.len()]).collect();
+    // Per bound class: the filter whose candidates it may use.
+    let mut uses: Vec<&ClassFilter> = Vec::new();
     // Classes alike to the bound (the same candidates, the same demand, no rule on distinct
     // nodes) are one: the relaxation cannot tell them apart, and it stays small.
     let mut alike: std::collections::HashMap<(*const ClassFilter, Vec<u64>), usize> = Default::default();
@@ -340,22 +347,39 @@ fn bound_input(
                 }
             }
         }
-        let class_index = out.classes.len();
         out.classes.push(BoundClass { count, demand, min_nodes });
+        uses.push(&filters[ci]);
         for cand in &filters[ci].candidates {
-            let slot = &mut index[cand.pool][cand.instance_type];
-            let ti = *slot.get_or_insert_with(|| {
-                let pool = &ctx.pools[cand.pool];
-                out.node_types.push(BoundNodeType {
-                    price: cand.price,
-                    capacity: dimensions.iter().map(|d| pool.type_space[cand.instance_type].get(d) as f64).collect(),
-                    classes: Vec::new(),
-                });
-                out.node_types.len() - 1
-            });
-            let nt = &mut out.node_types[ti];
-            nt.price = nt.price.min(cand.price);
-            nt.classes.push(class_index);
+            let known = &mut prices[cand.pool][cand.instance_type];
+            if !known.contains(&cand.price) {
+                known.push(cand.price);
+            }
+        }
+    }
+    // The node types, by pool, instance type and price; then the classes each may host.
+    let mut first: Vec<Vec<usize>> = ctx.pools.iter().map(|p| vec![usize::MAX; p.instance_types.len()]).collect();
+    for (pool_index, pool) in ctx.pools.iter().enumerate() {
+        for (t, known) in prices[pool_index].iter_mut().enumerate() {
+            if known.is_empty() {
+                continue;
+            }
+            known.sort_by(f64::total_cmp);
+            first[pool_index][t] = out.node_types.len();
+            let capacity: Vec<f64> = dimensions.iter().map(|d| pool.type_space[t].get(d) as f64).collect();
+            for &price in known.iter() {
+                out.node_types.push(BoundNodeType { price, capacity: capacity.clone(), classes: Vec::new() });
+            }
+        }
+    }
+    for (class_index, filter) in uses.iter().enumerate() {
+        for cand in &filter.candidates {
+            let known = &prices[cand.pool][cand.instance_type];
+            let start = first[cand.pool][cand.instance_type];
+            for (k, &price) in known.iter().enumerate() {
+                if price >= cand.price {
+                    out.node_types[start + k].classes.push(class_index);
+                }
+            }
         }
     }
     out
