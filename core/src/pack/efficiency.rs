@@ -79,8 +79,8 @@ impl Efficiency {
             .filter(|(t, m)| **m != 0 && requests.fits(&pool.type_space[*t]))
             .map(|(t, m)| (t as u32, *m))
             .collect();
-        let fresh =
-            super::nodes::cheapest_launch(&options, pool).and_then(|l| Some((l.price, self.waste(pool, reqs, &l)?)));
+        let fresh = super::nodes::cheapest_launch(&options, reqs, pool)
+            .and_then(|l| Some((l.price, self.waste(pool, reqs, &l)?)));
         self.fresh.insert(key, fresh);
         fresh
     }

@@ -11,10 +11,13 @@
 //!   that have a compatible offering; host ports must not clash; minValues must hold;
 //! - a new NodeClaim sees only the types that fit under its NodePool's remaining limits, and
 //!   is charged the largest of them;
-//! - a NodeClaim launches its cheapest option, preferring reserved, then spot, then on-demand.
+//! - a NodeClaim launches its cheapest option, preferring reserved, then spot (no dearer than
+//!   the cheapest on-demand offering, unless a requirement has minValues), then on-demand.
 //!
-//! Documented differences: ties between new nodes with the same pod count are broken by
-//! creation order (Karpenter's unstable sort leaves them unspecified); a pod whose required
+//! Documented differences: new nodes with the same pod count are tried in the order Karpenter's
+//! stable sort of up to 12 NodeClaims leaves them ([`order`]); with 13–49 its unstable sort
+//! differs (see `core/tests/karpenter/README.md`); among equally good topology domains the
+//! first in name order is taken (Karpenter's choice is random); a pod whose required
 //! node-affinity terms are ORed uses, per NodePool, the first term that NodePool can satisfy.
 
 mod cluster;

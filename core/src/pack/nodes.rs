@@ -129,7 +129,7 @@ pub(super) struct Next {
 impl Next {
     /// What the NodeClaim would launch (see [`NewNode::launch`]).
     pub fn launch(&self, pool: &PoolContext) -> Option<Launch> {
-        cheapest_launch(&self.options, pool)
+        cheapest_launch(&self.options, &self.requirements, pool)
     }
 
     /// Whether offering `offering` of type `t` is still among its options.
@@ -408,7 +408,7 @@ impl NewNode {
     }
 
     fn cheapest_launch(&self, pool: &PoolContext) -> Option<Launch> {
-        cheapest_launch(&self.options, pool)
+        cheapest_launch(&self.options, &self.requirements, pool)
     }
 
     /// The options the AWS provider would launch (see [`launchable`]).
@@ -476,12 +476,13 @@ impl NewNode {
     }
 }
 
-/// What a NodeClaim with `options` launches (see [`NewNode::launch`]).
-pub(super) fn cheapest_launch(options: &[(u32, u64)], pool: &PoolContext) -> Option<Launch> {
+/// What a NodeClaim with `options` and requirements `reqs` launches (see [`NewNode::launch`]).
+pub(super) fn cheapest_launch(options: &[(u32, u64)], reqs: &Requirements, pool: &PoolContext) -> Option<Launch> {
     let types = &pool.instance_types;
     // One pass: per capacity type (reserved, spot, on-demand), the cheapest offering, ties
     // to the type's name and then the zone. Spot is taken only where it costs no more than
-    // the cheapest on-demand offering, and as every spot offering at the cheapest spot
+    // the cheapest on-demand offering — unless a requirement has minValues, as the AWS
+    // provider skips that filter then — and as every spot offering at the cheapest spot
     // price is judged alike, the cheapest spot one stands for them all.
     let mut best: [Option<(u32, usize, &crate::catalog::Offering)>; 3] = [None; 3];
     for (t, mask) in launchable(options, pool) {
@@ -507,7 +508,8 @@ pub(super) fn cheapest_launch(options: &[(u32, u64)], pool: &PoolContext) -> Opt
         }
     }
     let cheapest_on_demand = best[2].map_or(f64::INFINITY, |(_, _, o)| o.price);
-    if best[1].is_some_and(|(_, _, o)| o.price > cheapest_on_demand) {
+    let min_values = reqs.iter().any(|r| r.min_values().is_some());
+    if !min_values && best[1].is_some_and(|(_, _, o)| o.price > cheapest_on_demand) {
         best[1] = None;
     }
     best.into_iter().flatten().next().map(|(t, offering, o)| Launch { instance_type: t, offering, price: o.price })
