@@ -108,13 +108,17 @@ fn main() {
             let start = Instant::now();
             let inventory = fleetfit::manifest::parse("mix.yaml", &text).unwrap_or_else(|e| panic!("{e}"));
             let parse = start.elapsed().as_secs_f64();
+            let parsed_peak = peak_memory_mib();
             let start = Instant::now();
             let plan = fleetfit::pack::plan(&inventory, &catalog, &PlanOptions { mode, ..Default::default() })
                 .unwrap_or_else(|e| panic!("{e}"));
             let seconds = start.elapsed().as_secs_f64();
             let phases = fleetfit::profile::finish();
             let pending = inventory.pending_pods().count();
-            let peak = peak_memory_mib().map_or("-".into(), |m| format!("{m:.0} MiB"));
+            let peak = match (parsed_peak, peak_memory_mib()) {
+                (Some(parsed), Some(all)) => format!("{all:.0} MiB ({parsed:.0} MiB once parsed)"),
+                _ => "-".to_string(),
+            };
             println!(
                 "\n{pending} pods, {mode} mode: parse {parse:.3} s + plan {seconds:.3} s = {:.3} s ({:.0} pods/s end to end); peak memory {peak}",
                 parse + seconds,

@@ -396,7 +396,7 @@ struct Simulation<'a> {
     filters: &'a [Arc<ClassFilter>],
     pod_class: Vec<usize>,
     /// Per class, per pool: the class's candidates there (see [`Allowed`]).
-    allowed: Vec<Vec<Option<Allowed>>>,
+    allowed: Vec<Arc<Vec<Option<Allowed>>>>,
     existing: Vec<ExistingNode<'a>>,
     new_nodes: Vec<NewNode>,
     /// New nodes in the order they are tried.
@@ -410,7 +410,7 @@ struct Simulation<'a> {
     failures: Vec<Vec<(usize, Rejection)>>,
     topology: Topology,
     /// Per class, per new node: the node can never take a pod of the class.
-    dead: Vec<Vec<bool>>,
+    dead: Vec<Marks>,
     /// Whether a new NodeClaim keeps only options no larger than its launched type in the
     /// resources its pool limits (`optimize`), or every option (`karpenter`, which charges
     /// the largest against the limits).
@@ -423,6 +423,23 @@ struct Simulation<'a> {
     smallest: Resources,
     /// New nodes taken out of the order so (tried last for a pod no other node can take).
     parked: BTreeSet<usize>,
+}
+
+/// A set of node indices, a bit each.
+#[derive(Debug, Clone, Default)]
+struct Marks(Vec<u64>);
+
+impl Marks {
+    fn has(&self, n: usize) -> bool {
+        self.0.get(n / 64).is_some_and(|w| w >> (n % 64) & 1 == 1)
+    }
+
+    fn set(&mut self, n: usize) {
+        if self.0.len() <= n / 64 {
+            self.0.resize(n / 64 + 1, 0);
+        }
+        self.0[n / 64] |= 1 << (n % 64);
+    }
 }
 
 /// A class's candidates in one pool: the required node-affinity term used, and per instance
@@ -451,16 +468,21 @@ impl<'a> Simulation<'a> {
                 pod_class[p] = ci;
             }
         }
+        // Classes sharing a filter share these too (classes differing only in labels are many).
+        let mut shared: std::collections::HashMap<*const ClassFilter, Arc<Vec<Option<Allowed>>>> = Default::default();
         let allowed = filters
             .iter()
             .map(|f| {
-                let mut per_pool: Vec<Option<Allowed>> = vec![None; ctx.pools.len()];
-                for cand in &f.candidates {
-                    let entry = per_pool[cand.pool]
-                        .get_or_insert_with(|| (cand.term, vec![0; ctx.pools[cand.pool].instance_types.len()]));
-                    entry.1[cand.instance_type] = cand.offerings;
-                }
-                per_pool
+                let per_pool = shared.entry(Arc::as_ptr(f)).or_insert_with(|| {
+                    let mut per_pool: Vec<Option<Allowed>> = vec![None; ctx.pools.len()];
+                    for cand in &f.candidates {
+                        let entry = per_pool[cand.pool]
+                            .get_or_insert_with(|| (cand.term, vec![0; ctx.pools[cand.pool].instance_types.len()]));
+                        entry.1[cand.instance_type] = cand.offerings;
+                    }
+                    Arc::new(per_pool)
+                });
+                Arc::clone(per_pool)
             })
             .collect();
         let existing = cluster.existing();
@@ -499,7 +521,7 @@ impl<'a> Simulation<'a> {
             level: vec![0; pods.len()],
             failures: vec![Vec::new(); pods.len()],
             topology,
-            dead: vec![Vec::new(); classes.len()],
+            dead: vec![Marks::default(); classes.len()],
             trim_options: false,
             efficiency: None,
             smallest: pods
@@ -594,7 +616,6 @@ impl<'a> Simulation<'a> {
         // for the class and skipped from then on.
         let final_level = level + 1 == self.topology.levels_of(c);
         let dead = &mut self.dead[c];
-        dead.resize(self.new_nodes.len(), false);
         let mut found = None;
         // Only nodes that may be in a domain the pod's topology admits today.
         let admitted =
@@ -614,16 +635,16 @@ impl<'a> Simulation<'a> {
             && level + 1 == self.topology.levels_of(c)
             && self.topology.shared_host(c).is_some_and(|g| self.topology.is_empty(g));
         for n in candidates {
-            if dead[n] {
+            if dead.has(n) {
                 continue;
             }
             let node = &self.new_nodes[n];
             let Some((term, allowed)) = &self.allowed[c][node.pool] else {
-                dead[n] = true;
+                dead.set(n);
                 continue;
             };
             if !node.has_room_for(&pod.requests, &self.ctx.pools[node.pool]) {
-                dead[n] = true;
+                dead.set(n);
                 continue;
             }
             if leads_host_group || !node.within_cap(&pod.requests) {
@@ -631,7 +652,7 @@ impl<'a> Simulation<'a> {
                 continue;
             }
             if node.requirements.compatible(&class.terms[*term]).is_err() {
-                dead[n] = true;
+                dead.set(n);
                 continue;
             }
             if let Some(tp) = &pod_topology {
@@ -642,7 +663,7 @@ impl<'a> Simulation<'a> {
                     // last level, the node is for every pod of the class.
                     Screen::Never => {
                         if final_level {
-                            dead[n] = true;
+                            dead.set(n);
                         }
                         continue;
                     }
@@ -664,7 +685,7 @@ impl<'a> Simulation<'a> {
                     found = Some((n, next));
                     break;
                 }
-                Err(_) if pod_topology.is_none() => dead[n] = true,
+                Err(_) if pod_topology.is_none() => dead.set(n),
                 Err(_) => {}
             }
         }
