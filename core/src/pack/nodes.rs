@@ -74,9 +74,10 @@ pub(super) struct NewNode {
     pub options: Vec<(u32, u64)>,
     /// Requests of its pods (DaemonSet overhead is accounted in the pool's type space).
     pub requests: Resources,
-    /// The element-wise largest space (allocatable less DaemonSets) among the options, once
-    /// asked ([`NewNode::has_room_for`]); cleared whenever the options change.
-    largest_space: OnceCell<Resources>,
+    /// The element-wise largest CPU, memory, pods and ephemeral storage (allocatable less
+    /// DaemonSets) among the options, once asked ([`NewNode::has_room_for`]); cleared whenever
+    /// the options change.
+    largest_space: OnceCell<[i64; 4]>,
     pub pods: Vec<usize>,
     pub ports: Vec<HostPort>,
     /// A placeholder hostname, unique in the run (its domain for hostname topology).
@@ -138,11 +139,19 @@ impl Next {
     }
 }
 
-/// The element-wise largest space among some options of a pool.
-fn largest_space(pool: &PoolContext, options: &[(u32, u64)]) -> Resources {
-    let mut out = Resources::default();
+/// A resource vector's CPU, memory, pods and ephemeral storage.
+fn core(r: &Resources) -> [i64; 4] {
+    [r.cpu.0, r.memory.0, r.pods, r.ephemeral_storage.0]
+}
+
+/// The element-wise largest CPU, memory, pods and ephemeral storage among some options of a
+/// pool (extended resources are looked at only when asked for: see [`NewNode::has_room_for`]).
+fn largest_space(pool: &PoolContext, options: &[(u32, u64)]) -> [i64; 4] {
+    let mut out = [0i64; 4];
     for (t, _) in options {
-        out.max_assign(&pool.type_space[*t as usize]);
+        for (o, v) in out.iter_mut().zip(core(&pool.type_space[*t as usize])) {
+            *o = (*o).max(v);
+        }
     }
     out
 }
@@ -380,7 +389,16 @@ impl NewNode {
     /// Whether `requests` could ever join: they fit beside the node's pods in its largest
     /// option.
     pub fn has_room_for(&self, requests: &Resources, pool: &PoolContext) -> bool {
-        self.requests.fits_with(requests, self.largest_space.get_or_init(|| largest_space(pool, &self.options)))
+        let largest = self.largest_space.get_or_init(|| largest_space(pool, &self.options));
+        let (have, more) = (core(&self.requests), core(requests));
+        if (0..4).any(|i| have[i].saturating_add(more[i]) > largest[i]) {
+            return false;
+        }
+        // Extended resources (GPUs, pod ENIs): each asked-for one must fit in some option.
+        self.requests.extended.keys().chain(requests.extended.keys()).all(|k| {
+            let need = self.requests.get(k).saturating_add(requests.get(k));
+            need <= 0 || self.options.iter().any(|(t, _)| pool.type_space[*t as usize].get(k) >= need)
+        })
     }
 
     /// Whether `requests` more stay within the room it keeps to, if it does ([`NewNode::cap`]).
