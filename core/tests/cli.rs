@@ -521,3 +521,26 @@ fn a_spot_price_far_below_on_demand_is_flagged() {
     let usual = json(&fleetfit(&args));
     assert!(!notes(&usual).iter().any(|n| n.contains("inversion")), "{:?}", notes(&usual));
 }
+
+#[test]
+fn timings_go_to_stderr_and_leave_the_answer_alone() {
+    let args = ["plan", "-f", "examples/webshop", "--nodepools", "examples/nodepools.yaml", "-o", "json"];
+    let plain = fleetfit(&args);
+    let timed = fleetfit(&[&args[..], &["--timings"]].concat());
+    assert!(plain.status.success() && timed.status.success(), "{}", stderr(&timed));
+    assert_eq!(stdout(&plain), stdout(&timed), "the plan is the same with --timings");
+    let err = stderr(&timed);
+    for phase in [
+        "timings (s):",
+        "objects",
+        "catalog",
+        "class filters",
+        "karpenter packing",
+        "optimize packing",
+        "lower bound",
+        "whole command",
+    ] {
+        assert!(err.contains(phase), "{phase} missing from:\n{err}");
+    }
+    assert!(!stderr(&plain).contains("timings"), "{}", stderr(&plain));
+}

@@ -23,7 +23,7 @@ pub(super) fn for_each_document(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let looks_like_json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
     if looks_like_json {
-        match read_json(text) {
+        match crate::profile::phase("json", || read_json(text)) {
             Ok(docs) => {
                 let _ = docs.into_iter().try_for_each(each);
                 return Vec::new();

@@ -14,6 +14,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print where the time went (reading the manifests, the catalog, filtering, topology,
+    /// each packing run, the lower bound) to stderr.
+    #[arg(long, global = true)]
+    timings: bool,
 }
 
 #[derive(Subcommand)]
@@ -113,7 +117,7 @@ impl SettingArgs {
 
     /// The catalog these settings name, restricted to the zones chosen for `inventory`.
     fn load_catalog(&self, inventory: &fleetfit::Inventory) -> fleetfit::Result<fleetfit::Catalog> {
-        self.catalog.load(inventory)
+        fleetfit::profile::phase("catalog", || self.catalog.load(inventory))
     }
 
     /// [`Self::load_inventory`], which must hold workloads (for plan, explain, simulate) or,
@@ -236,7 +240,20 @@ struct ExplainArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let timings = cli.timings.then(|| {
+        fleetfit::profile::start();
+        std::time::Instant::now()
+    });
+    let result = run(cli);
+    if let Some(start) = timings {
+        eprintln!("timings (s):");
+        for p in fleetfit::profile::finish() {
+            let calls = if p.calls > 1 { format!(" ({} calls)", p.calls) } else { String::new() };
+            eprintln!("  {:<20} {:>8.3}{calls}", p.name, p.seconds);
+        }
+        eprintln!("  {:<20} {:>8.3}", "whole command", start.elapsed().as_secs_f64());
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -259,6 +276,15 @@ fn write_out(text: &str) -> fleetfit::Result<()> {
 /// Prints an answer as JSON or as its table. The table shows the answer's warnings; with JSON
 /// they go to stderr as well, so no reader misses them.
 fn emit<T: serde::Serialize>(
+    output: Output,
+    answer: &T,
+    warnings: &[String],
+    table: impl FnOnce() -> String,
+) -> fleetfit::Result<ExitCode> {
+    fleetfit::profile::phase("output", || emit_now(output, answer, warnings, table))
+}
+
+fn emit_now<T: serde::Serialize>(
     output: Output,
     answer: &T,
     warnings: &[String],
