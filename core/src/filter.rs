@@ -292,6 +292,8 @@ pub struct PoolContext {
     type_verdicts: Vec<TypeVerdict>,
     /// Per instance type: allocatable less the DaemonSet overhead.
     pub(crate) type_space: Vec<Resources>,
+    /// Per instance type: its space's CPU, memory, pods and ephemeral storage, for quick fits.
+    pub(crate) type_core: Vec<[i64; 4]>,
     /// Per instance type: offerings compatible with the pool (bit mask) and the cheapest price.
     pub(crate) type_offerings: Vec<(u64, f64)>,
     /// What the pool's instance types are, whatever the pool (shared by the pools of a class).
@@ -400,7 +402,8 @@ impl FilterContext {
                     TypeVerdict::Ok
                 })
                 .collect();
-            let type_space = types.iter().map(|t| t.allocatable.sub(&daemon_overhead)).collect();
+            let type_space: Vec<Resources> = types.iter().map(|t| t.allocatable.sub(&daemon_overhead)).collect();
+            let type_core = type_space.iter().map(Resources::core).collect();
             let type_offerings = types.iter().map(|t| matching_offerings(t, zone, capacity_type)).collect();
             pools.push(PoolContext {
                 nodepool: pool,
@@ -409,6 +412,7 @@ impl FilterContext {
                 daemon_overhead,
                 type_verdicts,
                 type_space,
+                type_core,
                 type_offerings,
                 facts,
             });

@@ -315,6 +315,11 @@ impl Resources {
     }
 
     /// Fast check without building a [`Shortfall`].
+    /// CPU (millicores), memory (bytes), pods and ephemeral storage (bytes), in that order.
+    pub fn core(&self) -> [i64; 4] {
+        [self.cpu.0, self.memory.0, self.pods, self.ephemeral_storage.0]
+    }
+
     pub fn fits(&self, capacity: &Resources) -> bool {
         self.cpu <= capacity.cpu
             && self.memory <= capacity.memory

@@ -139,17 +139,12 @@ impl Next {
     }
 }
 
-/// A resource vector's CPU, memory, pods and ephemeral storage.
-fn core(r: &Resources) -> [i64; 4] {
-    [r.cpu.0, r.memory.0, r.pods, r.ephemeral_storage.0]
-}
-
 /// The element-wise largest CPU, memory, pods and ephemeral storage among some options of a
 /// pool (extended resources are looked at only when asked for: see [`NewNode::has_room_for`]).
 fn largest_space(pool: &PoolContext, options: &[(u32, u64)]) -> [i64; 4] {
     let mut out = [0i64; 4];
     for (t, _) in options {
-        for (o, v) in out.iter_mut().zip(core(&pool.type_space[*t as usize])) {
+        for (o, v) in out.iter_mut().zip(pool.type_core[*t as usize]) {
             *o = (*o).max(v);
         }
     }
@@ -257,6 +252,7 @@ impl NewNode {
             requirements = requirements.intersection(&narrowed);
         }
         let requests = self.requests.add(&pod.requests.scale(copies as i64));
+        let want = requests.core();
         let types = &pool.instance_types;
         let zone = requirements.get(labels::ZONE);
         let capacity_type = requirements.get(labels::CAPACITY_TYPE);
@@ -300,7 +296,9 @@ impl NewNode {
                         || r.key() == labels::CAPACITY_TYPE
                         || it.requirements.get(r.key()).is_none_or(|tr| tr.compatible_with(r))
                 });
-                (m != 0 && labels_ok && requests.fits(&pool.type_space[t as usize])).then_some((t, m))
+                let fits = (0..4).all(|i| want[i] <= pool.type_core[t as usize][i])
+                    && (requests.extended.is_empty() || requests.fits(&pool.type_space[t as usize]));
+                (m != 0 && labels_ok && fits).then_some((t, m))
             })
             .collect();
         if options.is_empty() {
@@ -390,7 +388,7 @@ impl NewNode {
     /// option.
     pub fn has_room_for(&self, requests: &Resources, pool: &PoolContext) -> bool {
         let largest = self.largest_space.get_or_init(|| largest_space(pool, &self.options));
-        let (have, more) = (core(&self.requests), core(requests));
+        let (have, more) = (self.requests.core(), requests.core());
         if (0..4).any(|i| have[i].saturating_add(more[i]) > largest[i]) {
             return false;
         }
