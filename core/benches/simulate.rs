@@ -4,9 +4,11 @@
 //! the m6i, c6i and r6i families (spot and on-demand, budget 10%), with consolidation every
 //! 5 minutes and a 60 s node start-up. Seeded (13) with the benches' own generator.
 //!
-//! Run: `cargo bench -p fleetfit-core --bench simulate [-- DEPLOYMENTS] [-- off|karpenter|optimize]`
-//! (default 100 Deployments, optimize consolidation). Prints the time to replay, the peak nodes
-//! and the totals; never fails on speed.
+//! Run: `cargo bench -p fleetfit-core --bench simulate [-- DEPLOYMENTS] [-- off|karpenter|optimize]
+//! [--phases]` (default 100 Deployments, optimize consolidation). Prints the time to replay, the
+//! peak nodes, the totals and a digest of the whole timeline (FNV-1a of its JSON: equal digests,
+//! equal timelines); with `--phases`, where the time went (see `fleetfit::profile`). Never fails
+//! on speed.
 
 mod common;
 
@@ -82,6 +84,9 @@ fn main() {
         trace.events.len()
     );
     let options = SimulateOptions { consolidation, ..SimulateOptions::default() };
+    if std::env::args().any(|a| a == "--phases") {
+        fleetfit::profile::start();
+    }
     let started = Instant::now();
     let timeline = simulate(&inventory, &catalog, &trace, &options, &mut |_, _| {}).expect("a timeline");
     let seconds = started.elapsed().as_secs_f64();
@@ -98,6 +103,15 @@ fn main() {
         t.evictions,
         t.pending_pod_seconds
     );
+    // Every step of the timeline, to tell a change in the replay's decisions at a glance.
+    let json = serde_json::to_string(&timeline).expect("a timeline serializes");
+    let digest = json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    println!("timeline digest: {digest:016x}");
+    let phases: Vec<String> =
+        fleetfit::profile::finish().iter().map(|p| format!("{} {:.3} s ×{}", p.name, p.seconds, p.calls)).collect();
+    if !phases.is_empty() {
+        println!("phases: {}", phases.join(", "));
+    }
     match peak_memory_mib() {
         Some(mib) => println!("peak memory: {mib:.0} MiB"),
         None => println!("peak memory: not measured on this platform"),

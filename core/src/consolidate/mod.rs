@@ -50,6 +50,7 @@ use crate::labels;
 use crate::model::{DisruptionReason, Inventory, Node, Pod};
 use crate::pack::{repack, Cluster, Outcome};
 use crate::plan::{positive_zero, Mode};
+use crate::profile::phase;
 use crate::requirements::Operator;
 use crate::resources::Resources;
 use crate::time::Timestamp;
@@ -502,9 +503,10 @@ impl<'c> Consolidator<'c> {
 
     fn run(mut self) -> (ConsolidationPlan, Inventory) {
         let kept = loop {
-            let facts = guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh);
+            let facts =
+                phase("facts", || guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh));
             let found = {
-                let mut cluster = Cluster::new(&self.state);
+                let mut cluster = phase("cluster view", || Cluster::new(&self.state));
                 let forced = self
                     .expiration(&facts, &mut cluster)
                     .or_else(|| self.emptiness(&facts))
@@ -512,9 +514,9 @@ impl<'c> Consolidator<'c> {
                 match forced {
                     Some(found) => Some(Ok(found)),
                     None if self.options.mode == ConsolidationMode::Global => None,
-                    None => Some(match self.multi_node(&facts, &mut cluster) {
+                    None => Some(match phase("multi-node", || self.multi_node(&facts, &mut cluster)) {
                         Some(found) => Ok(found),
-                        None => self.single_node(&facts, &mut cluster),
+                        None => phase("single-node", || self.single_node(&facts, &mut cluster)),
                     }),
                 }
             };

@@ -6,22 +6,24 @@ use super::{topology, Outcome, Simulation};
 use crate::filter::{shape_classes, ClassFilter, FilterContext};
 use crate::model::{Inventory, Node, Pod};
 use crate::plan::Mode;
+use crate::profile::phase;
 use std::sync::Arc;
 
 /// Places `moving` pods (bound to nodes the cluster view has taken away) on the rest of the
 /// cluster and on new nodes, for consolidation: `karpenter` as Karpenter's scheduling
 /// simulation, `optimize` (or `exact`, which is `optimize` here) never worse than it.
 pub(crate) fn repack(ctx: &FilterContext, cluster: &Cluster<'_>, moving: &[&Pod], mode: Mode) -> Outcome {
-    let classes = shape_classes(moving, cluster.inventory);
+    let classes = phase("trial classes", || shape_classes(moving, cluster.inventory));
     let filters: Vec<Arc<ClassFilter>> = classes.iter().map(|c| ctx.filter_cached(c)).collect();
     let topology = topology(ctx, cluster, moving, &classes);
     let run = |mode: Mode| {
-        let mut sim = Simulation::new(ctx, cluster, moving, &classes, &filters, topology.clone());
+        let mut sim =
+            phase("trial setup", || Simulation::new(ctx, cluster, moving, &classes, &filters, topology.clone()));
         match mode {
-            Mode::Karpenter => sim.run_karpenter(),
-            Mode::Optimize | Mode::Exact => sim.run_optimize(),
+            Mode::Karpenter => phase("trial karpenter", || sim.run_karpenter()),
+            Mode::Optimize | Mode::Exact => phase("trial optimize", || sim.run_optimize()),
         }
-        sim.finish()
+        phase("trial finish", || sim.finish())
     };
     let karpenter = run(Mode::Karpenter);
     if mode == Mode::Karpenter {

@@ -28,6 +28,7 @@ use crate::filter::{default_nodepool, FilterContext};
 use crate::model::{Inventory, ObjectRef, Pod, PodPhase};
 use crate::pack::plan;
 use crate::plan::{Mode, PlanOptions};
+use crate::profile::phase;
 use crate::time::{Duration, Timestamp};
 use crate::Result;
 use serde::{Deserialize, Serialize};
@@ -366,7 +367,9 @@ impl<'a> Replay<'a> {
             self.unschedulable = 0;
             return Ok(());
         }
-        let planned = plan(&self.state, self.catalog, &PlanOptions { mode: self.options.mode, ..Default::default() })?;
+        let planned = phase("provisioning", || {
+            plan(&self.state, self.catalog, &PlanOptions { mode: self.options.mode, ..Default::default() })
+        })?;
         let mut bind: BTreeMap<String, String> = BTreeMap::new();
         for e in &planned.existing {
             bind.insert(e.pod.clone(), e.node.clone());
@@ -401,13 +404,18 @@ impl<'a> Replay<'a> {
     /// Runs consolidation and applies its commands; whether there were any.
     fn consolidate(&mut self, now: Timestamp, mode: ConsolidationMode, counts: &mut Counts) -> Result<bool> {
         let options = ConsolidateOptions { compare: false, ..ConsolidateOptions::new(mode, now) };
-        let key = if self.skip_idle { decision_key(&self.state, &self.ctx, &options)? } else { None };
+        let key = if self.skip_idle {
+            phase("consolidation key", || decision_key(&self.state, &self.ctx, &options))?
+        } else {
+            None
+        };
         if let (Some(key), Some((state, idle))) = (&key, &self.idle) {
             if key == idle && *state == self.state {
                 return Ok(false);
             }
         }
-        let (plan, mut state) = consolidate_then(&self.state, self.catalog, &options, Some(&self.ctx))?;
+        let (plan, mut state) =
+            phase("consolidation", || consolidate_then(&self.state, self.catalog, &options, Some(&self.ctx)))?;
         if plan.commands.is_empty() {
             self.idle = key.map(|key| (self.state.clone(), key));
             return Ok(false);
