@@ -1057,8 +1057,7 @@ impl<'c> Consolidator<'c> {
             return Ok(Decision { candidates: candidates.to_vec(), outcome: None, keep_options: Vec::new() });
         }
         cluster.set_removed(candidates);
-        let moving: Vec<&Pod> = moving_idx.iter().map(|&p| &self.state.pods[p]).collect();
-        let outcome = repack(self.ctx, cluster, &moving, self.options.mode.packing());
+        let outcome = repack(self.ctx, cluster, &moving_idx, self.options.mode.packing());
         if let Some(u) = outcome.unschedulable.first() {
             return Err(format!("pod {} would have nowhere to go: {}", u.pod, u.reasons.join("; ")));
         }
