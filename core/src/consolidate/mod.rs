@@ -57,6 +57,7 @@ use crate::time::Timestamp;
 use crate::Result;
 use guards::{Budgets, NodeFacts, Pdbs};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How consolidation decides.
@@ -339,7 +340,7 @@ pub(crate) fn consolidate_then(
     plan.cost_per_hour_before = positive_zero(plan.cost_per_hour_before + unmanaged);
     plan.cost_per_hour_after = positive_zero(plan.cost_per_hour_after + unmanaged);
     plan.savings_per_hour = positive_zero(plan.savings_per_hour);
-    Ok((plan, state))
+    Ok((plan, state.into_owned()))
 }
 
 /// Prices the nodes no given NodePool manages (returning their price per hour), and warns
@@ -442,20 +443,21 @@ pub(crate) fn decision_key(
         return Ok(None);
     }
     let c = Consolidator::new(inventory, ctx, options)?;
-    let facts = guards::facts(&c.state, c.ctx, &c.pdbs, options.now, &c.fresh);
-    let expired = c.managed(&facts).filter(|(_, f, _)| f.expired).map(|(n, ..)| n).collect();
+    let facts = c.snapshot_facts.as_deref().expect("a new run has its snapshot's facts");
+    let expired = c.managed(facts).filter(|(_, f, _)| f.expired).map(|(n, ..)| n).collect();
     let candidates = [DisruptionReason::Empty, DisruptionReason::Drifted, DisruptionReason::Underutilized]
         .into_iter()
-        .map(|reason| c.candidates(&facts, reason))
+        .map(|reason| c.candidates(facts, reason))
         .collect();
     Ok(Some(DecisionKey { expired, candidates, budgets: c.budgets }))
 }
 
-/// The state of one consolidation run: the snapshot as the commands so far leave it.
+/// The state of one consolidation run: the snapshot as the commands so far leave it (the
+/// caller's until the first command).
 struct Consolidator<'c> {
     ctx: &'c FilterContext,
     options: ConsolidateOptions,
-    state: Inventory,
+    state: Cow<'c, Inventory>,
     pdbs: Pdbs,
     budgets: Budgets,
     /// Nodes the commands launched.
@@ -463,6 +465,8 @@ struct Consolidator<'c> {
     commands: Vec<Command>,
     /// The managed nodes' price before any command.
     cost_before: f64,
+    /// The nodes' facts before any command, until the first pass takes them.
+    snapshot_facts: Option<Vec<NodeFacts>>,
     notes: Vec<String>,
 }
 
@@ -476,7 +480,7 @@ struct Decision {
 }
 
 impl<'c> Consolidator<'c> {
-    fn new(inventory: &Inventory, ctx: &'c FilterContext, options: &ConsolidateOptions) -> Result<Self> {
+    fn new(inventory: &'c Inventory, ctx: &'c FilterContext, options: &ConsolidateOptions) -> Result<Self> {
         let pdbs = Pdbs::new(inventory);
         let budgets = Budgets::new(inventory, ctx, options.now)?;
         let facts = guards::facts(inventory, ctx, &pdbs, options.now, &BTreeSet::new());
@@ -491,20 +495,26 @@ impl<'c> Consolidator<'c> {
         Ok(Consolidator {
             ctx,
             options: *options,
-            state: inventory.clone(),
+            state: Cow::Borrowed(inventory),
             pdbs,
             budgets,
             fresh: BTreeSet::new(),
             commands: Vec::new(),
             cost_before,
+            snapshot_facts: Some(facts),
             notes,
         })
     }
 
-    fn run(mut self) -> (ConsolidationPlan, Inventory) {
+    /// Runs the passes; the plan, and the snapshot as its commands leave it.
+    fn run(mut self) -> (ConsolidationPlan, Cow<'c, Inventory>) {
         let kept = loop {
-            let facts =
-                phase("facts", || guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh));
+            let facts = match self.snapshot_facts.take() {
+                Some(facts) => facts,
+                None => {
+                    phase("facts", || guards::facts(&self.state, self.ctx, &self.pdbs, self.options.now, &self.fresh))
+                }
+            };
             let found = {
                 let mut cluster = phase("cluster view", || Cluster::new(&self.state));
                 let forced = self
@@ -1160,17 +1170,18 @@ impl<'c> Consolidator<'c> {
         moves.sort_by(|a, b| a.pod.cmp(&b.pod));
         // Pods move to their new nodes.
         let destination: BTreeMap<&str, &str> = moves.iter().map(|m| (m.pod.as_str(), m.to.as_str())).collect();
+        let gone: BTreeSet<String> = candidates.iter().map(|&n| self.node(n).name.clone()).collect();
+        let state = self.state.to_mut();
         for &p in &moving_idx {
-            let pod = &mut self.state.pods[p];
+            let pod = &mut state.pods[p];
             pod.node_name = destination.get(pod.key().as_str()).map(|to| to.to_string());
         }
-        let gone: BTreeSet<String> = candidates.iter().map(|&n| self.node(n).name.clone()).collect();
         // What stays on the removed nodes (DaemonSet and mirror pods) goes with them.
-        self.state.pods.retain(|pod| !pod.node_name.as_ref().is_some_and(|n| gone.contains(n)));
-        self.state.nodes.retain(|n| !gone.contains(&n.name));
+        state.pods.retain(|pod| !pod.node_name.as_ref().is_some_and(|n| gone.contains(n)));
+        state.nodes.retain(|n| !gone.contains(&n.name));
         for node in new_nodes {
             self.fresh.insert(node.name.clone());
-            self.state.nodes.push(node);
+            state.nodes.push(node);
         }
         let price: f64 = command_candidates.iter().map(|c| c.price_per_hour).sum();
         let new_price: f64 = replacements.iter().map(|r| r.price_per_hour).sum();

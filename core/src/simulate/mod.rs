@@ -417,7 +417,8 @@ impl<'a> Replay<'a> {
         let (plan, mut state) =
             phase("consolidation", || consolidate_then(&self.state, self.catalog, &options, Some(&self.ctx)))?;
         if plan.commands.is_empty() {
-            self.idle = key.map(|key| (self.state.clone(), key));
+            // Without commands, the snapshot is left as it was.
+            self.idle = key.map(|key| (state, key));
             return Ok(false);
         }
         self.idle = None;
