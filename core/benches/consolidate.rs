@@ -3,10 +3,11 @@
 //! up to 16 pods of 100 Deployments at 30–95% of its CPU, plus a DaemonSet pod; about 58,000
 //! pods at the default size. Seeded (11) with the benches' own generator.
 //!
-//! Run: `cargo bench -p fleetfit-core --bench consolidate [-- NODES] [-- MODE...]` (default
-//! 5000 nodes, optimize, global and karpenter modes). Prints the time to parse the snapshot and to
-//! decide, the commands, the nodes disrupted and launched, the savings, and the process's
-//! peak memory; never fails on speed.
+//! Run: `cargo bench -p fleetfit-core --bench consolidate [-- NODES] [-- MODE...] [--phases]`
+//! (default 5000 nodes, optimize, global and karpenter modes). Prints the time to parse the
+//! snapshot and to decide, the commands, the nodes disrupted and launched, the savings, and the
+//! process's peak memory; with `--phases`, where each mode's time went (see `fleetfit::profile`).
+//! Never fails on speed.
 
 mod common;
 
@@ -127,9 +128,14 @@ fn main() {
         // Each mode alone: the savings of Karpenter's rules are its own line.
         let options =
             ConsolidateOptions { compare: false, ..ConsolidateOptions::new(mode, NOW.parse().expect("a timestamp")) };
+        if std::env::args().any(|a| a == "--phases") {
+            fleetfit::profile::start();
+        }
         let started = Instant::now();
         let plan = consolidate(&inventory, &catalog, &options).expect("a plan");
         let seconds = started.elapsed().as_secs_f64();
+        let phases: Vec<String> =
+            fleetfit::profile::finish().iter().map(|p| format!("{} {:.3} s ×{}", p.name, p.seconds, p.calls)).collect();
         let disrupted: usize = plan.commands.iter().map(|c| c.candidates.len()).sum();
         let launched: usize = plan.commands.iter().map(|c| c.replacements.len()).sum();
         println!(
@@ -139,6 +145,9 @@ fn main() {
             plan.cost_per_hour_before,
             plan.karpenter_savings_per_hour.map(|k| format!(" (karpenter rules: {k:.2}/h)")).unwrap_or_default()
         );
+        if !phases.is_empty() {
+            println!("           phases: {}", phases.join(", "));
+        }
     }
     match peak_memory_mib() {
         Some(mib) => println!("peak memory: {mib:.0} MiB (the whole process: catalog, snapshot and plans)"),
