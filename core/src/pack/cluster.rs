@@ -26,6 +26,7 @@ use std::sync::{Arc, LazyLock};
 pub(crate) fn repack(ctx: &FilterContext, cluster: &mut Cluster<'_>, pods: &[usize], mode: Mode) -> Outcome {
     let inventory = cluster.inventory;
     let moving: Vec<&Pod> = pods.iter().map(|&p| &inventory.pods[p]).collect();
+    cluster.trials += 1;
     let classes = phase("trial classes", || cluster.classes_of(pods, &moving));
     let filters: Vec<Arc<ClassFilter>> = classes.iter().map(|c| ctx.filter_cached(c)).collect();
     let topology = phase("trial topology", || cluster.topology_of(ctx, &moving, &classes));
@@ -90,8 +91,11 @@ pub(crate) struct Cluster<'a> {
     trial: Option<Trial>,
     /// A node no pod fits on (see [`PLACEHOLDER`]).
     placeholder: ExistingNode<'a>,
-    /// The shape classes of the bound pods, once a trial asks.
+    /// The shape classes of the bound pods, once a second trial asks (a view a single trial
+    /// uses, as when consolidation applies a move, classes only that trial's pods).
     classes: OnceCell<BoundClasses>,
+    /// Trials run on this view so far.
+    trials: usize,
     /// Whether a bound pod has required pod anti-affinity, once a trial asks.
     repels: OnceCell<bool>,
 }
@@ -169,6 +173,7 @@ impl<'a> Cluster<'a> {
             trial: None,
             placeholder,
             classes: OnceCell::new(),
+            trials: 0,
             repels: OnceCell::new(),
         }
     }
@@ -212,6 +217,9 @@ impl<'a> Cluster<'a> {
     /// The shape classes of `moving`, the inventory's pods at `pods`: as [`shape_classes`]
     /// finds them, from the classes of the bound pods.
     fn classes_of(&self, pods: &[usize], moving: &[&Pod]) -> Vec<ShapeClass> {
+        if self.trials < 2 {
+            return shape_classes(moving, self.inventory);
+        }
         let bound = self.classes.get_or_init(|| self.bound_classes());
         let mut index: BTreeMap<usize, usize> = BTreeMap::new();
         let mut classes: Vec<ShapeClass> = Vec::new();
