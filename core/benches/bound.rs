@@ -66,7 +66,7 @@ fn cluster(n_classes: usize, n_types: usize, seed: u64) -> BoundInput {
         let gpu = if kind == Kind::Gpu { 1.0 } else { 0.0 };
         let count = 1 + rng.log_uniform(1.0, 120.0) as u64;
         kinds.push(kind);
-        classes.push(BoundClass { count, demand: vec![cpu, memory, 1.0, gpu], min_nodes: 0 });
+        classes.push(BoundClass { count, demand: vec![cpu, memory, 1.0, gpu], min_nodes: 0, max_per_node: None });
     }
     let hosts =
         |kind_ok: &dyn Fn(Kind) -> bool| -> Vec<usize> { (0..n_classes).filter(|&c| kind_ok(kinds[c])).collect() };
@@ -102,6 +102,7 @@ fn cluster(n_classes: usize, n_types: usize, seed: u64) -> BoundInput {
                                 price: (price * 10_000.0).round() / 10_000.0,
                                 capacity: vec![cpu_alloc, mem_alloc, pods, 0.0],
                                 classes,
+                                max_nodes: None,
                             });
                         }
                     }
@@ -123,6 +124,7 @@ fn cluster(n_classes: usize, n_types: usize, seed: u64) -> BoundInput {
             classes: hosts(&|k| {
                 k == Kind::Gpu || k == Kind::MultiArch || (k == Kind::Amd64) || (!spot && k == Kind::OnDemandOnly)
             }),
+            max_nodes: None,
         });
     }
     BoundInput {

@@ -33,7 +33,12 @@ fn cluster(n_classes: usize, n_types: usize, seed: u64) -> BoundInput {
         .map(|_| {
             let cpu = (rng.log_uniform(100.0, 4000.0) / 50.0).round() * 50.0;
             let memory = (rng.log_uniform(128.0, 16384.0) / 64.0).round() * 64.0;
-            BoundClass { count: 1 + rng.log_uniform(1.0, 60.0) as u64, demand: vec![cpu, memory, 1.0], min_nodes: 0 }
+            BoundClass {
+                count: 1 + rng.log_uniform(1.0, 60.0) as u64,
+                demand: vec![cpu, memory, 1.0],
+                min_nodes: 0,
+                max_per_node: None,
+            }
         })
         .collect();
     let sizes = [2.0, 4.0, 8.0, 16.0, 32.0, 48.0, 64.0, 96.0];
@@ -52,7 +57,7 @@ fn cluster(n_classes: usize, n_types: usize, seed: u64) -> BoundInput {
             } else {
                 (0..n_classes).filter(|_| rng.next() < 0.7).collect()
             };
-            BoundNodeType { price, capacity: vec![cpu, memory, max_pods[size]], classes }
+            BoundNodeType { price, capacity: vec![cpu, memory, max_pods[size]], classes, max_nodes: None }
         })
         .collect();
     BoundInput { dimensions: vec!["cpu".into(), "memory".into(), "pods".into()], classes, node_types }

@@ -8,12 +8,18 @@
 //! may host, with the node's summed demand within its capacity in every dimension. The bounds
 //! below are lower bounds on the cheapest such solution, `OPT`.
 //!
+//! Two refinements: a type may be limited to `u_t` nodes ([`BoundNodeType::max_nodes`]; the
+//! existing nodes' free room is such a type, of price 0, one per distinct room), and a class
+//! may hold at most `s_c` pods per node ([`BoundClass::max_per_node`]; anti-affinity among
+//! its pods, hostname spread).
+//!
 //! # Preparation (shared, valid for both bounds)
 //! - A type *hosts* a class when it lists it and one pod fits it. A class with pods that no type
 //!   hosts is reported in [`Bound::uncovered_classes`] and left out: the bound covers the rest.
 //! - Type `t` is dropped when another type `t'` hosts every class `t` hosts, has at least its
 //!   capacity in every dimension and costs no more (ties keep the lower index). Swapping every
 //!   `t` node of a solution for a `t'` node keeps it feasible and no dearer, so `OPT` is unchanged.
+//!   A limited type dominates none (the swap could pass its limit).
 //!
 //! # Resource-volume bound ([`resource_volume_bound`])
 //! An LP over fractional node counts `n_t ≥ 0`, minimising `Σ_t p_t n_t` subject to three kinds
@@ -31,14 +37,15 @@
 //!    (per dimension `k`: each pod of `B` takes more than half of `C_tk` on every type hosting it;
 //!    plus one greedy clique of such "conflicting" classes), then `Σ_{t∈∪T(c)} n_t ≥ Σ_{c∈B} count_c`.
 //!
-//! Any solution, read as `n_t` = its number of type-`t` nodes, satisfies every row, so the LP
-//! optimum is `≤ OPT`. It decouples dimensions (a pod's cpu may be served by one type and its
+//! A limited type's variable is bounded, `n_t ≤ u_t`. Any solution, read as `n_t` = its number
+//! of type-`t` nodes, satisfies every row, so the LP optimum is `≤ OPT`. It decouples dimensions (a pod's cpu may be served by one type and its
 //! memory by another), which costs little when prices are close to linear in the resources, as
 //! cloud prices are; the column-generation bound does not have this weakness.
 //!
 //! # Column-generation bound ([`column_generation_bound`], Gilmore–Gomory)
-//! A *pattern* is a type `t` and integer counts `a_c ≤ count_c` of classes it hosts that fit one
-//! node together. The master LP is `min Σ_p p_{t(p)} λ_p` subject to `Σ_p a_cp λ_p ≥ count_c` for
+//! A *pattern* is a type `t` and integer counts `a_c ≤ min(count_c, s_c)` of classes it hosts
+//! that fit one node together; a limited type's patterns share a row `Σ_{p: t(p)=t} λ_p ≤ u_t`
+//! priced `μ_t ≥ 0`. The master LP is `min Σ_p p_{t(p)} λ_p` subject to `Σ_p a_cp λ_p ≥ count_c` for
 //! each class and the node-count rows 2. above (`Σ_{p: t(p)∈T} λ_p ≥ N(T)`, valid for the same
 //! reason). A solution's nodes are patterns, so the LP optimum is `≤ OPT`; every volume and big-pod
 //! row is implied by the pattern rows, so it is also `≥` the resource-volume LP. New patterns come
@@ -50,7 +57,10 @@
 //! `π, σ ≥ 0` and any `V_t ≥` the best pattern value of type `t` (exact, or the knapsack's upper
 //! bound when branch and bound stopped early), let `ρ = max_t V_t / p_t`. Then `(π, σ)/ρ` is
 //! dual feasible for the master LP over *all* patterns, so
-//! `Σ_c π_c count_c + Σ_T σ_T N(T)`, divided by `ρ`, is a lower bound (Farley's bound). At
+//! `Σ_c π_c count_c + Σ_T σ_T N(T)`, divided by `ρ`, is a lower bound (Farley's bound). The
+//! limited types are left out of `ρ`: each is kept dual feasible by its own row's price instead,
+//! `μ_t = max(0, V_t / ρ − p_t)`, which costs `u_t μ_t` (as the bound `n_t ≤ u_t` does in the
+//! resource-volume LP's dual). At
 //! the LP optimum `ρ = 1` and it equals the LP value; the best value over the rounds is kept, so
 //! stopping early (effort limits) still gives a valid, if weaker, bound.
 //!
@@ -102,6 +112,10 @@ pub struct BoundClass {
     /// against each other, spread over hosts or zones).
     #[serde(default)]
     pub min_nodes: u64,
+    /// At most this many of them share a node (anti-affinity against each other: 1; hostname
+    /// spread with maxSkew `s`: `s`); `None`: no such rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_node: Option<u64>,
 }
 
 /// A node option: its price per hour, its usable capacity per dimension (allocatable minus
@@ -111,6 +125,10 @@ pub struct BoundNodeType {
     pub price: f64,
     pub capacity: Vec<f64>,
     pub classes: Vec<usize>,
+    /// At most this many nodes of the type (existing nodes' free room: price 0, as many as
+    /// there are such nodes); `None`: as many as needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_nodes: Option<u64>,
 }
 
 /// Which relaxation produced a bound.

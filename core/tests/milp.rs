@@ -15,7 +15,12 @@ fn input(classes: &[(u64, Vec<f64>)], types: &[(f64, Vec<f64>, Vec<usize>)]) -> 
         dimensions: (0..dimensions).map(|k| format!("d{k}")).collect(),
         classes: classes
             .iter()
-            .map(|(count, demand)| BoundClass { count: *count, demand: demand.clone(), min_nodes: 0 })
+            .map(|(count, demand)| BoundClass {
+                count: *count,
+                demand: demand.clone(),
+                min_nodes: 0,
+                max_per_node: None,
+            })
             .collect(),
         node_types: types
             .iter()
@@ -23,6 +28,7 @@ fn input(classes: &[(u64, Vec<f64>)], types: &[(f64, Vec<f64>, Vec<usize>)]) -> 
                 price: *price,
                 capacity: capacity.clone(),
                 classes: classes.clone(),
+                max_nodes: None,
             })
             .collect(),
     }
@@ -191,7 +197,7 @@ fn bad_input_is_an_error() {
         assert!(message.starts_with(field), "{message}");
     }
     let mut unlisted = good.clone();
-    unlisted.node_types.push(BoundNodeType { price: 1.0, capacity: vec![9.0], classes: vec![] });
+    unlisted.node_types.push(BoundNodeType { price: 1.0, capacity: vec![9.0], classes: vec![], max_nodes: None });
     let message = err(&unlisted, &[], &[(1, vec![(0, 1)])], &options).to_string();
     assert!(message.starts_with("warm_start[0] puts class 0 on node type 1"), "{message}");
 

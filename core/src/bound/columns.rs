@@ -42,9 +42,29 @@ struct Pattern {
 
 /// The outcome of pricing every type at some prices.
 struct Pricing {
-    /// Largest (over-estimated) pattern value to price ratio.
+    /// Largest (over-estimated) pattern value to price ratio, over the types of unlimited
+    /// count.
     rho: f64,
     patterns: Vec<Pattern>,
+    /// Per type of at most so many nodes: the type, and (an upper bound on) its best pattern's
+    /// value before its own limit row's charge.
+    own: Vec<(usize, f64)>,
+}
+
+impl Pricing {
+    /// Farley's bound at `prices` and the dual-feasible prices proving it: everything divided
+    /// by `ρ` (1 when no type is priced above 0), the own row of a type of at most `u` nodes
+    /// priced at what its best pattern is then worth beyond its price. `None` when not positive.
+    fn farley(&self, instance: &Instance, prices: &Prices) -> Option<(f64, Prices)> {
+        let rho = if self.rho > 0.0 { self.rho } else { 1.0 };
+        let mut certificate = prices.scaled(1.0 / rho);
+        for &(t, value) in &self.own {
+            let ty = &instance.types[t];
+            certificate.limits[ty.own_row?] = (value / rho - ty.price).max(0.0);
+        }
+        let value = dual_value(instance, &certificate);
+        (value.is_finite() && value > 0.0).then_some((value, certificate))
+    }
 }
 
 /// A pattern of the master: a type and its `(class, count)` pairs (class ascending, counts > 0),
@@ -154,10 +174,9 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
                 _ => own.clone(),
             };
             let pricing = price(instance, &prices, budget, 1.0 + PRICING_TOLERANCE);
-            let value = if pricing.rho > 0.0 { dual_value(instance, &prices) / pricing.rho } else { 0.0 };
-            if value.is_finite() && value > best {
+            if let Some((value, proof)) = pricing.farley(instance, &prices).filter(|(value, _)| *value > best) {
                 best = value;
-                certificate = Some(prices.scaled(1.0 / pricing.rho));
+                certificate = Some(proof);
                 centre = Some(prices);
             }
             for pattern in pricing.patterns {
@@ -206,7 +225,7 @@ fn initial_patterns(instance: &Instance) -> Vec<(usize, Vec<(usize, f64)>)> {
         let mut best: Option<(f64, usize, f64)> = None;
         for &t in &class.types {
             let ty = &instance.types[t];
-            let copies = copies_fitting(&class.demand, &ty.capacity, class.count);
+            let copies = copies_fitting(&class.demand, &ty.capacity, class.most_per_node());
             if copies >= 1.0 {
                 let per_pod = ty.price / copies;
                 if best.is_none_or(|(b, _, _)| per_pod < b) {
@@ -234,7 +253,7 @@ fn prices_from(instance: &Instance, duals: &[f64]) -> Prices {
     prices.classes.resize(n, 0.0);
     prices.sets.resize(m, 0.0);
     prices.limits.resize(instance.limits.len(), 0.0);
-    for ty in instance.types.iter().filter(|t| t.price <= 0.0) {
+    for ty in instance.types.iter().filter(|t| t.price <= 0.0 && t.own_row.is_none()) {
         ty.hosts.iter().for_each(|&c| prices.classes[c] = 0.0);
         ty.sets.iter().for_each(|&s| prices.sets[s] = 0.0);
     }
@@ -270,8 +289,9 @@ pub(super) fn fixed_value(ty: &NodeType, prices: &Prices) -> f64 {
 fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pricing {
     let mut rho = 0.0f64;
     let mut patterns = Vec::new();
+    let mut own = Vec::new();
     for (t, ty) in instance.types.iter().enumerate() {
-        if ty.price <= 0.0 {
+        if ty.price <= 0.0 && ty.own_row.is_none() {
             continue;
         }
         let fixed = fixed_value(ty, prices);
@@ -285,21 +305,25 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pri
                     class: c,
                     value: prices.classes[c],
                     demand: &class.demand,
-                    limit: copies_fitting(&class.demand, &ty.capacity, class.count),
+                    limit: copies_fitting(&class.demand, &ty.capacity, class.most_per_node()),
                 }
             })
             .filter(|item| item.limit >= 1.0)
             .collect();
         let threshold = worth * ty.price - fixed;
         let answer = knapsack::maximise(&ty.capacity, items, threshold, budget);
-        rho = rho.max((fixed + answer.upper.max(0.0)) / ty.price);
+        match ty.own_row {
+            Some(row) => own.push((t, fixed + prices.limits[row] + answer.upper.max(0.0))),
+            None => rho = rho.max((fixed + answer.upper.max(0.0)) / ty.price),
+        }
         for (value, counts) in answer.patterns {
-            patterns.push(Pattern { ratio: (fixed + value) / ty.price, node_type: t, counts });
+            let ratio = if ty.price > 0.0 { (fixed + value) / ty.price } else { f64::INFINITY };
+            patterns.push(Pattern { ratio, node_type: t, counts });
         }
     }
     // Best ratio first; ties by type.
     patterns.sort_by(|a, b| b.ratio.total_cmp(&a.ratio).then(a.node_type.cmp(&b.node_type)));
-    Pricing { rho, patterns }
+    Pricing { rho, patterns, own }
 }
 
 /// Bookkeeping of the master's columns.

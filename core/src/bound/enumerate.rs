@@ -102,8 +102,8 @@ impl Search<'_> {
         let fit = |a: u64| with(a).iter().zip(capacity).all(|(&l, &cap)| fits(l, cap));
         // The room's copies, adjusted so that the node's total passes the fit test.
         let room: Vec<f64> = capacity.iter().zip(load).map(|(cap, l)| (cap - l).max(0.0)).collect();
-        let mut most = copies_fitting(&class.demand, &room, class.count) as u64;
-        while (most as f64) < class.count && fit(most + 1) {
+        let mut most = copies_fitting(&class.demand, &room, class.most_per_node()) as u64;
+        while (most as f64) < class.most_per_node() && fit(most + 1) {
             most += 1;
         }
         while most > 0 && !fit(most) {

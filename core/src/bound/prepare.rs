@@ -45,6 +45,8 @@ pub(super) struct Class {
     pub demand: Vec<f64>,
     /// Distinct nodes its pods need at least.
     pub min_nodes: f64,
+    /// Its pods on one node at most (`∞`: no such rule).
+    pub per_node: f64,
     /// Kept types hosting it (indices into [`Instance::types`], ascending).
     pub types: Vec<usize>,
 }
@@ -63,6 +65,9 @@ pub(super) struct NodeType {
     pub sets: Vec<usize>,
     /// Its non-zero coefficients in the limit rows, as `(limit, coefficient)`.
     pub limits: Vec<(usize, f64)>,
+    /// For a type of at most so many nodes ([`super::BoundNodeType::max_nodes`]): the limit
+    /// row of its own that says so (coefficient 1, only this type in it).
+    pub own_row: Option<usize>,
 }
 
 /// A limit on the nodes of a solution, over the input's types:
@@ -107,8 +112,9 @@ pub(super) struct Instance {
     pub types: Vec<NodeType>,
     pub sets: Vec<TypeSet>,
     pub cliques: Vec<Clique>,
-    /// Limit right-hand sides (the coefficients are on the types, [`NodeType::limits`]); empty
-    /// for the bounds, which ignore limits.
+    /// Limit right-hand sides (the coefficients are on the types, [`NodeType::limits`]): the
+    /// caller's (the bounds ignore NodePool limits), then one per type of at most so many
+    /// nodes ([`NodeType::own_row`]).
     pub limits: Vec<f64>,
     /// Input indices of classes with pods that no type hosts.
     pub uncovered: Vec<usize>,
@@ -151,7 +157,8 @@ impl Instance {
 
     /// The instance under limit rows (already checked by the caller: one finite coefficient
     /// `≥ 0` per input type, finite `max`). A type then only dominates another whose limit
-    /// coefficients are all at least its own, so that swapping nodes keeps every limit.
+    /// coefficients are all at least its own, so that swapping nodes keeps every limit; a type
+    /// of at most so many nodes dominates none (swapping for it could pass its count).
     pub fn with_limits(input: &BoundInput, limit_rows: &[LimitRow]) -> Result<Instance, BoundInputError> {
         input.validate()?;
         let dimensions = input.dimensions.len();
@@ -177,7 +184,8 @@ impl Instance {
         // costs no more; among identical types the lowest index stays. The cheap tests first.
         let dominates = |a: usize, b: usize| {
             let (ta, tb) = (&input.node_types[a], &input.node_types[b]);
-            ta.price <= tb.price
+            ta.max_nodes.is_none()
+                && ta.price <= tb.price
                 && ta.capacity.iter().zip(&tb.capacity).all(|(x, y)| x >= y)
                 && hosted[b].is_subset(&hosted[a])
                 && limit_rows.iter().all(|row| row.coefficient(a) <= row.coefficient(b))
@@ -221,28 +229,36 @@ impl Instance {
                 count: class.count as f64,
                 demand: class.demand.clone(),
                 min_nodes: class.min_nodes.min(class.count) as f64,
+                per_node: class.max_per_node.map_or(f64::INFINITY, |m| m as f64),
                 types: list,
             });
         }
+        let mut limits: Vec<f64> = limit_rows.iter().map(|row| row.max).collect();
         let mut types: Vec<NodeType> = kept_inputs
             .iter()
             .map(|&t| {
                 let source = &input.node_types[t];
                 let hosts =
                     hosted[t].members().into_iter().map(|c| class_of_input[c]).filter(|&c| c != usize::MAX).collect();
-                let limits = limit_rows
+                let mut coefficients: Vec<(usize, f64)> = limit_rows
                     .iter()
                     .enumerate()
                     .map(|(r, row)| (r, row.coefficient(t)))
                     .filter(|&(_, a)| a != 0.0)
                     .collect();
+                let own_row = source.max_nodes.map(|most| {
+                    limits.push(most as f64);
+                    coefficients.push((limits.len() - 1, 1.0));
+                    limits.len() - 1
+                });
                 NodeType {
                     input: t,
                     price: source.price,
                     capacity: source.capacity.clone(),
                     hosts,
                     sets: Vec::new(),
-                    limits,
+                    limits: coefficients,
+                    own_row,
                 }
             })
             .collect();
@@ -289,8 +305,21 @@ impl Instance {
             sets.push(TypeSet { types: members, classes: confined, demand, nodes });
         }
         let cliques = cliques(&classes, &types, &type_sets, dimensions);
-        let limits = limit_rows.iter().map(|row| row.max).collect();
         Ok(Instance { dimensions, classes, types, sets, cliques, limits, uncovered })
+    }
+}
+
+impl Class {
+    /// Its pods one node may hold at most: all of them, or its rule's.
+    pub fn most_per_node(&self) -> f64 {
+        self.count.min(self.per_node)
+    }
+}
+
+impl Instance {
+    /// Nodes of type `t` a solution may have: its own limit row's, else unlimited.
+    pub fn most_nodes(&self, t: usize) -> f64 {
+        self.types[t].own_row.map_or(f64::INFINITY, |r| self.limits[r])
     }
 }
 

@@ -25,6 +25,8 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
     order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
     let mut remaining: Vec<f64> = instance.classes.iter().map(|c| c.count).collect();
     let mut open: Vec<OpenNode> = Vec::new();
+    // Per type: nodes opened (a type of at most so many nodes opens no more).
+    let mut opened = vec![0.0; instance.types.len()];
     for (position, &c) in order.iter().enumerate() {
         let class = &instance.classes[c];
         // Nodes already open, first fit.
@@ -35,7 +37,8 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
             if class.types.binary_search(t).is_err() {
                 continue;
             }
-            let copies = copies_fitting(&class.demand, room, remaining[c]);
+            let there = counts.iter().find(|(k, _)| *k == c).map_or(0.0, |(_, n)| *n);
+            let copies = copies_fitting(&class.demand, room, remaining[c].min(class.per_node - there));
             if copies >= 1.0 {
                 take(room, counts, c, &class.demand, copies);
                 remaining[c] -= copies;
@@ -44,7 +47,7 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
         // New nodes, best value per price.
         while remaining[c] > 0.0 && open.len() < MAX_NODES {
             let mut best: Option<(f64, usize)> = None;
-            for &t in &class.types {
+            for &t in class.types.iter().filter(|&&t| opened[t] < instance.most_nodes(t)) {
                 let score = trial(instance, t, &order[position..], &remaining, values);
                 if best.is_none_or(|(s, _)| score > s) {
                     best = Some((score, t));
@@ -53,12 +56,13 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
             let Some((_, t)) = best else { break };
             let mut room = instance.types[t].capacity.clone();
             let mut counts = Vec::new();
-            let copies = copies_fitting(&class.demand, &room, remaining[c]);
+            let copies = copies_fitting(&class.demand, &room, remaining[c].min(class.per_node));
             if copies < 1.0 {
                 break;
             }
             take(&mut room, &mut counts, c, &class.demand, copies);
             remaining[c] -= copies;
+            opened[t] += 1.0;
             open.push((t, room, counts));
         }
     }
@@ -94,7 +98,7 @@ fn trial(instance: &Instance, t: usize, upcoming: &[usize], remaining: &[f64], v
             continue;
         }
         let class = &instance.classes[c];
-        let copies = copies_fitting(&class.demand, &room, remaining[c]);
+        let copies = copies_fitting(&class.demand, &room, remaining[c].min(class.per_node));
         if copies >= 1.0 {
             for (r, d) in room.iter_mut().zip(&class.demand) {
                 *r -= copies * d;

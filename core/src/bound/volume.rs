@@ -80,7 +80,7 @@ pub(super) fn bound(instance: &Instance) -> (Bound, Option<Prices>) {
         }
     }
     for (t, entries) in columns.iter().enumerate() {
-        if problem.add_column(instance.types[t].price, f64::INFINITY, entries).is_err() {
+        if problem.add_column(instance.types[t].price, instance.most_nodes(t), entries).is_err() {
             return (Bound { proven: false, ..out }, None);
         }
     }
@@ -88,13 +88,19 @@ pub(super) fn bound(instance: &Instance) -> (Bound, Option<Prices>) {
     out.iterations = solution.iterations;
     out.proven = solution.status == Status::Optimal;
     let costs: Vec<f64> = instance.types.iter().map(|t| t.price).collect();
-    let (value, y) = safe_duals(&rows, &costs, &solution.duals);
+    let most: Vec<f64> = (0..instance.types.len()).map(|t| instance.most_nodes(t)).collect();
+    let (value, y, excess) = safe_duals(&rows, &costs, &most, &solution.duals);
     out.value = value;
     let mut prices = Prices {
         classes: vec![0.0; instance.classes.len()],
         sets: vec![0.0; instance.sets.len()],
         limits: vec![0.0; instance.limits.len()],
     };
+    for (ty, &z) in instance.types.iter().zip(&excess) {
+        if let Some(r) = ty.own_row {
+            prices.limits[r] = z;
+        }
+    }
     for (row, &yi) in rows.iter().zip(&y) {
         if yi <= 0.0 {
             continue;
@@ -142,15 +148,18 @@ fn rows(instance: &Instance) -> Vec<Row> {
     rows
 }
 
-/// `bᵀy / ρ` for the LP's row prices `y` made dual feasible: negative prices clipped, rows
-/// touching a free type zeroed, then everything divided by `ρ = max_t (Aᵀy)_t / p_t` so that no
-/// type is priced above its cost. Valid whatever the solver returned. Returns the value and the
-/// feasible prices.
-fn safe_duals(rows: &[Row], costs: &[f64], duals: &[f64]) -> (f64, Vec<f64>) {
+/// `bᵀy / ρ − Σ_t u_t z_t` for the LP's row prices `y` made dual feasible: negative prices
+/// clipped, rows touching a free type of unlimited count zeroed, then everything divided by
+/// `ρ = max_t (Aᵀy)_t / p_t` over the types of unlimited count so that none is priced above its
+/// cost; a type of at most `u_t` nodes may be, by `z_t = max(0, (Aᵀy)_t / ρ − p_t)` (the price
+/// of its upper bound in the dual). Valid whatever the solver returned. Returns the value, the
+/// feasible row prices and the `z_t`.
+fn safe_duals(rows: &[Row], costs: &[f64], most: &[f64], duals: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
     let mut y: Vec<f64> = duals.iter().map(|&v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect();
     y.resize(rows.len(), 0.0);
+    let unlimited = |t: usize| most[t] == f64::INFINITY;
     for (i, row) in rows.iter().enumerate() {
-        if row.entries.iter().any(|&(t, _)| costs[t] <= 0.0) {
+        if row.entries.iter().any(|&(t, _)| costs[t] <= 0.0 && unlimited(t)) {
             y[i] = 0.0;
         }
     }
@@ -164,11 +173,17 @@ fn safe_duals(rows: &[Row], costs: &[f64], duals: &[f64]) -> (f64, Vec<f64>) {
             }
         }
     }
-    let rho = load.iter().zip(costs).filter(|(_, &p)| p > 0.0).map(|(l, p)| l / p).fold(0.0f64, f64::max);
-    if rho > 0.0 && value.is_finite() {
+    let rho =
+        (0..costs.len()).filter(|&t| unlimited(t) && costs[t] > 0.0).map(|t| load[t] / costs[t]).fold(0.0f64, f64::max);
+    // Any ρ at least that largest ratio is valid; with no priced type loaded, 1.
+    let rho = if rho > 0.0 { rho } else { 1.0 };
+    let excess: Vec<f64> =
+        (0..costs.len()).map(|t| if unlimited(t) { 0.0 } else { (load[t] / rho - costs[t]).max(0.0) }).collect();
+    let value = value / rho - excess.iter().zip(most).filter(|(&z, _)| z > 0.0).map(|(z, u)| z * u).sum::<f64>();
+    if value > 0.0 && value.is_finite() {
         y.iter_mut().for_each(|v| *v /= rho);
-        (value / rho * (1.0 - ROUNDING_MARGIN), y)
+        (value * (1.0 - ROUNDING_MARGIN), y, excess)
     } else {
-        (0.0, vec![0.0; rows.len()])
+        (0.0, vec![0.0; rows.len()], vec![0.0; costs.len()])
     }
 }

@@ -292,13 +292,14 @@ fn topology_of(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classe
     topology
 }
 
-/// The lower-bound problem: per class, the pending pods that must go to new nodes in any plan
-/// — those beyond what the existing nodes' free room could take of the class alone — against
-/// every (NodePool, instance type) that can host them at its cheapest compatible price, with
-/// the distinct nodes their required topology asks for (classes no existing node can take).
-/// Limits are relaxed away, so the bound is valid for every plan. With `partial` false, only
-/// the classes no existing node can take at all (a smaller problem, whose bound the column
-/// generation sometimes gets closer to within its effort).
+/// The lower-bound problem: every pending pod, in classes, against every (NodePool, instance
+/// type) that can host them at its cheapest compatible price and, with `partial`, the
+/// existing nodes' free room as nodes of price 0 (as many as there are nodes with that room
+/// and those classes it could take), with the distinct nodes their required topology asks
+/// for and the most of them a node may hold. Limits are relaxed away, so the bound is valid
+/// for every plan. With `partial` false, only the classes no existing node can take at all,
+/// on new nodes (a smaller problem, whose bound the column generation sometimes gets closer
+/// to within its effort).
 fn bound_input(
     ctx: &FilterContext,
     pending: &[&Pod],
@@ -317,7 +318,6 @@ fn bound_input(
     };
     let existing: Vec<ExistingNode> = cluster.existing();
     let mut out = BoundInput { dimensions: dimensions.clone(), classes: Vec::new(), node_types: Vec::new() };
-    // Per pool, per instance type: its node type's index, once it has one.
     // Per pool, per instance type: the cheapest compatible prices of the classes it may host
     // (ascending, distinct); a node type for each. A class may use those priced at or above its
     // own cheapest on the type: a real node launches an offering every class on it allows, so
@@ -326,36 +326,52 @@ fn bound_input(
     let mut prices: Vec<Vec<Vec<f64>>> = ctx.pools.iter().map(|p| vec![Vec::new(); p.instance_types.len()]).collect();
     // Per bound class: the filter whose candidates it may use.
     let mut uses: Vec<&ClassFilter> = Vec::new();
-    // Classes alike to the bound (the same candidates, the same demand, no rule on distinct
-    // nodes) are one: the relaxation cannot tell them apart, and it stays small.
+    // Per existing node: the bound classes it could take a pod of.
+    let mut takes: Vec<Vec<usize>> = vec![Vec::new(); existing.len()];
+    // Classes alike to the bound (the same candidates, the same demand, no topology rule) are
+    // one: the relaxation cannot tell them apart, and it stays small. An existing node may
+    // take the merged class when it could take one of them (more room only lowers a bound).
     let mut alike: std::collections::HashMap<(*const ClassFilter, Vec<u64>), usize> = Default::default();
     for (ci, class) in classes.iter().enumerate() {
-        let on_existing = existing.iter().map(|n| n.room_for(class)).fold(0u64, u64::saturating_add);
-        let count = (class.pods.len() as u64).saturating_sub(on_existing);
-        if count == 0 || (on_existing > 0 && !partial) || filters[ci].candidates.is_empty() {
+        let room: Vec<bool> = existing.iter().map(|n| n.room_for(class) > 0).collect();
+        let on_existing = room.iter().any(|&r| r);
+        let count = class.pods.len() as u64;
+        if (on_existing && !partial) || filters[ci].candidates.is_empty() {
             continue;
         }
-        let min_nodes =
-            if on_existing == 0 { topology.min_nodes(ci, count, pending[class.pods[0]], &class.terms[0]) } else { 0 };
+        let pod = pending[class.pods[0]];
+        let min_nodes = topology.min_nodes(ci, count, pod, &class.terms[0]);
+        let max_per_node = topology.max_per_node(ci, pod);
         let demand: Vec<f64> = dimensions.iter().map(|d| class.requests.get(d) as f64).collect();
-        if min_nodes == 0 {
+        let index = if min_nodes == 0 && max_per_node.is_none() {
             let key = (Arc::as_ptr(&filters[ci]), demand.iter().map(|d| d.to_bits()).collect());
             match alike.entry(key) {
                 std::collections::hash_map::Entry::Occupied(e) => {
                     out.classes[*e.get()].count += count;
-                    continue;
+                    Some(*e.get())
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(out.classes.len());
+                    None
                 }
             }
-        }
-        out.classes.push(BoundClass { count, demand, min_nodes });
-        uses.push(&filters[ci]);
-        for cand in &filters[ci].candidates {
-            let known = &mut prices[cand.pool][cand.instance_type];
-            if !known.contains(&cand.price) {
-                known.push(cand.price);
+        } else {
+            None
+        };
+        let index = index.unwrap_or_else(|| {
+            out.classes.push(BoundClass { count, demand, min_nodes, max_per_node });
+            uses.push(&filters[ci]);
+            for cand in &filters[ci].candidates {
+                let known = &mut prices[cand.pool][cand.instance_type];
+                if !known.contains(&cand.price) {
+                    known.push(cand.price);
+                }
+            }
+            out.classes.len() - 1
+        });
+        for (n, _) in room.iter().enumerate().filter(|(_, &r)| r) {
+            if !takes[n].contains(&index) {
+                takes[n].push(index);
             }
         }
     }
@@ -370,7 +386,12 @@ fn bound_input(
             first[pool_index][t] = out.node_types.len();
             let capacity: Vec<f64> = dimensions.iter().map(|d| pool.type_space[t].get(d) as f64).collect();
             for &price in known.iter() {
-                out.node_types.push(BoundNodeType { price, capacity: capacity.clone(), classes: Vec::new() });
+                out.node_types.push(BoundNodeType {
+                    price,
+                    capacity: capacity.clone(),
+                    classes: Vec::new(),
+                    max_nodes: None,
+                });
             }
         }
     }
@@ -384,6 +405,24 @@ fn bound_input(
                 }
             }
         }
+    }
+    // The existing nodes' free room, alike nodes as one type of as many nodes.
+    let mut rooms: std::collections::BTreeMap<(Vec<u64>, Vec<usize>), u64> = Default::default();
+    for (node, mut hosts) in existing.iter().zip(takes) {
+        if hosts.is_empty() {
+            continue;
+        }
+        hosts.sort_unstable();
+        let room: Vec<u64> = dimensions.iter().map(|d| node.available().get(d).max(0) as u64).collect();
+        *rooms.entry((room, hosts)).or_default() += 1;
+    }
+    for ((room, hosts), nodes) in rooms {
+        out.node_types.push(BoundNodeType {
+            price: 0.0,
+            capacity: room.into_iter().map(|v| v as f64).collect(),
+            classes: hosts,
+            max_nodes: Some(nodes),
+        });
     }
     out
 }

@@ -630,6 +630,11 @@ impl<'a> ExistingNode<'a> {
     }
 
     /// Whether a pod of the class could ever land here (ignoring what other pending pods take).
+    /// Its free room: allocatable less its pods' requests.
+    pub fn available(&self) -> &Resources {
+        &self.available
+    }
+
     pub fn could_host(&self, class: &ShapeClass) -> bool {
         class.requests.fits(&self.available) && self.admits(class)
     }

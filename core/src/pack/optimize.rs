@@ -758,6 +758,7 @@ impl Packer<'_, '_> {
                 count: counts[&c],
                 demand: self.demand[c].iter().map(|&d| d as f64).collect(),
                 min_nodes: 0,
+                max_per_node: None,
             });
         }
         // Node types: (pool, type, offering mask), hosting the classes whose compatible
@@ -803,6 +804,7 @@ impl Packer<'_, '_> {
                 price: if price.is_finite() { price } else { 0.0 },
                 capacity: self.space(pool, t).iter().map(|&v| v.max(0) as f64).collect(),
                 classes: hosts,
+                max_nodes: None,
             });
         }
         // Limits: what each pool has left once the packed nodes are taken out.

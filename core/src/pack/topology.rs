@@ -606,6 +606,28 @@ impl Topology {
         out
     }
 
+    /// At most how many pods of `class` (represented by `pod`) one node may hold, by the
+    /// topology they require of each other: 1 under anti-affinity against their own pods (on
+    /// any key), `s` under hostname spread with maxSkew `s` (a new node is always a possible
+    /// domain, so the global minimum is 0); `None` without such a rule.
+    pub fn max_per_node(&self, class: usize, pod: &Pod) -> Option<u64> {
+        let required = self.owned[class].last()?;
+        let mut out: Option<u64> = None;
+        for &g in required {
+            let group = &self.groups[g];
+            if !group.selects(pod) {
+                continue;
+            }
+            let most = match &group.kind {
+                Kind::AntiAffinity => 1,
+                Kind::Spread { max_skew, .. } if group.key == labels::HOSTNAME => *max_skew as u64,
+                _ => continue,
+            };
+            out = Some(out.map_or(most, |m| m.min(most)));
+        }
+        out
+    }
+
     /// The keys of every group a pod of the class honours (at any relaxation level), is
     /// counted in, or is repelled by: the labels its node must keep for topology to hold.
     pub fn keys_of(&self, class: usize) -> BTreeSet<&str> {
