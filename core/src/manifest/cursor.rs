@@ -9,7 +9,7 @@ use crate::quantity::Quantity;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::fmt::Display;
+use std::fmt::{Display, Write};
 use std::str::FromStr;
 
 /// The errors found in one object, each filed once per field path, and the warnings.
@@ -23,6 +23,79 @@ pub(super) struct Report {
     /// Unknown label keys constrained here, with the error each would be: judged once every
     /// object is read, as a NodePool or Node of the input may define the label.
     label_doubts: RefCell<Vec<(String, Error)>>,
+    /// The paths of the cursors made over this report, written out only for a message.
+    paths: RefCell<Paths>,
+}
+
+/// Field paths as a tree of steps: a cursor holds the index of its last step, and the path
+/// text is spelt out only when a message needs it.
+#[derive(Default)]
+struct Paths {
+    steps: Vec<Step>,
+    /// The map keys of the steps, one after another.
+    keys: String,
+}
+
+/// One step: its parent's index ([`ROOT`] for a top-level one) and a map key (a range of
+/// [`Paths::keys`]) or a list index.
+#[derive(Clone, Copy)]
+struct Step {
+    parent: u32,
+    segment: Segment,
+}
+
+#[derive(Clone, Copy)]
+enum Segment {
+    Key { start: u32, end: u32 },
+    Index(u32),
+}
+
+/// The path of the document itself.
+const ROOT: u32 = u32::MAX;
+
+impl Paths {
+    fn push(&mut self, parent: u32, segment: Segment) -> u32 {
+        let index = self.steps.len() as u32;
+        self.steps.push(Step { parent, segment });
+        index
+    }
+
+    fn key(&mut self, parent: u32, key: &str) -> u32 {
+        let start = self.keys.len() as u32;
+        self.keys.push_str(key);
+        self.push(parent, Segment::Key { start, end: self.keys.len() as u32 })
+    }
+
+    /// The path ending at step `at`, as messages write it:
+    /// `spec.containers[0].resources.requests["nvidia.com/gpu"]` (empty for the document).
+    fn text(&self, mut at: u32) -> String {
+        let mut chain = Vec::new();
+        while at != ROOT {
+            let step = self.steps[at as usize];
+            chain.push(step.segment);
+            at = step.parent;
+        }
+        let mut out = String::new();
+        for segment in chain.into_iter().rev() {
+            match segment {
+                Segment::Key { start, end } => {
+                    let key = &self.keys[start as usize..end as usize];
+                    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                        if !out.is_empty() {
+                            out.push('.');
+                        }
+                        out.push_str(key);
+                    } else {
+                        let _ = write!(out, "[{key:?}]");
+                    }
+                }
+                Segment::Index(i) => {
+                    let _ = write!(out, "[{i}]");
+                }
+            }
+        }
+        out
+    }
 }
 
 impl Report {
@@ -39,6 +112,7 @@ impl Report {
             validation,
             warnings: RefCell::new(Vec::new()),
             label_doubts: RefCell::new(Vec::new()),
+            paths: RefCell::new(Paths::default()),
         }
     }
 
@@ -84,10 +158,11 @@ impl Report {
 
 /// A position in the tree: the value there (if any) and the path that leads to it.
 /// A `null` counts as absent, as Kubernetes reads it.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub(super) struct Cursor<'a> {
     value: Option<&'a Value>,
-    path: String,
+    /// The last step of the path in the report's [`Paths`].
+    path: u32,
     report: &'a Report,
 }
 
@@ -103,18 +178,9 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// A map key as a path segment: `.cpu`, or `["nvidia.com/gpu"]` when it holds punctuation.
-fn key_segment(key: &str) -> String {
-    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        format!(".{key}")
-    } else {
-        format!("[{key:?}]")
-    }
-}
-
 impl<'a> Cursor<'a> {
     pub fn root(value: &'a Value, report: &'a Report) -> Self {
-        Cursor { value: Some(value).filter(|v| !v.is_null()), path: String::new(), report }
+        Cursor { value: Some(value).filter(|v| !v.is_null()), path: ROOT, report }
     }
 
     pub fn report(&self) -> &'a Report {
@@ -129,22 +195,27 @@ impl<'a> Cursor<'a> {
         self.value.is_some()
     }
 
+    /// This field's path as messages name it (`(document)` for the object itself).
+    fn field(&self) -> String {
+        match self.path {
+            ROOT => "(document)".to_string(),
+            at => self.report.paths.borrow().text(at),
+        }
+    }
+
     /// Files an error about this field.
     pub fn error(&self, message: impl Into<String>) {
-        let field = if self.path.is_empty() { "(document)" } else { &self.path };
-        self.report.error(field, message);
+        self.report.error(&self.field(), message);
     }
 
     /// Files a likely mistake about this field (see [`Report::doubt`]).
     pub fn doubt(&self, message: impl Into<String>) {
-        let field = if self.path.is_empty() { "(document)" } else { &self.path };
-        self.report.doubt(field, message);
+        self.report.doubt(&self.field(), message);
     }
 
     /// Files an unknown node label key constrained here (see [`Report::take_label_doubts`]).
     pub fn doubt_label(&self, key: &str, message: impl Into<String>) {
-        let field = if self.path.is_empty() { "(document)" } else { &self.path };
-        let error = Error::field(self.report.object.clone(), field, message);
+        let error = Error::field(self.report.object.clone(), self.field(), message);
         self.report.label_doubts.borrow_mut().push((key.to_string(), error));
     }
 
@@ -152,15 +223,14 @@ impl<'a> Cursor<'a> {
         self.error(format!("expected {expected}, found {}", kind_of(found)));
     }
 
-    fn child(&self, segment: String, value: Option<&'a Value>) -> Cursor<'a> {
-        let mut path = String::with_capacity(self.path.len() + segment.len());
-        path.push_str(&self.path);
-        if self.path.is_empty() {
-            path.push_str(segment.strip_prefix('.').unwrap_or(&segment));
-        } else {
-            path.push_str(&segment);
-        }
+    fn key_child(&self, key: &str, value: Option<&'a Value>) -> Cursor<'a> {
+        let path = self.report.paths.borrow_mut().key(self.path, key);
         Cursor { value: value.filter(|v| !v.is_null()), path, report: self.report }
+    }
+
+    fn index_child(&self, index: usize, value: &'a Value) -> Cursor<'a> {
+        let path = self.report.paths.borrow_mut().push(self.path, Segment::Index(index as u32));
+        Cursor { value: Some(value).filter(|v| !v.is_null()), path, report: self.report }
     }
 
     /// The field `key` of a map. On anything but a map, files a type error here and returns
@@ -174,7 +244,7 @@ impl<'a> Cursor<'a> {
                 None
             }
         };
-        self.child(key_segment(key), value)
+        self.key_child(key, value)
     }
 
     /// Whether this is a map, filing a type error if it is present and not one.
@@ -193,9 +263,7 @@ impl<'a> Cursor<'a> {
     pub fn items(&self) -> Vec<Cursor<'a>> {
         match self.value {
             None => Vec::new(),
-            Some(Value::Array(items)) => {
-                items.iter().enumerate().map(|(i, v)| self.child(format!("[{i}]"), Some(v))).collect()
-            }
+            Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| self.index_child(i, v)).collect(),
             Some(other) => {
                 self.wrong_type("a list", other);
                 Vec::new()
@@ -207,9 +275,7 @@ impl<'a> Cursor<'a> {
     pub fn entries(&self) -> Vec<(&'a str, Cursor<'a>)> {
         match self.value {
             None => Vec::new(),
-            Some(Value::Object(map)) => {
-                map.iter().map(|(k, v)| (k.as_str(), self.child(key_segment(k), Some(v)))).collect()
-            }
+            Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.as_str(), self.key_child(k, Some(v)))).collect(),
             Some(other) => {
                 self.wrong_type("a map", other);
                 Vec::new()
