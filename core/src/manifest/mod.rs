@@ -36,6 +36,7 @@ mod priority;
 mod requests;
 mod schema;
 mod selectors;
+mod simple_yaml;
 mod taints;
 mod workloads;
 
