@@ -145,13 +145,21 @@ pub(super) fn expand(
     };
 
     let mut expanded = entries.iter().filter(|e| matches!(e, Entry::Pod(_))).count();
+    let workload_owners: Vec<(String, String, String)> = index
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            let o = w.owner.as_ref()?;
+            Some((o.kind.clone(), w.reference.namespace.clone(), o.name.clone()))
+        })
+        .collect();
     let mut cronjobs = Vec::new();
     let mut pod_owners = pod_owners.into_iter();
     let mut workload_index = 0;
-    for entry in &entries {
+    for entry in entries {
         match entry {
             Entry::Pod(p) => {
-                let (mut pod, new_claims) = p.parts.named(&p.parts.pod.name);
+                let (mut pod, new_claims) = p.parts.into_pod();
                 pod.owner = pod_owners.next().flatten();
                 add_claims(inventory, &pod.namespace, new_claims);
                 inventory.pods.push(pod);
@@ -206,14 +214,14 @@ pub(super) fn expand(
                             }
                         }
                     }
-                    new_claims.extend(statefulset_claims(w, n));
+                    new_claims.extend(statefulset_claims(&w, n));
                     add_claims(inventory, &pod.namespace, new_claims);
                     inventory.pods.push(pod);
                 }
                 // Existing StatefulSet pods mount their claims too, even when the input
                 // leaves the claims out.
                 for &n in &ordinals[i] {
-                    add_claims(inventory, &w.reference.namespace, statefulset_claims(w, n));
+                    add_claims(inventory, &w.reference.namespace, statefulset_claims(&w, n));
                 }
             }
         }
@@ -224,22 +232,21 @@ pub(super) fn expand(
             cronjobs.join(", ")
         ));
     }
-    counted_through_owned(&index, inventory);
+    counted_through_owned(&workload_owners, inventory);
 }
 
 /// An object whose pods would not be counted, but whose pods or workloads are in the input
 /// (an operator's StatefulSet, a Rollout's ReplicaSets in a snapshot), is counted through them.
-fn counted_through_owned(index: &Index<'_>, inventory: &mut Inventory) {
+/// `workload_owners`: the (kind, namespace, name) of the owner of each workload that has one.
+fn counted_through_owned(workload_owners: &[(String, String, String)], inventory: &mut Inventory) {
     let mut owners: HashSet<(&str, &str, &str)> = HashSet::new();
     for pod in &inventory.pods {
         if let Some(o) = &pod.owner {
             owners.insert((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()));
         }
     }
-    for w in &index.workloads {
-        if let Some(o) = &w.owner {
-            owners.insert((o.kind.as_str(), w.reference.namespace.as_str(), o.name.as_str()));
-        }
+    for (kind, namespace, name) in workload_owners {
+        owners.insert((kind.as_str(), namespace.as_str(), name.as_str()));
     }
     let counted: Vec<usize> = inventory
         .skipped
