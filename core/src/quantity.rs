@@ -196,12 +196,13 @@ impl FromStr for Quantity {
         // mantissa × 10^(-frac_len) × scale, in nano-units.
         let frac_digits = frac_digits.trim_end_matches('0');
         let int_digits = int_digits.trim_start_matches('0');
-        let digits = format!("{int_digits}{frac_digits}");
-        let digits = digits.trim_start_matches('0');
-        if digits.len() > 36 {
+        // The digits of int_digits then frac_digits, less leading zeros: at most 36 of them,
+        // which an i128 holds.
+        let significant = if int_digits.is_empty() { frac_digits.trim_start_matches('0') } else { frac_digits };
+        if int_digits.len() + significant.len() > 36 {
             return Err(err("out of range"));
         }
-        let mantissa: i128 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| err("out of range"))? };
+        let mantissa = int_digits.bytes().chain(significant.bytes()).fold(0i128, |m, d| m * 10 + i128::from(d - b'0'));
         let frac_len = frac_digits.len() as i32;
         let too_big = || err("out of range (at most 9.2E whole units)");
         let nanos = match scale {

@@ -29,7 +29,6 @@ pub(super) struct Report {
 
 /// Field paths as a tree of steps: a cursor holds the index of its last step, and the path
 /// text is spelt out only when a message needs it.
-#[derive(Default)]
 struct Paths {
     steps: Vec<Step>,
     /// The map keys of the steps, one after another.
@@ -112,7 +111,7 @@ impl Report {
             validation,
             warnings: RefCell::new(Vec::new()),
             label_doubts: RefCell::new(Vec::new()),
-            paths: RefCell::new(Paths::default()),
+            paths: RefCell::new(Paths { steps: Vec::with_capacity(256), keys: String::with_capacity(2048) }),
         }
     }
 
@@ -231,6 +230,16 @@ impl<'a> Cursor<'a> {
     fn index_child(&self, index: usize, value: &'a Value) -> Cursor<'a> {
         let path = self.report.paths.borrow_mut().push(self.path, Segment::Index(index as u32));
         Cursor { value: Some(value).filter(|v| !v.is_null()), path, report: self.report }
+    }
+
+    /// The entry `key` of this map, whose value is `value`.
+    pub fn entry(&self, key: &str, value: &'a Value) -> Cursor<'a> {
+        self.key_child(key, Some(value))
+    }
+
+    /// The item `index` of this list, which is `value`.
+    pub fn item(&self, index: usize, value: &'a Value) -> Cursor<'a> {
+        self.index_child(index, value)
     }
 
     /// The field `key` of a map. On anything but a map, files a type error here and returns
@@ -413,15 +422,15 @@ impl<'a> Cursor<'a> {
 
     /// A quantity, written as a string (`"1.5Gi"`) or a bare number (`2`, `0.5`).
     pub fn quantity(&self) -> Option<Quantity> {
-        let text = match self.value? {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => number_text(n),
+        let parsed = match self.value? {
+            Value::String(s) => s.parse::<Quantity>(),
+            Value::Number(n) => number_text(n).parse::<Quantity>(),
             other => {
                 self.wrong_type("a quantity such as \"500m\" or \"1Gi\"", other);
                 return None;
             }
         };
-        match text.parse::<Quantity>() {
+        match parsed {
             Ok(q) => Some(q),
             Err(e) => {
                 self.error(e.to_string());

@@ -47,6 +47,7 @@ use documents::{for_each_document, Document};
 use expand::{Entry, PodObject};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::ControlFlow;
 
 pub use autoscalers::HpaReplicas;
@@ -157,8 +158,8 @@ struct Reader {
     entries: Vec<Entry>,
     errors: Vec<Error>,
     priorities: priority::PriorityClasses,
-    /// (API group, object) of every object read so far.
-    seen: HashSet<(String, ObjectRef)>,
+    /// (API group, object) of every object read so far, as [`identity`] writes them.
+    seen: HashSet<Vec<u8>, BuildHasherDefault<FastHasher>>,
     /// Unknown node label keys that pods, NodePools and volumes constrain (see
     /// [`Reader::judge_label_doubts`]).
     label_doubts: Vec<(String, Error)>,
@@ -170,6 +171,54 @@ struct Reader {
     pods_read: usize,
     /// Reading stopped at the pod limit: the rest of the input is not read.
     stopped: bool,
+}
+
+/// An object's API group, kind, namespace and name as one key: each part after its length, so
+/// no two objects share a key.
+fn identity(group: &str, reference: &ObjectRef) -> Vec<u8> {
+    let parts = [group, &reference.kind, &reference.namespace, &reference.name];
+    let mut key = Vec::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for part in parts {
+        key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        key.extend_from_slice(part.as_bytes());
+    }
+    key
+}
+
+/// A quick hash for the reader's own sets of names (std's SipHash guards against chosen
+/// collisions, which a user's own manifests do not aim at): eight bytes at a time, then
+/// mixed so every bit of the input reaches the low bits hash tables index with.
+#[derive(Clone, Copy)]
+struct FastHasher(u64);
+
+impl Default for FastHasher {
+    fn default() -> Self {
+        FastHasher(0x243f_6a88_85a3_08d3)
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            self.0 = (self.0.rotate_left(23) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        let rest = chunks.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        self.0 =
+            (self.0.rotate_left(23) ^ u64::from_le_bytes(last) ^ rest.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
 }
 
 /// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
@@ -278,7 +327,7 @@ impl Reader {
         }
         // The same object twice (overlapping files) would count its pods twice.
         let group = split_api_version(api_version).0;
-        if self.seen.insert((group.to_string(), reference.clone())) {
+        if self.seen.insert(identity(group, &reference)) {
             self.dispatch(api_version, reference.clone(), &root);
             // After the reader, whose own message about a field it knows wins.
             schema::check(group, split_api_version(api_version).1, &reference.kind, &root);

@@ -12,7 +12,7 @@ use super::cursor::Cursor;
 use crate::suggest;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 /// How unknown fields are treated.
@@ -38,16 +38,67 @@ impl std::str::FromStr for Validation {
 }
 
 #[derive(Deserialize)]
-struct Schema {
+struct SchemaFile {
     /// `group/version/Kind` → the type of the whole object.
     kinds: BTreeMap<String, String>,
     /// Type name → field → type expression (see `scripts/kube-schema.py`).
     types: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// A type expression, read once: `*` (or nothing) for anything, `[item]`, `{entry}`, or a type
+/// with fields (a name `types` does not have is not checked).
+enum Expr {
+    Any,
+    List(Box<Expr>),
+    Map(Box<Expr>),
+    Type(usize),
+}
+
+/// A type with fields: its name and each field's expression.
+struct Type {
+    name: String,
+    fields: BTreeMap<String, Expr>,
+}
+
+struct Schema {
+    kinds: BTreeMap<String, String>,
+    types: Vec<Type>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Schema {
+    fn read(file: SchemaFile) -> Schema {
+        let by_name: HashMap<String, usize> = file.types.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        let types = file
+            .types
+            .into_iter()
+            .map(|(name, fields)| Type {
+                name,
+                fields: fields.into_iter().map(|(field, expr)| (field, Expr::read(&expr, &by_name))).collect(),
+            })
+            .collect();
+        Schema { kinds: file.kinds, types, by_name }
+    }
+}
+
+impl Expr {
+    fn read(expr: &str, types: &HashMap<String, usize>) -> Expr {
+        if expr.is_empty() || expr == "*" {
+            Expr::Any
+        } else if let Some(item) = expr.strip_prefix('[').and_then(|e| e.strip_suffix(']')) {
+            Expr::List(Box::new(Expr::read(item, types)))
+        } else if let Some(entry) = expr.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
+            Expr::Map(Box::new(Expr::read(entry, types)))
+        } else {
+            types.get(expr).map_or(Expr::Any, |&i| Expr::Type(i))
+        }
+    }
+}
+
 fn schema() -> &'static Schema {
     static SCHEMA: OnceLock<Schema> = OnceLock::new();
-    SCHEMA.get_or_init(|| serde_json::from_str(include_str!("schema.json")).expect("schema.json is valid"))
+    SCHEMA
+        .get_or_init(|| Schema::read(serde_json::from_str(include_str!("schema.json")).expect("schema.json is valid")))
 }
 
 /// The schema type of an object of `api_version`/`kind`, if fleetfit knows its fields: the
@@ -82,42 +133,55 @@ fn moved(type_name: &str, field: &str) -> Option<&'static str> {
 /// Checks every field of the object at `root` (of `api_version` and `kind`), filing an error
 /// for each unknown one into `root`'s report. Kinds fleetfit does not read are not checked.
 pub(super) fn check(group: &str, version: &str, kind: &str, root: &Cursor) {
-    if let Some(t) = object_type(group, version, kind) {
-        check_value(t, root);
+    let schema = schema();
+    if let Some(&t) = object_type(group, version, kind).and_then(|name| schema.by_name.get(name)) {
+        check_type(schema, t, root);
     }
 }
 
-fn check_value(expr: &str, at: &Cursor) {
-    let Some(value) = at.value() else { return };
-    if expr.is_empty() || expr == "*" {
-        return;
-    }
-    if let Some(item) = expr.strip_prefix('[').and_then(|e| e.strip_suffix(']')) {
-        if value.is_array() {
-            for c in at.items() {
-                check_value(item, &c);
+fn check_value(schema: &Schema, expr: &Expr, at: &Cursor) {
+    match (expr, at.value()) {
+        (Expr::List(item), Some(Value::Array(items))) => {
+            for (i, value) in items.iter().enumerate() {
+                if needs_check(item, value) {
+                    check_value(schema, item, &at.item(i, value));
+                }
             }
         }
-        return;
-    }
-    if let Some(entry) = expr.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
-        if value.is_object() {
-            for (_, c) in at.entries() {
-                check_value(entry, &c);
+        (Expr::Map(entry), Some(Value::Object(map))) => {
+            for (key, value) in map {
+                if needs_check(entry, value) {
+                    check_value(schema, entry, &at.entry(key, value));
+                }
             }
         }
-        return;
+        (&Expr::Type(t), Some(Value::Object(_))) => check_type(schema, t, at),
+        _ => {}
     }
-    let (Some(fields), Value::Object(_)) = (schema().types.get(expr), value) else { return };
-    for (name, c) in at.entries() {
-        match fields.get(name) {
-            Some(sub) => check_value(sub, &c),
-            None => c.doubt(unknown_field(expr, name, fields)),
+}
+
+/// Whether a value of type `expr` may hold an unknown field.
+fn needs_check(expr: &Expr, value: &Value) -> bool {
+    matches!((expr, value), (Expr::List(_), Value::Array(_)) | (Expr::Map(_) | Expr::Type(_), Value::Object(_)))
+}
+
+/// Checks the fields of the map at `at` against type `t`.
+fn check_type(schema: &Schema, t: usize, at: &Cursor) {
+    let Some(Value::Object(map)) = at.value() else { return };
+    let t = &schema.types[t];
+    for (name, value) in map {
+        match t.fields.get(name) {
+            Some(sub) => {
+                if needs_check(sub, value) {
+                    check_value(schema, sub, &at.entry(name, value));
+                }
+            }
+            None => at.entry(name, value).doubt(unknown_field(&t.name, name, &t.fields)),
         }
     }
 }
 
-fn unknown_field(type_name: &str, name: &str, fields: &BTreeMap<String, String>) -> String {
+fn unknown_field(type_name: &str, name: &str, fields: &BTreeMap<String, Expr>) -> String {
     if let Some(why) = moved(type_name, name) {
         return format!("unknown field: {why}");
     }
