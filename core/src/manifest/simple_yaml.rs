@@ -23,9 +23,9 @@ pub(super) fn read(chunk: &str) -> Option<Value> {
     if !bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\n') {
         return None;
     }
-    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    if lines.first() == Some(&&b"---"[..]) {
-        lines[0] = b"";
+    let mut lines: Vec<&str> = chunk.split('\n').collect();
+    if lines.first() == Some(&"---") {
+        lines[0] = "";
     }
     let mut reader = Reader { lines, line: 0, depth: 0 };
     let indent = reader.next_content()?;
@@ -40,7 +40,8 @@ pub(super) fn read(chunk: &str) -> Option<Value> {
 }
 
 struct Reader<'a> {
-    lines: Vec<&'a [u8]>,
+    /// The lines, all of them printable ASCII (so any byte index is a character boundary).
+    lines: Vec<&'a str>,
     /// The current line.
     line: usize,
     depth: usize,
@@ -76,30 +77,30 @@ fn rest_is_empty(line: &[u8], at: usize) -> bool {
 
 /// A plain scalar's value as serde_yaml resolves it (null, booleans, decimal integers,
 /// strings), or `None` for any other form it might take as a number.
-fn resolve(text: &[u8]) -> Option<Value> {
-    let first = *text.first()?;
+fn resolve(text: &str) -> Option<Value> {
+    let bytes = text.as_bytes();
+    let first = *bytes.first()?;
     if first.is_ascii_digit() {
-        if text.iter().all(u8::is_ascii_digit) {
+        if bytes.iter().all(u8::is_ascii_digit) {
             if text.len() > 1 && first == b'0' || text.len() > 19 {
                 return None;
             }
-            let s = std::str::from_utf8(text).ok()?;
-            return s.parse::<u64>().ok().map(Value::from);
+            return text.parse::<u64>().ok().map(Value::from);
         }
         // Anything a number parser could read (hex, octal, binary, exponents) is left to
         // serde_yaml; a letter no number uses makes it a string (`500m`, `1Gi`).
         let numeric = |b: &u8| b.is_ascii_hexdigit() || matches!(b, b'.' | b'+' | b'-' | b'x' | b'X' | b'o' | b'O');
-        if text.iter().all(numeric) {
+        if bytes.iter().all(numeric) {
             return None;
         }
     } else if !(first.is_ascii_alphabetic() || first == b'_' || first == b'/') {
         return None;
     }
     Some(match text {
-        b"null" | b"Null" | b"NULL" => Value::Null,
-        b"true" | b"True" | b"TRUE" => Value::Bool(true),
-        b"false" | b"False" | b"FALSE" => Value::Bool(false),
-        _ => Value::String(std::str::from_utf8(text).ok()?.to_string()),
+        "null" | "Null" | "NULL" => Value::Null,
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        _ => Value::String(text.to_string()),
     })
 }
 
@@ -134,9 +135,9 @@ fn key_span(line: &[u8], at: usize) -> Option<(usize, usize, usize)> {
 }
 
 /// The key at `at` (see [`key_span`]) and the index after its `:`.
-fn key(line: &[u8], at: usize) -> Option<(String, usize)> {
-    let (start, end, after) = key_span(line, at)?;
-    Some((std::str::from_utf8(&line[start..end]).ok()?.to_string(), after))
+fn key(line: &str, at: usize) -> Option<(String, usize)> {
+    let (start, end, after) = key_span(line.as_bytes(), at)?;
+    Some((line[start..end].to_string(), after))
 }
 
 /// Whether a block sequence entry (`- `, or a lone `-`) starts at `at`.
@@ -148,7 +149,7 @@ impl<'a> Reader<'a> {
     /// Moves to the next line with content (from the current one) and returns its indent;
     /// `None` at the end.
     fn next_content(&mut self) -> Option<usize> {
-        while let Some(line) = self.lines.get(self.line) {
+        while let Some(line) = self.lines.get(self.line).map(|l| l.as_bytes()) {
             let indent = skip_spaces(line, 0);
             if indent < line.len() && line[indent] != b'#' {
                 return Some(indent);
@@ -165,7 +166,7 @@ impl<'a> Reader<'a> {
 
     /// The block node whose first line (the current one) is indented by `indent`.
     fn block_node(&mut self, indent: usize) -> Option<Value> {
-        let line = self.lines[self.line];
+        let line = self.lines[self.line].as_bytes();
         if is_entry(line, indent) {
             self.block_sequence(indent)
         } else if key_span(line, indent).is_some() {
@@ -178,13 +179,14 @@ impl<'a> Reader<'a> {
     /// The value after a key's `:` or an entry's `-` at `at` of the current line, the node
     /// holding it indented by `indent`: written on the same line, or on the lines below.
     fn block_value(&mut self, at: usize, indent: usize, in_sequence: bool) -> Option<Value> {
-        let line = self.lines[self.line];
+        let text = self.lines[self.line];
+        let line = text.as_bytes();
         if rest_is_empty(line, at) {
             self.line += 1;
             return match self.next_content() {
                 Some(next) if next > indent => self.block_node(next),
                 // A sequence may sit at its key's indent.
-                Some(next) if next == indent && !in_sequence && is_entry(self.lines[self.line], next) => {
+                Some(next) if next == indent && !in_sequence && is_entry(self.lines[self.line].as_bytes(), next) => {
                     self.block_sequence(indent)
                 }
                 _ => Some(Value::Null),
@@ -200,7 +202,7 @@ impl<'a> Reader<'a> {
             }
             return self.block_mapping(start, start);
         }
-        let (value, end) = self.inline(line, start)?;
+        let (value, end) = self.inline(text, start)?;
         if !rest_is_empty(line, end) {
             return None;
         }
@@ -240,13 +242,12 @@ impl<'a> Reader<'a> {
         self.enter()?;
         let mut items = Vec::new();
         loop {
-            let line = self.lines[self.line];
-            if !is_entry(line, indent) {
+            if !is_entry(self.lines[self.line].as_bytes(), indent) {
                 return None;
             }
             items.push(self.block_value(indent + 1, indent, true)?);
             match self.next_content() {
-                Some(next) if next == indent && is_entry(self.lines[self.line], indent) => {}
+                Some(next) if next == indent && is_entry(self.lines[self.line].as_bytes(), indent) => {}
                 Some(next) if next > indent => return None,
                 _ => break,
             }
@@ -257,10 +258,11 @@ impl<'a> Reader<'a> {
 
     /// A value written on one line from `at`: a flow collection, a quoted or a plain scalar;
     /// with the index after it.
-    fn inline(&mut self, line: &[u8], at: usize) -> Option<(Value, usize)> {
+    fn inline(&mut self, text: &str, at: usize) -> Option<(Value, usize)> {
+        let line = text.as_bytes();
         match line[at] {
-            b'{' | b'[' => self.flow(line, at),
-            b'"' | b'\'' => quoted(line, at),
+            b'{' | b'[' => self.flow(text, at),
+            b'"' | b'\'' => quoted(text, at),
             _ => {
                 // Up to a comment or the end of the line; `: ` would be a nested mapping or
                 // an error, and `#` in a scalar is left to serde_yaml.
@@ -273,15 +275,16 @@ impl<'a> Reader<'a> {
                         _ => end += 1,
                     }
                 }
-                let text = trim_end(&line[at..end]);
-                Some((resolve(text)?, at + text.len()))
+                let scalar = text[at..end].trim_end_matches(' ');
+                Some((resolve(scalar)?, at + scalar.len()))
             }
         }
     }
 
     /// A flow collection at `at`, closed on the same line; with the index after it.
-    fn flow(&mut self, line: &[u8], at: usize) -> Option<(Value, usize)> {
+    fn flow(&mut self, text: &str, at: usize) -> Option<(Value, usize)> {
         self.enter()?;
+        let line = text.as_bytes();
         let close = if line[at] == b'{' { b'}' } else { b']' };
         let mut map = Map::new();
         let mut items = Vec::new();
@@ -289,18 +292,18 @@ impl<'a> Reader<'a> {
         if line.get(i) != Some(&close) {
             loop {
                 if close == b'}' {
-                    let (name, after) = key(line, i)?;
+                    let (name, after) = key(text, i)?;
                     let start = skip_spaces(line, after);
                     if start == after {
                         return None;
                     }
-                    let (value, end) = self.flow_value(line, start)?;
+                    let (value, end) = self.flow_value(text, start)?;
                     if map.insert(name, value).is_some() {
                         return None;
                     }
                     i = end;
                 } else {
-                    let (value, end) = self.flow_value(line, i)?;
+                    let (value, end) = self.flow_value(text, i)?;
                     items.push(value);
                     i = end;
                 }
@@ -324,10 +327,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A value inside a flow collection at `at`, with the index after it.
-    fn flow_value(&mut self, line: &[u8], at: usize) -> Option<(Value, usize)> {
+    fn flow_value(&mut self, text: &str, at: usize) -> Option<(Value, usize)> {
+        let line = text.as_bytes();
         match *line.get(at)? {
-            b'{' | b'[' => self.flow(line, at),
-            b'"' | b'\'' => quoted(line, at),
+            b'{' | b'[' => self.flow(text, at),
+            b'"' | b'\'' => quoted(text, at),
             _ => {
                 let mut end = at;
                 while end < line.len() {
@@ -337,31 +341,27 @@ impl<'a> Reader<'a> {
                         _ => end += 1,
                     }
                 }
-                let text = trim_end(&line[at..end]);
-                Some((resolve(text)?, at + text.len()))
+                let scalar = text[at..end].trim_end_matches(' ');
+                Some((resolve(scalar)?, at + scalar.len()))
             }
         }
     }
 }
 
 /// A quoted scalar at `at` without escapes, on one line; with the index after it.
-fn quoted(line: &[u8], at: usize) -> Option<(Value, usize)> {
+fn quoted(text: &str, at: usize) -> Option<(Value, usize)> {
+    let line = text.as_bytes();
     let quote = line[at];
     let len = line[at + 1..].iter().position(|&b| b == quote)?;
-    let text = &line[at + 1..at + 1 + len];
-    if quote == b'"' && text.contains(&b'\\') {
+    let content = &text[at + 1..at + 1 + len];
+    if quote == b'"' && content.contains('\\') {
         return None;
     }
     // `'it''s'` is one scalar; leave it to serde_yaml.
     if quote == b'\'' && line.get(at + len + 2) == Some(&b'\'') {
         return None;
     }
-    Some((Value::String(std::str::from_utf8(text).ok()?.to_string()), at + len + 2))
-}
-
-fn trim_end(text: &[u8]) -> &[u8] {
-    let len = text.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
-    &text[..len]
+    Some((Value::String(content.to_string()), at + len + 2))
 }
 
 #[cfg(test)]
