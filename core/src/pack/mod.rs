@@ -160,12 +160,16 @@ pub fn plan_with_progress(
         }
     };
 
-    // Two valid bounds: the pods beyond the existing nodes' room, and the classes no existing
-    // node can take; the better one stands.
+    // Two valid bounds: every pod, with the existing nodes' room shared, and the classes no
+    // existing node can take; the better one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
     let whole = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, true));
-    let strict = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, false));
-    for input in if strict == whole { vec![whole] } else { vec![whole, strict] } {
+    // Without existing room to share, the second is the first.
+    let strict =
+        whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| {
+            phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, false))
+        });
+    for input in std::iter::once(whole).chain(strict) {
         lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
     }
     step(&mut done);
@@ -324,8 +328,9 @@ fn bound_input(
     // it costs at least the dearest of their cheapest prices, and that node type holds them all
     // (a class pinned to on-demand is not priced at spot).
     let mut prices: Vec<Vec<Vec<f64>>> = ctx.pools.iter().map(|p| vec![Vec::new(); p.instance_types.len()]).collect();
-    // Per bound class: the filter whose candidates it may use.
-    let mut uses: Vec<&ClassFilter> = Vec::new();
+    // The filters of the bound classes, each once, with the bound classes using it.
+    let mut uses: Vec<(&ClassFilter, Vec<usize>)> = Vec::new();
+    let mut filter_index: std::collections::HashMap<*const ClassFilter, usize> = Default::default();
     // Per existing node: the bound classes it could take a pod of.
     let mut takes: Vec<Vec<usize>> = vec![Vec::new(); existing.len()];
     // Classes alike to the bound (the same candidates, the same demand, no topology rule) are
@@ -360,14 +365,19 @@ fn bound_input(
         };
         let index = index.unwrap_or_else(|| {
             out.classes.push(BoundClass { count, demand, min_nodes, max_per_node });
-            uses.push(&filters[ci]);
-            for cand in &filters[ci].candidates {
-                let known = &mut prices[cand.pool][cand.instance_type];
-                if !known.contains(&cand.price) {
-                    known.push(cand.price);
+            let class_index = out.classes.len() - 1;
+            let f = *filter_index.entry(Arc::as_ptr(&filters[ci])).or_insert_with(|| {
+                for cand in &filters[ci].candidates {
+                    let known = &mut prices[cand.pool][cand.instance_type];
+                    if !known.contains(&cand.price) {
+                        known.push(cand.price);
+                    }
                 }
-            }
-            out.classes.len() - 1
+                uses.push((&filters[ci], Vec::new()));
+                uses.len() - 1
+            });
+            uses[f].1.push(class_index);
+            class_index
         });
         for (n, _) in room.iter().enumerate().filter(|(_, &r)| r) {
             if !takes[n].contains(&index) {
@@ -395,16 +405,19 @@ fn bound_input(
             }
         }
     }
-    for (class_index, filter) in uses.iter().enumerate() {
+    for (filter, users) in &uses {
         for cand in &filter.candidates {
             let known = &prices[cand.pool][cand.instance_type];
             let start = first[cand.pool][cand.instance_type];
             for (k, &price) in known.iter().enumerate() {
                 if price >= cand.price {
-                    out.node_types[start + k].classes.push(class_index);
+                    out.node_types[start + k].classes.extend_from_slice(users);
                 }
             }
         }
+    }
+    for node_type in &mut out.node_types {
+        node_type.classes.sort_unstable();
     }
     // The existing nodes' free room, alike nodes as one type of as many nodes.
     let mut rooms: std::collections::BTreeMap<(Vec<u64>, Vec<usize>), u64> = Default::default();
