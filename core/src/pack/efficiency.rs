@@ -59,12 +59,13 @@ impl Efficiency {
     }
 
     /// What a fresh node for a pod (its requests `requests`; its class's filter `filter`, with
-    /// its candidates in the pool `allowed` and their requirements `reqs`) costs and wastes:
-    /// the cheapest type that holds it.
+    /// its candidates in the pool `allowed` and their requirements `reqs`; `table` the pool's)
+    /// costs and wastes: the cheapest type that holds it.
     pub fn fresh(
         &mut self,
         filter: &ClassFilter,
         pool: &PoolContext,
+        table: &super::nodes::TypeTable,
         reqs: &Requirements,
         requests: &Resources,
         allowed: &[u64],
@@ -79,7 +80,7 @@ impl Efficiency {
             .filter(|(t, m)| **m != 0 && requests.fits(&pool.type_space[*t]))
             .map(|(t, m)| (t as u32, *m))
             .collect();
-        let fresh = super::nodes::cheapest_launch(&options, reqs, pool)
+        let fresh = super::nodes::cheapest_launch(&options, reqs, pool, table)
             .and_then(|l| Some((l.price, self.waste(pool, reqs, &l)?)));
         self.fresh.insert(key, fresh);
         fresh

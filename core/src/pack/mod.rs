@@ -36,7 +36,7 @@ use crate::plan::{positive_zero, ExistingPlacement, Mode, Plan, PlanOptions, Pla
 use crate::profile::phase;
 use crate::resources::Resources;
 use crate::Result;
-use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
+use nodes::{ExistingNode, NewNode, PodTopology, Rejection, TypeTable};
 use order::NodeOrder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -475,6 +475,8 @@ struct Simulation<'a> {
     smallest: Resources,
     /// New nodes taken out of the order so (tried last for a pod no other node can take).
     parked: BTreeSet<usize>,
+    /// Per pool: its [`TypeTable`], once a node of the pool is opened.
+    tables: Vec<std::cell::OnceCell<Arc<TypeTable>>>,
 }
 
 /// A set of node indices, a bit each.
@@ -582,7 +584,13 @@ impl<'a> Simulation<'a> {
                 .fold(None, |m: Option<Resources>, r| Some(m.map_or_else(|| r.clone(), |m| m.min(r))))
                 .unwrap_or_default(),
             parked: BTreeSet::new(),
+            tables: vec![std::cell::OnceCell::new(); ctx.pools.len()],
         }
+    }
+
+    /// Pool `pool`'s [`TypeTable`].
+    fn table(&self, pool: usize) -> Arc<TypeTable> {
+        Arc::clone(self.tables[pool].get_or_init(|| Arc::new(TypeTable::new(&self.ctx.pools[pool]))))
     }
 
     /// Karpenter's queue: CPU desc, memory desc, creation asc, then namespace/name.
@@ -726,8 +734,14 @@ impl<'a> Simulation<'a> {
                 Ok(next) => {
                     if let Some(efficiency) = self.efficiency.as_mut() {
                         let efficiency = &mut efficiency[node.pool];
-                        let fresh =
-                            efficiency.fresh(&self.filters[c], ctx_pool, &class.terms[*term], &pod.requests, allowed);
+                        let fresh = efficiency.fresh(
+                            &self.filters[c],
+                            ctx_pool,
+                            &node.table,
+                            &class.terms[*term],
+                            &pod.requests,
+                            allowed,
+                        );
                         if let Some(cap) = grows_wastefully(efficiency, ctx_pool, node, &next, fresh) {
                             capped.push((n, cap));
                             postponed.push(n);
@@ -758,7 +772,7 @@ impl<'a> Simulation<'a> {
             let Some((term, allowed)) = &self.allowed[c][pool] else { continue };
             let ctx_pool = &self.ctx.pools[pool];
             let hostname = format!("{}-new-{}", ctx_pool.nodepool.name, self.new_nodes.len() + 1);
-            let fresh = NewNode::open(pool, ctx_pool, &self.remaining[pool], hostname);
+            let fresh = NewNode::open(pool, ctx_pool, self.table(pool), &self.remaining[pool], hostname);
             let added = fresh.and_then(|node| {
                 node.try_add(pod, &class.terms[*term], allowed, ctx_pool, pod_topology.as_ref()).map(|n| (node, n))
             });
@@ -879,7 +893,7 @@ fn grows_wastefully(
     if next.offers(before.instance_type, before.offering) {
         return None; // Its options only narrow: what it launched stays the cheapest.
     }
-    let after = next.launch(pool)?;
+    let after = next.launch(pool, &node.table)?;
     if after.instance_type == before.instance_type {
         return None;
     }

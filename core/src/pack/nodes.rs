@@ -13,6 +13,7 @@ use crate::taints::TaintEffect;
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 /// The instance-type options a NodeClaim carries at most (Karpenter's limit).
 const MAX_OPTIONS: usize = 60;
@@ -64,10 +65,138 @@ pub(super) struct Launch {
     pub price: f64,
 }
 
+/// A pool's instance types laid out for what packing asks on every pod: which offerings a
+/// zone or capacity-type requirement keeps, and the cheapest offering among a mask's.
+#[derive(Debug)]
+pub(super) struct TypeTable {
+    /// Zones with an index ([`crate::catalog::SizedTypes::zones`], at most 64).
+    zones: usize,
+    /// Per type, per indexed zone: the type's offerings in that zone (bit mask); `zones`
+    /// entries a type.
+    zone_offerings: Vec<u64>,
+    /// Per type: its offerings whose zone has no index (checked by name).
+    unindexed: Vec<u64>,
+    /// Per type, per capacity type (reserved, spot, on-demand): its offerings.
+    capacity_offerings: Vec<[u64; 3]>,
+    /// Per type, per capacity type: its available offerings, cheapest first (then by zone,
+    /// then index), as a range of `cheap`.
+    cheap_ranges: Vec<[(u32, u32); 3]>,
+    cheap: Vec<Cheap>,
+    /// Per type: the rank of its name among the pool's types (equal names, equal ranks).
+    name_rank: Vec<u32>,
+}
+
+/// An available offering, for [`TypeTable`]'s cheapest-first lists.
+#[derive(Debug, Clone, Copy)]
+struct Cheap {
+    price: f64,
+    /// The rank of its zone's name among the pool's offerings' zones.
+    zone_rank: u32,
+    offering: u32,
+}
+
+fn slot(ct: CapacityType) -> usize {
+    match ct {
+        CapacityType::Reserved => 0,
+        CapacityType::Spot => 1,
+        CapacityType::OnDemand => 2,
+    }
+}
+
+impl TypeTable {
+    pub fn new(pool: &PoolContext) -> TypeTable {
+        let types = &pool.instance_types;
+        let zones = pool.facts.zones.len().min(64);
+        let mut zone_names: Vec<&str> = types.iter().flat_map(|t| &t.offerings).map(|o| o.zone.as_str()).collect();
+        zone_names.sort_unstable();
+        zone_names.dedup();
+        let zone_rank = |z: &str| zone_names.binary_search(&z).map_or(u32::MAX, |i| i as u32);
+        let mut by_name: Vec<usize> = (0..types.len()).collect();
+        by_name.sort_by(|&a, &b| types[a].name.cmp(&types[b].name));
+        let mut name_rank = vec![0u32; types.len()];
+        let mut rank = 0u32;
+        for (i, &t) in by_name.iter().enumerate() {
+            if i > 0 && types[by_name[i - 1]].name != types[t].name {
+                rank += 1;
+            }
+            name_rank[t] = rank;
+        }
+        let mut table = TypeTable {
+            zones,
+            zone_offerings: vec![0; types.len() * zones],
+            unindexed: vec![0; types.len()],
+            capacity_offerings: vec![[0; 3]; types.len()],
+            cheap_ranges: Vec::with_capacity(types.len()),
+            cheap: Vec::new(),
+            name_rank,
+        };
+        let mut entries: Vec<(usize, Cheap)> = Vec::new();
+        for (t, it) in types.iter().enumerate() {
+            let indexes = &pool.facts.offering_zone[t];
+            entries.clear();
+            for (i, o) in it.offerings.iter().enumerate().take(64) {
+                let bit = 1u64 << i;
+                match indexes[i] {
+                    z if (z as usize) < zones => table.zone_offerings[t * zones + z as usize] |= bit,
+                    _ => table.unindexed[t] |= bit,
+                }
+                table.capacity_offerings[t][slot(o.capacity_type)] |= bit;
+                if o.available {
+                    let cheap = Cheap { price: o.price, zone_rank: zone_rank(&o.zone), offering: i as u32 };
+                    entries.push((slot(o.capacity_type), cheap));
+                }
+            }
+            // Stable: equal prices and zones keep the offerings' order.
+            entries.sort_by(|a, b| {
+                a.0.cmp(&b.0).then(a.1.price.total_cmp(&b.1.price)).then(a.1.zone_rank.cmp(&b.1.zone_rank))
+            });
+            let mut ranges = [(0u32, 0u32); 3];
+            for (k, range) in ranges.iter_mut().enumerate() {
+                let start = table.cheap.len() as u32;
+                table.cheap.extend(entries.iter().filter(|e| e.0 == k).map(|e| e.1));
+                *range = (start, table.cheap.len() as u32);
+            }
+            table.cheap_ranges.push(ranges);
+        }
+        table
+    }
+
+    /// Type `t`'s offerings in the zones `zone_bits` (indexed zones) and, for those without an
+    /// index, in `zone`.
+    fn in_zones(&self, t: usize, zone_bits: u64, zone: &crate::requirements::Requirement, pool: &PoolContext) -> u64 {
+        let mut out = 0;
+        let mut bits = zone_bits;
+        while bits != 0 {
+            let z = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if z < self.zones {
+                out |= self.zone_offerings[t * self.zones + z];
+            }
+        }
+        let mut odd = self.unindexed[t];
+        while odd != 0 {
+            let i = odd.trailing_zeros() as usize;
+            odd &= odd - 1;
+            if zone.has(&pool.instance_types[t].offerings[i].zone) {
+                out |= 1 << i;
+            }
+        }
+        out
+    }
+
+    /// Of capacity type `slot`, type `t`'s cheapest available offering in `mask`.
+    fn cheapest(&self, t: usize, slot: usize, mask: u64) -> Option<&Cheap> {
+        let (start, end) = self.cheap_ranges[t][slot];
+        self.cheap[start as usize..end as usize].iter().find(|c| mask & (1u64 << c.offering) != 0)
+    }
+}
+
 /// A NodeClaim opened during this run.
 #[derive(Debug, Clone)]
 pub(super) struct NewNode {
     pub pool: usize,
+    /// Its pool's [`TypeTable`].
+    pub table: Arc<TypeTable>,
     pub requirements: Requirements,
     /// Instance types still possible (index into the pool's types) and their compatible
     /// offerings (bit mask).
@@ -125,18 +254,33 @@ pub(super) struct Next {
     pub requirements: Requirements,
     options: Vec<(u32, u64)>,
     pub requests: Resources,
+    /// [`NewNode::largest_space`] of the options.
+    largest_space: [i64; 4],
+    /// What it launches, once asked.
+    launched: OnceCell<Option<Launch>>,
 }
 
 impl Next {
-    /// What the NodeClaim would launch (see [`NewNode::launch`]).
-    pub fn launch(&self, pool: &PoolContext) -> Option<Launch> {
-        cheapest_launch(&self.options, &self.requirements, pool)
+    /// What the NodeClaim would launch (see [`NewNode::launch`]); `table` is its pool's.
+    pub fn launch(&self, pool: &PoolContext, table: &TypeTable) -> Option<Launch> {
+        *self.launched.get_or_init(|| cheapest_launch(&self.options, &self.requirements, pool, table))
     }
 
     /// Whether offering `offering` of type `t` is still among its options.
     pub fn offers(&self, t: u32, offering: usize) -> bool {
-        self.options.iter().any(|&(o, mask)| o == t && mask & (1 << offering) != 0)
+        offers(&self.options, t, offering)
     }
+}
+
+/// Whether offering `offering` of type `t` is among `options` (sorted by type, as a
+/// NodeClaim's options always are).
+fn offers(options: &[(u32, u64)], t: u32, offering: usize) -> bool {
+    options.binary_search_by_key(&t, |o| o.0).is_ok_and(|i| options[i].1 & (1u64 << offering) != 0)
+}
+
+/// Whether some requirement has minValues (which changes what a NodeClaim launches).
+fn has_min_values(reqs: &Requirements) -> bool {
+    reqs.iter().any(|r| r.min_values().is_some())
 }
 
 /// The element-wise largest CPU, memory, pods and ephemeral storage among some options of a
@@ -173,6 +317,7 @@ impl NewNode {
     pub fn open(
         pool_index: usize,
         pool: &PoolContext,
+        table: Arc<TypeTable>,
         remaining: &[(String, i64)],
         hostname: String,
     ) -> Result<NewNode, Rejection> {
@@ -191,6 +336,7 @@ impl NewNode {
         }
         Ok(NewNode {
             pool: pool_index,
+            table,
             requirements: pool.requirements.clone(),
             largest_space: OnceCell::new(),
             options,
@@ -266,41 +412,56 @@ impl NewNode {
             .enumerate()
             .filter(|(_, z)| zone.is_none_or(|r| r.has(z)))
             .fold(0, |m, (i, _)| m | (1u64 << i));
-        let capacity_ok = |ct: CapacityType| capacity_type.is_none_or(|c| c.has(ct.as_str()));
-        let capacity_bits = [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].map(capacity_ok);
-        let options: Vec<(u32, u64)> = self
-            .options
-            .iter()
-            .filter_map(|&(t, mask)| {
-                let it = &types[t as usize];
-                let mut m = mask & allowed[t as usize];
-                if recheck_offerings {
-                    let zones = &pool.facts.offering_zone[t as usize];
-                    for (i, o) in it.offerings.iter().enumerate() {
-                        let in_zone = match zones[i] {
-                            u8::MAX => zone.is_none_or(|z| z.has(&o.zone)),
-                            z => zone_bits & (1u64 << z) != 0,
-                        };
-                        let ct = match o.capacity_type {
-                            CapacityType::Reserved => capacity_bits[0],
-                            CapacityType::Spot => capacity_bits[1],
-                            CapacityType::OnDemand => capacity_bits[2],
-                        };
-                        if !(in_zone && ct) {
-                            m &= !(1u64 << i);
-                        }
-                    }
+        let capacity_bits = capacity_type
+            .map(|c| [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].map(|ct| c.has(ct.as_str())));
+        let table = &*self.table;
+        // Which of type `t`'s offerings the zone and capacity-type requirements keep.
+        let offered = |t: usize| -> u64 {
+            let in_zone = match zone {
+                None => !0,
+                Some(z) => table.in_zones(t, zone_bits, z, pool),
+            };
+            let of_capacity = match capacity_bits {
+                None => !0,
+                Some(bits) => (0..3).filter(|&k| bits[k]).fold(0, |m, k| m | table.capacity_offerings[t][k]),
+            };
+            in_zone & of_capacity
+        };
+        // Type labels only matter for the keys topology narrowed other than zone and capacity type.
+        let label_checks: Vec<&crate::requirements::Requirement> =
+            narrowed.iter().filter(|r| r.key() != labels::ZONE && r.key() != labels::CAPACITY_TYPE).collect();
+        let mut largest = [0i64; 4];
+        let mut options: Vec<(u32, u64)> = Vec::with_capacity(self.options.len());
+        options.extend(self.options.iter().filter_map(|&(t, mask)| {
+            let ti = t as usize;
+            let mut m = mask & allowed[ti];
+            if m == 0 {
+                return None;
+            }
+            let core = &pool.type_core[ti];
+            if !(want[0] <= core[0] && want[1] <= core[1] && want[2] <= core[2] && want[3] <= core[3]) {
+                return None;
+            }
+            if recheck_offerings {
+                m &= offered(ti);
+                if m == 0 {
+                    return None;
                 }
-                let labels_ok = narrowed.iter().all(|r| {
-                    r.key() == labels::ZONE
-                        || r.key() == labels::CAPACITY_TYPE
-                        || it.requirements.get(r.key()).is_none_or(|tr| tr.compatible_with(r))
-                });
-                let fits = (0..4).all(|i| want[i] <= pool.type_core[t as usize][i])
-                    && (requests.extended.is_empty() || requests.fits(&pool.type_space[t as usize]));
-                (m != 0 && labels_ok && fits).then_some((t, m))
-            })
-            .collect();
+            }
+            if !label_checks.is_empty() {
+                let it = &types[ti];
+                if !label_checks.iter().all(|r| it.requirements.get(r.key()).is_none_or(|tr| tr.compatible_with(r))) {
+                    return None;
+                }
+            }
+            if !(requests.extended.is_empty() || requests.fits(&pool.type_space[ti])) {
+                return None;
+            }
+            for (l, v) in largest.iter_mut().zip(core) {
+                *l = (*l).max(*v);
+            }
+            Some((t, m))
+        }));
         if options.is_empty() {
             return Err(Rejection::NoInstanceType);
         }
@@ -315,7 +476,7 @@ impl NewNode {
                 return Err(Rejection::MinValues { key: r.key().to_string(), required, available: distinct.len() });
             }
         }
-        Ok(Next { requirements, options, requests })
+        Ok(Next { requirements, options, requests, largest_space: largest, launched: OnceCell::new() })
     }
 
     pub fn commit(&mut self, next: Next, pod: &Pod, index: usize) {
@@ -324,8 +485,22 @@ impl NewNode {
 
     /// Commits a [`NewNode::try_add_copies`] of the pods `indices`.
     pub fn commit_copies(&mut self, next: Next, pod: &Pod, indices: &[usize]) {
+        // Its options only narrow: what it launched, if still among them, stays the cheapest
+        // (unless minValues comes or goes, which changes whether spot must be no dearer).
+        let launched = match (next.launched.into_inner(), self.launched.get()) {
+            (Some(known), _) => Some(known),
+            (None, Some(&Some(before)))
+                if offers(&next.options, before.instance_type, before.offering)
+                    && has_min_values(&self.requirements) == has_min_values(&next.requirements) =>
+            {
+                Some(Some(before))
+            }
+            _ => None,
+        };
         self.requirements = next.requirements;
-        self.set_options(next.options);
+        self.options = next.options;
+        self.largest_space = OnceCell::from(next.largest_space);
+        self.launched = launched.map_or_else(OnceCell::new, OnceCell::from);
         self.requests = next.requests;
         self.ports.extend(pod.host_ports.iter().cloned());
         self.pods.extend_from_slice(indices);
@@ -347,6 +522,8 @@ impl NewNode {
             .filter(|(t, _)| limited.iter().all(|(r, _)| types[*t as usize].capacity.get(r) <= launched.get(r)))
             .collect();
         self.set_options(kept);
+        // The launched type stays, with all its offerings: it is still what launches.
+        self.launched = OnceCell::from(Some(launch));
     }
 
     /// Keeps only the offerings `keep(type, offering)` accepts (types left without any are
@@ -424,7 +601,7 @@ impl NewNode {
     }
 
     fn cheapest_launch(&self, pool: &PoolContext) -> Option<Launch> {
-        cheapest_launch(&self.options, &self.requirements, pool)
+        cheapest_launch(&self.options, &self.requirements, pool, &self.table)
     }
 
     /// The options the AWS provider would launch (see [`launchable`]).
@@ -493,42 +670,42 @@ impl NewNode {
 }
 
 /// What a NodeClaim with `options` and requirements `reqs` launches (see [`NewNode::launch`]).
-pub(super) fn cheapest_launch(options: &[(u32, u64)], reqs: &Requirements, pool: &PoolContext) -> Option<Launch> {
-    let types = &pool.instance_types;
+pub(super) fn cheapest_launch(
+    options: &[(u32, u64)],
+    reqs: &Requirements,
+    pool: &PoolContext,
+    table: &TypeTable,
+) -> Option<Launch> {
     // One pass: per capacity type (reserved, spot, on-demand), the cheapest offering, ties
     // to the type's name and then the zone. Spot is taken only where it costs no more than
     // the cheapest on-demand offering — unless a requirement has minValues, as the AWS
     // provider skips that filter then — and as every spot offering at the cheapest spot
     // price is judged alike, the cheapest spot one stands for them all.
-    let mut best: [Option<(u32, usize, &crate::catalog::Offering)>; 3] = [None; 3];
+    let mut best: [Option<(u32, &Cheap)>; 3] = [None; 3];
     for (t, mask) in launchable(options, pool) {
-        for (i, o) in types[t as usize].offerings.iter().enumerate() {
-            if mask & (1 << i) == 0 || !o.available {
-                continue;
-            }
-            let slot = &mut best[match o.capacity_type {
-                CapacityType::Reserved => 0,
-                CapacityType::Spot => 1,
-                CapacityType::OnDemand => 2,
-            }];
-            let better = slot.is_none_or(|(bt, _, b)| {
+        for (k, slot) in best.iter_mut().enumerate() {
+            let Some(o) = table.cheapest(t as usize, k, mask) else { continue };
+            let better = slot.is_none_or(|(bt, b)| {
                 o.price
                     .total_cmp(&b.price)
-                    .then_with(|| types[t as usize].name.cmp(&types[bt as usize].name))
-                    .then_with(|| o.zone.cmp(&b.zone))
+                    .then_with(|| table.name_rank[t as usize].cmp(&table.name_rank[bt as usize]))
+                    .then_with(|| o.zone_rank.cmp(&b.zone_rank))
                     .is_lt()
             });
             if better {
-                *slot = Some((t, i, o));
+                *slot = Some((t, o));
             }
         }
     }
-    let cheapest_on_demand = best[2].map_or(f64::INFINITY, |(_, _, o)| o.price);
-    let min_values = reqs.iter().any(|r| r.min_values().is_some());
-    if !min_values && best[1].is_some_and(|(_, _, o)| o.price > cheapest_on_demand) {
+    let cheapest_on_demand = best[2].map_or(f64::INFINITY, |(_, o)| o.price);
+    if !has_min_values(reqs) && best[1].is_some_and(|(_, o)| o.price > cheapest_on_demand) {
         best[1] = None;
     }
-    best.into_iter().flatten().next().map(|(t, offering, o)| Launch { instance_type: t, offering, price: o.price })
+    best.into_iter().flatten().next().map(|(t, o)| Launch {
+        instance_type: t,
+        offering: o.offering as usize,
+        price: o.price,
+    })
 }
 
 /// The options the AWS provider would launch: the generic types, or every option when there is

@@ -89,6 +89,9 @@ struct Packer<'s, 'a> {
     generic: Vec<bool>,
     /// Nodes opened by the packing (indices into the simulation's new nodes).
     packed: Vec<usize>,
+    /// Per pool: the types it allows that have an offering, by their cheapest offering's
+    /// price (then index).
+    by_price: Vec<Vec<u32>>,
 }
 
 impl Simulation<'_> {
@@ -215,7 +218,22 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut order: Vec<usize> = (0..sim.classes.len()).filter(|&c| free[c] && !left[c].is_empty()).collect();
         order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
         let space = sim.ctx.pools.iter().map(|p| p.type_space.iter().map(|s| dense.of(s)).collect()).collect();
-        Packer { sim, dense, demand, space, left, rep, value, order, generic, packed: Vec::new() }
+        let by_price = sim
+            .ctx
+            .pools
+            .iter()
+            .map(|pool| {
+                let mut types: Vec<u32> = (0..pool.instance_types.len())
+                    .filter(|&t| pool.allows(t) && pool.type_offerings[t].1.is_finite())
+                    .map(|t| t as u32)
+                    .collect();
+                types.sort_by(|&a, &b| {
+                    pool.type_offerings[a as usize].1.total_cmp(&pool.type_offerings[b as usize].1).then(a.cmp(&b))
+                });
+                types
+            })
+            .collect();
+        Packer { sim, dense, demand, space, left, rep, value, order, generic, packed: Vec::new(), by_price }
     }
 
     fn space(&self, pool: usize, t: usize) -> &[i64] {
@@ -404,7 +422,7 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// requirements of one class excluding another's, or no type holding them all).
     fn build(&self, pool: usize, counts: &[(usize, usize)], remaining: &[(String, i64)]) -> Option<NewNode> {
         let ctx_pool = &self.sim.ctx.pools[pool];
-        let mut node = NewNode::open(pool, ctx_pool, remaining, String::new()).ok()?;
+        let mut node = NewNode::open(pool, ctx_pool, self.sim.table(pool), remaining, String::new()).ok()?;
         for &(c, k) in counts {
             let (term, allowed) = self.sim.allowed[c][pool].as_ref()?;
             let pod = self.sim.pods[self.sim.classes[c].pods[0]];
@@ -632,11 +650,12 @@ impl<'s, 'a> Packer<'s, 'a> {
             .collect()
     }
 
-    /// The least a node holding the pods of both `a` and `b` could cost: an instance type the
-    /// pool allows and every class of theirs allows, with an offering all of them allow, whose
-    /// space takes both nodes' requests (limits and node requirements left out, so it is a
-    /// floor). Checked before a merge is built, as most pairs cannot merge for less.
-    fn merge_floor(&self, a: usize, b: usize) -> f64 {
+    /// Whether a node holding the pods of both `a` and `b` could cost less than `price`: an
+    /// instance type the pool allows and every class of theirs allows, with an offering all of
+    /// them allow under that price, whose space takes both nodes' requests (limits and node
+    /// requirements left out, so it is a floor). Checked before a merge is built, as most
+    /// pairs cannot merge for less.
+    fn may_merge_under(&self, a: usize, b: usize, price: f64) -> bool {
         let (na, nb) = (&self.sim.new_nodes[a], &self.sim.new_nodes[b]);
         let pool_index = na.pool;
         let pool = &self.sim.ctx.pools[pool_index];
@@ -647,26 +666,29 @@ impl<'s, 'a> Packer<'s, 'a> {
         for c in classes {
             match &self.sim.allowed[c][pool_index] {
                 Some((_, masks)) => allowed.push(masks),
-                None => return f64::INFINITY,
+                None => return false,
             }
         }
         let requests = na.requests.add(&nb.requests);
-        let mut floor = f64::INFINITY;
-        for (t, it) in pool.instance_types.iter().enumerate() {
-            if !pool.allows(t) {
+        let want = requests.core();
+        // Types by the least price of their offerings: none past `price` can do.
+        for &t in &self.by_price[pool_index] {
+            let t = t as usize;
+            let (offered, least) = pool.type_offerings[t];
+            if least >= price {
+                break;
+            }
+            let mask = allowed.iter().fold(offered, |m, masks| m & masks[t]);
+            let core = &pool.type_core[t];
+            if mask == 0 || (0..4).any(|i| want[i] > core[i]) || !requests.fits(&pool.type_space[t]) {
                 continue;
             }
-            let mask = allowed.iter().fold(pool.type_offerings[t].0, |m, masks| m & masks[t]);
-            if mask == 0 || !requests.fits(&pool.type_space[t]) {
-                continue;
-            }
-            for (i, o) in it.offerings.iter().enumerate() {
-                if mask & (1 << i) != 0 && o.available {
-                    floor = floor.min(o.price);
-                }
+            let offerings = &pool.instance_types[t].offerings;
+            if offerings.iter().enumerate().any(|(i, o)| mask & (1 << i) != 0 && o.available && o.price < price) {
+                return true;
             }
         }
-        floor
+        false
     }
 
     /// Merges pairs of packed nodes of the same pool into one node that costs less than both.
@@ -686,7 +708,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                     continue;
                 }
                 let (price_a, price_b) = (self.price(a), self.price(b));
-                if self.merge_floor(a, b) >= price_a + price_b - EPSILON {
+                if !self.may_merge_under(a, b, price_a + price_b - EPSILON) {
                     continue;
                 }
                 let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
