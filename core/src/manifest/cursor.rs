@@ -29,6 +29,7 @@ pub(super) struct Report {
 
 /// Field paths as a tree of steps: a cursor holds the index of its last step, and the path
 /// text is spelt out only when a message needs it.
+#[derive(Default)]
 struct Paths {
     steps: Vec<Step>,
     /// The map keys of the steps, one after another.
@@ -53,6 +54,18 @@ enum Segment {
 const ROOT: u32 = u32::MAX;
 
 impl Paths {
+    /// Empty paths, in the room a dropped report left if there is one.
+    fn take() -> Paths {
+        match SPARE_PATHS.with(|spare| spare.borrow_mut().take()) {
+            Some(mut paths) => {
+                paths.steps.clear();
+                paths.keys.clear();
+                paths
+            }
+            None => Paths { steps: Vec::with_capacity(256), keys: String::with_capacity(2048) },
+        }
+    }
+
     fn push(&mut self, parent: u32, segment: Segment) -> u32 {
         let index = self.steps.len() as u32;
         self.steps.push(Step { parent, segment });
@@ -111,7 +124,7 @@ impl Report {
             validation,
             warnings: RefCell::new(Vec::new()),
             label_doubts: RefCell::new(Vec::new()),
-            paths: RefCell::new(Paths { steps: Vec::with_capacity(256), keys: String::with_capacity(2048) }),
+            paths: RefCell::new(Paths::take()),
         }
     }
 
@@ -151,8 +164,22 @@ impl Report {
     }
 
     pub fn into_errors(self) -> Vec<Error> {
-        self.errors.into_inner()
+        self.errors.take()
     }
+}
+
+impl Drop for Report {
+    /// Hands the paths' room to the next report.
+    fn drop(&mut self) {
+        let paths = std::mem::take(self.paths.get_mut());
+        SPARE_PATHS.with(|spare| *spare.borrow_mut() = Some(paths));
+    }
+}
+
+thread_local! {
+    /// The room of the last report's paths: one object is read at a time, so its reports
+    /// take turns with it instead of each allocating and growing its own.
+    static SPARE_PATHS: RefCell<Option<Paths>> = const { RefCell::new(None) };
 }
 
 /// A position in the tree: the value there (if any) and the path that leads to it.
