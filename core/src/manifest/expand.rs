@@ -15,16 +15,34 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// together. Past it the reader stops with an error saying so, rather than run unbounded.
 pub const MAX_EXPANDED_PODS: usize = 500_000;
 
-/// A Pod object as read, before its owner is resolved.
-pub(super) struct PodObject {
-    pub parts: PodParts,
-    pub owner: Option<OwnerRef>,
+/// The Pod objects read, in input order: each pod as written, and its ephemeral volumes and
+/// owner, which expansion turns into claims and the workload that owns it. Kept apart from
+/// the entries so that an input of pods alone becomes the inventory's pods where they are.
+#[derive(Default)]
+pub(super) struct PodObjects {
+    pods: Vec<Pod>,
+    extras: Vec<PodExtra>,
+}
+
+struct PodExtra {
+    ephemeral: Vec<ClaimTemplate>,
+    owner: Option<OwnerRef>,
+}
+
+impl PodObjects {
+    /// Adds a Pod object; its index.
+    pub fn push(&mut self, parts: PodParts, owner: Option<OwnerRef>) -> usize {
+        self.pods.push(parts.pod);
+        self.extras.push(PodExtra { ephemeral: parts.ephemeral, owner });
+        self.pods.len() - 1
+    }
 }
 
 /// A pod, a workload or an autoscaler, kept in input order.
 pub(super) enum Entry {
-    Pod(PodObject),
-    Workload(WorkloadObject),
+    /// A Pod object: its index in [`PodObjects`].
+    Pod(usize),
+    Workload(Box<WorkloadObject>),
     Autoscaler(Autoscaler),
 }
 
@@ -38,7 +56,7 @@ impl<'a> Index<'a> {
         let workloads: Vec<&WorkloadObject> = entries
             .iter()
             .filter_map(|e| match e {
-                Entry::Workload(w) => Some(w),
+                Entry::Workload(w) => Some(&**w),
                 Entry::Pod(_) | Entry::Autoscaler(_) => None,
             })
             .collect();
@@ -100,6 +118,7 @@ fn ordinal(workload: &str, pod: &str) -> Option<u32> {
 /// At most `max_pods` pods ([`MAX_EXPANDED_PODS`]), Pod objects included.
 pub(super) fn expand(
     entries: Vec<Entry>,
+    objects: PodObjects,
     inventory: &mut Inventory,
     errors: &mut Vec<Error>,
     hpa: HpaReplicas,
@@ -110,12 +129,11 @@ pub(super) fn expand(
     let (desired, autoscalers) = autoscale(&entries, &index, hpa, inventory, errors);
     let mut existing = vec![0u32; index.workloads.len()];
     let mut ordinals: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); index.workloads.len()];
-    let mut pod_owners: Vec<Option<ObjectRef>> = Vec::new();
 
-    for entry in &entries {
-        let Entry::Pod(p) = entry else { continue };
-        let pod = &p.parts.pod;
-        let owner = p.owner.as_ref().map(|o| match index.owner(&pod.namespace, o) {
+    // Each Pod object's owner, resolved.
+    let PodObjects { mut pods, extras } = objects;
+    for (pod, extra) in pods.iter_mut().zip(&extras) {
+        let owner = extra.owner.as_ref().map(|o| match index.owner(&pod.namespace, o) {
             Some(i) => {
                 let top = tops[i];
                 if is_active(pod) {
@@ -131,7 +149,7 @@ pub(super) fn expand(
                 ObjectRef::new(&o.kind, namespace, &o.name)
             }
         });
-        pod_owners.push(owner);
+        pod.owner = owner;
     }
 
     let mut claims: HashSet<(String, String)> =
@@ -144,7 +162,16 @@ pub(super) fn expand(
         }
     };
 
-    let mut expanded = entries.iter().filter(|e| matches!(e, Entry::Pod(_))).count();
+    let mut expanded = pods.len();
+    let mut extras = extras.into_iter();
+    // Without workloads, the pods stay where they are; else they move, in input order, among
+    // the workloads' pods.
+    let mut moving = if index.workloads.is_empty() {
+        None
+    } else {
+        inventory.pods.reserve(pods.len());
+        Some(std::mem::take(&mut pods).into_iter())
+    };
     let workload_owners: Vec<(String, String, String)> = index
         .workloads
         .iter()
@@ -154,15 +181,23 @@ pub(super) fn expand(
         })
         .collect();
     let mut cronjobs = Vec::new();
-    let mut pod_owners = pod_owners.into_iter();
     let mut workload_index = 0;
     for entry in entries {
         match entry {
-            Entry::Pod(p) => {
-                let (mut pod, new_claims) = p.parts.into_pod();
-                pod.owner = pod_owners.next().flatten();
-                add_claims(inventory, &pod.namespace, new_claims);
-                inventory.pods.push(pod);
+            Entry::Pod(i) => {
+                // The pod under its own name, mounting its ephemeral claims.
+                let ephemeral = extras.next().map(|e| e.ephemeral).unwrap_or_default();
+                match moving.as_mut().and_then(Iterator::next) {
+                    Some(mut pod) => {
+                        let new_claims = name_claims(&mut pod, ephemeral);
+                        add_claims(inventory, &pod.namespace, new_claims);
+                        inventory.pods.push(pod);
+                    }
+                    None => {
+                        let new_claims = name_claims(&mut pods[i], ephemeral);
+                        add_claims(inventory, &pods[i].namespace, new_claims);
+                    }
+                }
             }
             Entry::Autoscaler(_) => {}
             Entry::Workload(w) => {
@@ -225,6 +260,11 @@ pub(super) fn expand(
                 }
             }
         }
+    }
+    if inventory.pods.is_empty() {
+        inventory.pods = pods;
+    } else {
+        inventory.pods.append(&mut pods);
     }
     if !cronjobs.is_empty() {
         inventory.notes.push(format!(
@@ -341,6 +381,17 @@ fn autoscale(
         inventory.notes.push(note);
     }
     (desired, by)
+}
+
+/// Names a Pod object's ephemeral claims after it (`<pod>-<volume>`) and mounts them, as
+/// [`PodParts::named`] does; the claims.
+fn name_claims(pod: &mut Pod, ephemeral: Vec<ClaimTemplate>) -> Vec<ClaimTemplate> {
+    let claims: Vec<ClaimTemplate> = ephemeral
+        .into_iter()
+        .map(|t| ClaimTemplate { name: format!("{}-{}", pod.name, t.name), spec: t.spec })
+        .collect();
+    pod.volume_claims.extend(claims.iter().map(|c| c.name.clone()));
+    claims
 }
 
 /// The claims of a StatefulSet's pod `ordinal`: `<template>-<statefulset>-<ordinal>`.

@@ -44,7 +44,7 @@ use crate::error::{Error, Result};
 use crate::model::{Inventory, ObjectRef, Skipped};
 use cursor::{Cursor, Report};
 use documents::{for_each_document, Document};
-use expand::{Entry, PodObject};
+use expand::{Entry, PodObjects};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -141,9 +141,11 @@ fn parse_at_most<'a>(
         reader.errors.extend(syntax_errors);
     }
     reader.judge_label_doubts();
-    let Reader { mut inventory, entries, mut errors, priorities, moved_kubelets, .. } = reader;
+    let Reader { mut inventory, entries, pod_objects, mut errors, priorities, moved_kubelets, .. } = reader;
     nodeclass::apply_moved_kubelets(moved_kubelets, &mut inventory, &mut errors);
-    crate::profile::phase("expand", || expand::expand(entries, &mut inventory, &mut errors, options.hpa, max_pods));
+    crate::profile::phase("expand", || {
+        expand::expand(entries, pod_objects, &mut inventory, &mut errors, options.hpa, max_pods)
+    });
     workloads::infer_daemonsets(&mut inventory);
     priorities.apply(&mut inventory);
     Error::collect(errors)?;
@@ -156,6 +158,8 @@ struct Reader {
     options: ParseOptions,
     inventory: Inventory,
     entries: Vec<Entry>,
+    /// The Pod objects the entries point to.
+    pod_objects: PodObjects,
     errors: Vec<Error>,
     priorities: priority::PriorityClasses,
     /// (API group, object) of every object read so far, as [`identity`] writes them.
@@ -328,7 +332,7 @@ impl Reader {
         // The same object twice (overlapping files) would count its pods twice.
         let group = split_api_version(api_version).0;
         if self.seen.insert(identity(group, &reference)) {
-            self.dispatch(api_version, reference.clone(), &root);
+            self.dispatch(api_version, &reference, &root);
             // After the reader, whose own message about a field it knows wins.
             schema::check(group, split_api_version(api_version).1, &reference.kind, &root);
         } else {
@@ -341,7 +345,7 @@ impl Reader {
         self.errors.extend(report.into_errors());
     }
 
-    fn dispatch(&mut self, api_version: &str, reference: ObjectRef, root: &Cursor) {
+    fn dispatch(&mut self, api_version: &str, reference: &ObjectRef, root: &Cursor) {
         let (group, version) = split_api_version(api_version);
         let inv = &mut self.inventory;
         match (group, reference.kind.as_str()) {
@@ -364,42 +368,43 @@ impl Reader {
                 let owner = meta.owner.clone();
                 let parts =
                     pod::read_pod(&reference.namespace, &reference.name, meta, &root.get("spec"), &root.get("status"));
-                self.entries.push(Entry::Pod(PodObject { parts, owner }));
+                let index = self.pod_objects.push(parts, owner);
+                self.entries.push(Entry::Pod(index));
             }
             ("apps" | "extensions", "Deployment" | "ReplicaSet")
             | ("apps", "StatefulSet")
             | ("", "ReplicationController")
             | ("batch", "Job" | "CronJob") => {
-                self.entries.push(Entry::Workload(workloads::workload(reference, root)));
+                self.entries.push(Entry::Workload(Box::new(workloads::workload(reference.clone(), root))));
             }
             ("argoproj.io", "Rollout") => match root.get("spec").get("workloadRef").value() {
                 Some(_) if !root.get("spec").get("template").is_present() => inv.skipped.push(Skipped {
                     pods_not_counted: true,
                     ..skipped(
                         api_version,
-                        &reference,
+                        reference,
                         "its pods come from the Deployment its spec.workloadRef names, which fleetfit does not follow: \
                          write the template into the Rollout, or give the Deployment the Rollout's replicas",
                     )
                 }),
-                _ => self.entries.push(Entry::Workload(workloads::workload(reference, root))),
+                _ => self.entries.push(Entry::Workload(Box::new(workloads::workload(reference.clone(), root)))),
             },
             ("autoscaling", "HorizontalPodAutoscaler") => {
-                if let Some(hpa) = autoscalers::hpa(api_version, reference, root) {
+                if let Some(hpa) = autoscalers::hpa(api_version, reference.clone(), root) {
                     self.entries.push(Entry::Autoscaler(hpa));
                 }
             }
-            ("apps" | "extensions", "DaemonSet") => inv.daemonsets.push(workloads::daemonset(reference, root)),
+            ("apps" | "extensions", "DaemonSet") => inv.daemonsets.push(workloads::daemonset(reference.clone(), root)),
             ("", "Node") => inv.nodes.push(cluster::node(&reference.name, root)),
-            ("", "PersistentVolumeClaim") => inv.pvcs.push(cluster::pvc(&reference, root)),
+            ("", "PersistentVolumeClaim") => inv.pvcs.push(cluster::pvc(reference, root)),
             ("", "PersistentVolume") => inv.pvs.push(cluster::pv(&reference.name, root)),
             ("storage.k8s.io", "StorageClass") => {
                 inv.storage_classes.push(cluster::storage_class(&reference.name, root))
             }
-            ("policy", "PodDisruptionBudget") => match cluster::pdb(&reference, root, version != "v1") {
+            ("policy", "PodDisruptionBudget") => match cluster::pdb(reference, root, version != "v1") {
                 Some(pdb) => inv.pdbs.push(pdb),
                 None if !root.report().has_errors() => {
-                    inv.skipped.push(skipped(api_version, &reference, "its selector selects no pod"))
+                    inv.skipped.push(skipped(api_version, reference, "its selector selects no pod"))
                 }
                 None => {}
             },
@@ -457,7 +462,7 @@ impl Reader {
                     .filter(|_| (group, kind) != ("", "PodTemplate"));
                 let reason = skip_reason(group, kind, containers.as_deref());
                 let pods_not_counted = containers.is_some();
-                inv.skipped.push(Skipped { pods_not_counted, ..skipped(api_version, &reference, &reason) });
+                inv.skipped.push(Skipped { pods_not_counted, ..skipped(api_version, reference, &reason) });
             }
         }
     }

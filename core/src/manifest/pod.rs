@@ -44,18 +44,6 @@ impl PodParts {
         pod.volume_claims.extend(claims.iter().map(|c| c.name.clone()));
         (pod, claims)
     }
-
-    /// The pod under its own name, mounting its ephemeral claims, and those claims: what
-    /// [`PodParts::named`] makes of it, without a copy.
-    pub fn into_pod(self) -> (Pod, Vec<ClaimTemplate>) {
-        let PodParts { mut pod, ephemeral } = self;
-        let claims: Vec<ClaimTemplate> = ephemeral
-            .into_iter()
-            .map(|t| ClaimTemplate { name: format!("{}-{}", pod.name, t.name), spec: t.spec })
-            .collect();
-        pod.volume_claims.extend(claims.iter().map(|c| c.name.clone()));
-        (pod, claims)
-    }
 }
 
 /// Reads a pod. `spec` is the PodSpec (the caller checks it is there), `status` the Pod's
