@@ -298,6 +298,9 @@ pub struct PoolContext {
     pub(crate) type_offerings: Vec<(u64, f64)>,
     /// What the pool's instance types are, whatever the pool (shared by the pools of a class).
     pub(crate) facts: Arc<SizedTypes>,
+    /// The pool's types laid out for packing, once a packing run asks (then shared by every
+    /// run on this context, as consolidation's trials are).
+    pub(crate) type_table: std::sync::OnceLock<Arc<crate::pack::TypeTable>>,
 }
 
 impl PoolContext {
@@ -415,6 +418,7 @@ impl FilterContext {
                 type_core,
                 type_offerings,
                 facts,
+                type_table: std::sync::OnceLock::new(),
             });
         }
         Error::collect(errors)?;

@@ -36,7 +36,8 @@ use crate::plan::{positive_zero, ExistingPlacement, Mode, Plan, PlanOptions, Pla
 use crate::profile::phase;
 use crate::resources::Resources;
 use crate::Result;
-use nodes::{ExistingNode, NewNode, PodTopology, Rejection, TypeTable};
+pub(crate) use nodes::TypeTable;
+use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
 use order::NodeOrder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -475,8 +476,6 @@ struct Simulation<'a> {
     smallest: Resources,
     /// New nodes taken out of the order so (tried last for a pod no other node can take).
     parked: BTreeSet<usize>,
-    /// Per pool: its [`TypeTable`], once a node of the pool is opened.
-    tables: Vec<std::cell::OnceCell<Arc<TypeTable>>>,
 }
 
 /// A set of node indices, a bit each.
@@ -584,13 +583,13 @@ impl<'a> Simulation<'a> {
                 .fold(None, |m: Option<Resources>, r| Some(m.map_or_else(|| r.clone(), |m| m.min(r))))
                 .unwrap_or_default(),
             parked: BTreeSet::new(),
-            tables: vec![std::cell::OnceCell::new(); ctx.pools.len()],
         }
     }
 
     /// Pool `pool`'s [`TypeTable`].
     fn table(&self, pool: usize) -> Arc<TypeTable> {
-        Arc::clone(self.tables[pool].get_or_init(|| Arc::new(TypeTable::new(&self.ctx.pools[pool]))))
+        let pool = &self.ctx.pools[pool];
+        Arc::clone(pool.type_table.get_or_init(|| Arc::new(TypeTable::new(pool))))
     }
 
     /// Karpenter's queue: CPU desc, memory desc, creation asc, then namespace/name.

@@ -68,7 +68,7 @@ pub(super) struct Launch {
 /// A pool's instance types laid out for what packing asks on every pod: which offerings a
 /// zone or capacity-type requirement keeps, and the cheapest offering among a mask's.
 #[derive(Debug)]
-pub(super) struct TypeTable {
+pub(crate) struct TypeTable {
     /// Zones with an index ([`crate::catalog::SizedTypes::zones`], at most 64).
     zones: usize,
     /// Per type, per indexed zone: the type's offerings in that zone (bit mask); `zones`
