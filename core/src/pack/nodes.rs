@@ -10,7 +10,7 @@ use crate::plan::{PlannedNode, Utilisation};
 use crate::requirements::{Operator, Requirements};
 use crate::resources::{describe_amount, Resources};
 use crate::taints::TaintEffect;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
@@ -84,7 +84,14 @@ pub(crate) struct TypeTable {
     cheap: Vec<Cheap>,
     /// Per type: the rank of its name among the pool's types (equal names, equal ranks).
     name_rank: Vec<u32>,
+    /// Whether some type has an offering whose zone has no index.
+    any_unindexed: bool,
 }
+
+/// A choice of zones (by index, when a zone requirement is present) and of capacity types
+/// (reserved, spot, on-demand, when a capacity-type requirement is present): what decides
+/// which offerings a type keeps, unless some offering's zone has no index.
+type OfferingsKey = (Option<u64>, Option<[bool; 3]>);
 
 /// An available offering, for [`TypeTable`]'s cheapest-first lists.
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +136,7 @@ impl TypeTable {
             cheap_ranges: Vec::with_capacity(types.len()),
             cheap: Vec::new(),
             name_rank,
+            any_unindexed: false,
         };
         let mut entries: Vec<(usize, Cheap)> = Vec::new();
         for (t, it) in types.iter().enumerate() {
@@ -158,6 +166,7 @@ impl TypeTable {
             }
             table.cheap_ranges.push(ranges);
         }
+        table.any_unindexed = table.unindexed.iter().any(|&m| m != 0);
         table
     }
 
@@ -199,14 +208,24 @@ pub(super) struct NewNode {
     pub table: Arc<TypeTable>,
     pub requirements: Requirements,
     /// Instance types still possible (index into the pool's types) and their compatible
-    /// offerings (bit mask).
-    pub options: Vec<(u32, u64)>,
+    /// offerings (bit mask). Shared with a [`Next`] that leaves them as they are.
+    options: Arc<Vec<(u32, u64)>>,
     /// Requests of its pods (DaemonSet overhead is accounted in the pool's type space).
     pub requests: Resources,
     /// The element-wise largest CPU, memory, pods and ephemeral storage (allocatable less
     /// DaemonSets) among the options, once asked ([`NewNode::has_room_for`]); cleared whenever
     /// the options change.
     largest_space: OnceCell<[i64; 4]>,
+    /// The element-wise smallest CPU, memory, pods and ephemeral storage among the options,
+    /// once known; cleared whenever the types change.
+    smallest_space: OnceCell<[i64; 4]>,
+    /// The `allowed` lists (by address and length: they belong to the packing run, as the
+    /// node does) known to keep every offering among the options; as options only narrow,
+    /// they keep them from then on.
+    covered_by: RefCell<Vec<(usize, usize)>>,
+    /// The zones and capacity types (see [`OfferingsKey`]) every option's offerings are known
+    /// to be within.
+    offerings_for: Option<OfferingsKey>,
     pub pods: Vec<usize>,
     pub ports: Vec<HostPort>,
     /// A placeholder hostname, unique in the run (its domain for hostname topology).
@@ -252,10 +271,14 @@ impl PodTopology<'_> {
 /// What a NodeClaim becomes if a pod is added.
 pub(super) struct Next {
     pub requirements: Requirements,
-    options: Vec<(u32, u64)>,
+    options: Arc<Vec<(u32, u64)>>,
     pub requests: Resources,
     /// [`NewNode::largest_space`] of the options.
     largest_space: [i64; 4],
+    /// [`NewNode::smallest_space`] of the options, when known.
+    smallest_space: Option<[i64; 4]>,
+    /// [`NewNode::offerings_for`] of the options.
+    offerings_for: Option<OfferingsKey>,
     /// What it launches, once asked.
     launched: OnceCell<Option<Launch>>,
 }
@@ -339,7 +362,10 @@ impl NewNode {
             table,
             requirements: pool.requirements.clone(),
             largest_space: OnceCell::new(),
-            options,
+            smallest_space: OnceCell::new(),
+            covered_by: RefCell::new(Vec::new()),
+            offerings_for: None,
+            options: Arc::new(options),
             requests: Resources::default(),
             pods: Vec::new(),
             ports: Vec::new(),
@@ -402,7 +428,7 @@ impl NewNode {
         let types = &pool.instance_types;
         let zone = requirements.get(labels::ZONE);
         let capacity_type = requirements.get(labels::CAPACITY_TYPE);
-        let recheck_offerings = narrowed.has_key(labels::ZONE) || narrowed.has_key(labels::CAPACITY_TYPE);
+        let mut recheck_offerings = narrowed.has_key(labels::ZONE) || narrowed.has_key(labels::CAPACITY_TYPE);
         // Zones (by index in the pool's list) and capacity types the requirements allow.
         let zone_bits: u64 = pool
             .facts
@@ -415,6 +441,17 @@ impl NewNode {
         let capacity_bits = capacity_type
             .map(|c| [CapacityType::Reserved, CapacityType::Spot, CapacityType::OnDemand].map(|ct| c.has(ct.as_str())));
         let table = &*self.table;
+        // Which offerings the zone and capacity-type requirements keep depends on this alone
+        // (unless some offering's zone has no index): options already within it stay so.
+        let key: Option<OfferingsKey> = (!table.any_unindexed).then_some((zone.map(|_| zone_bits), capacity_bits));
+        let mut offerings_for = self.offerings_for;
+        if recheck_offerings {
+            if key.is_some() && self.offerings_for == key {
+                recheck_offerings = false;
+            } else {
+                offerings_for = key;
+            }
+        }
         // Which of type `t`'s offerings the zone and capacity-type requirements keep.
         let offered = |t: usize| -> u64 {
             let in_zone = match zone {
@@ -431,37 +468,88 @@ impl NewNode {
         let label_checks: Vec<&crate::requirements::Requirement> =
             narrowed.iter().filter(|r| r.key() != labels::ZONE && r.key() != labels::CAPACITY_TYPE).collect();
         let mut largest = [0i64; 4];
-        let mut options: Vec<(u32, u64)> = Vec::with_capacity(self.options.len());
-        options.extend(self.options.iter().filter_map(|&(t, mask)| {
-            let ti = t as usize;
-            let mut m = mask & allowed[ti];
-            if m == 0 {
-                return None;
+        let mut smallest = None;
+        let allowed_key = (allowed.as_ptr() as usize, allowed.len());
+        let plain = label_checks.is_empty() && requests.extended.is_empty();
+        let options: Arc<Vec<(u32, u64)>>;
+        if plain
+            && !recheck_offerings
+            && self.covered_by.borrow().contains(&allowed_key)
+            && self.smallest_space.get().is_some_and(|small| (0..4).all(|i| want[i] <= small[i]))
+        {
+            // Every option holds the pods and the class keeps all their offerings: nothing
+            // narrows.
+            options = Arc::clone(&self.options);
+            largest = *self.largest_space.get_or_init(|| largest_space(pool, &self.options));
+            smallest = self.smallest_space.get().copied();
+        } else if plain {
+            // Only the class's offerings, the zones and capacity types, and the core resources
+            // narrow: one pass without branches on what is kept (most options are).
+            let mut kept_options = vec![(0, 0); self.options.len()];
+            let mut kept = 0;
+            let mut covers = true;
+            let mut unchanged = true;
+            let mut small = [i64::MAX; 4];
+            for &(t, mask) in self.options.iter() {
+                let a = mask & allowed[t as usize];
+                covers &= a == mask;
+                let core = &pool.type_core[t as usize];
+                let fits = (want[0] <= core[0]) & (want[1] <= core[1]) & (want[2] <= core[2]) & (want[3] <= core[3]);
+                let m = if recheck_offerings && a != 0 && fits { a & offered(t as usize) } else { a };
+                unchanged &= m == mask;
+                let keep = (m != 0) & fits;
+                kept_options[kept] = (t, m);
+                for ((l, s), v) in largest.iter_mut().zip(small.iter_mut()).zip(core) {
+                    *l = (*l).max(if keep { *v } else { i64::MIN });
+                    *s = (*s).min(if keep { *v } else { i64::MAX });
+                }
+                kept += keep as usize;
             }
-            let core = &pool.type_core[ti];
-            if !(want[0] <= core[0] && want[1] <= core[1] && want[2] <= core[2] && want[3] <= core[3]) {
-                return None;
+            if covers && !self.covered_by.borrow().contains(&allowed_key) {
+                self.covered_by.borrow_mut().push(allowed_key);
             }
-            if recheck_offerings {
-                m &= offered(ti);
+            if kept == self.options.len() && unchanged {
+                options = Arc::clone(&self.options);
+            } else {
+                kept_options.truncate(kept);
+                options = Arc::new(kept_options);
+            }
+            smallest = Some(small);
+        } else {
+            let mut kept_options = Vec::with_capacity(self.options.len());
+            kept_options.extend(self.options.iter().filter_map(|&(t, mask)| {
+                let ti = t as usize;
+                let mut m = mask & allowed[ti];
                 if m == 0 {
                     return None;
                 }
-            }
-            if !label_checks.is_empty() {
-                let it = &types[ti];
-                if !label_checks.iter().all(|r| it.requirements.get(r.key()).is_none_or(|tr| tr.compatible_with(r))) {
+                let core = &pool.type_core[ti];
+                if !(want[0] <= core[0] && want[1] <= core[1] && want[2] <= core[2] && want[3] <= core[3]) {
                     return None;
                 }
-            }
-            if !(requests.extended.is_empty() || requests.fits(&pool.type_space[ti])) {
-                return None;
-            }
-            for (l, v) in largest.iter_mut().zip(core) {
-                *l = (*l).max(*v);
-            }
-            Some((t, m))
-        }));
+                if recheck_offerings {
+                    m &= offered(ti);
+                    if m == 0 {
+                        return None;
+                    }
+                }
+                if !label_checks.is_empty() {
+                    let it = &types[ti];
+                    if !label_checks.iter().all(|r| it.requirements.get(r.key()).is_none_or(|tr| tr.compatible_with(r)))
+                    {
+                        return None;
+                    }
+                }
+                if !(requests.extended.is_empty() || requests.fits(&pool.type_space[ti])) {
+                    return None;
+                }
+                for (l, v) in largest.iter_mut().zip(core) {
+                    *l = (*l).max(*v);
+                }
+                Some((t, m))
+            }));
+            options = Arc::new(kept_options);
+        }
         if options.is_empty() {
             return Err(Rejection::NoInstanceType);
         }
@@ -476,7 +564,15 @@ impl NewNode {
                 return Err(Rejection::MinValues { key: r.key().to_string(), required, available: distinct.len() });
             }
         }
-        Ok(Next { requirements, options, requests, largest_space: largest, launched: OnceCell::new() })
+        Ok(Next {
+            requirements,
+            options,
+            requests,
+            largest_space: largest,
+            smallest_space: smallest,
+            offerings_for,
+            launched: OnceCell::new(),
+        })
     }
 
     pub fn commit(&mut self, next: Next, pod: &Pod, index: usize) {
@@ -500,6 +596,8 @@ impl NewNode {
         self.requirements = next.requirements;
         self.options = next.options;
         self.largest_space = OnceCell::from(next.largest_space);
+        self.smallest_space = next.smallest_space.map_or_else(OnceCell::new, OnceCell::from);
+        self.offerings_for = next.offerings_for;
         self.launched = launched.map_or_else(OnceCell::new, OnceCell::from);
         self.requests = next.requests;
         self.ports.extend(pod.host_ports.iter().cloned());
@@ -553,11 +651,12 @@ impl NewNode {
     /// when the types change, not just their offerings).
     fn set_options(&mut self, options: Vec<(u32, u64)>) {
         let same_types =
-            options.len() == self.options.len() && options.iter().zip(&self.options).all(|(a, b)| a.0 == b.0);
+            options.len() == self.options.len() && options.iter().zip(self.options.iter()).all(|(a, b)| a.0 == b.0);
         if !same_types {
             self.largest_space.take();
+            self.smallest_space.take();
         }
-        self.options = options;
+        self.options = Arc::new(options);
         self.launched.take();
     }
 

@@ -186,15 +186,19 @@ impl<'s, 'a> Packer<'s, 'a> {
         for &p in free_pods {
             left[rep[sim.pod_class[p]]].push(p);
         }
+        // Classes sharing a filter share its value (classes differing only in labels are many).
+        let mut values: std::collections::HashMap<*const crate::filter::ClassFilter, f64> = Default::default();
         let value: Vec<f64> = sim
             .filters
             .iter()
             .map(|f| {
-                f.candidates
-                    .iter()
-                    .filter(|c| c.pods_per_node > 0)
-                    .map(|c| c.price / c.pods_per_node as f64)
-                    .fold(f64::INFINITY, f64::min)
+                *values.entry(std::sync::Arc::as_ptr(f)).or_insert_with(|| {
+                    f.candidates
+                        .iter()
+                        .filter(|c| c.pods_per_node > 0)
+                        .map(|c| c.price / c.pods_per_node as f64)
+                        .fold(f64::INFINITY, f64::min)
+                })
             })
             .map(|v| if v.is_finite() { v } else { 0.0 })
             .collect();
