@@ -476,6 +476,8 @@ struct Simulation<'a> {
     smallest: Resources,
     /// New nodes taken out of the order so (tried last for a pod no other node can take).
     parked: BTreeSet<usize>,
+    /// Per pod: what topology counted when it was placed (taken back if it moves).
+    recorded: Vec<Vec<topology::Counted>>,
 }
 
 /// A set of node indices, a bit each.
@@ -572,6 +574,7 @@ impl<'a> Simulation<'a> {
             remaining,
             placement: vec![Placement::Pending; pods.len()],
             level: vec![0; pods.len()],
+            recorded: vec![Vec::new(); pods.len()],
             failures: vec![Vec::new(); pods.len()],
             topology,
             dead: vec![Marks::default(); classes.len()],
@@ -666,7 +669,7 @@ impl<'a> Simulation<'a> {
             self.existing[i].add(pod, p);
             self.placement[p] = Placement::Existing(i);
             let (reqs, host) = (self.existing[i].requirements().clone(), self.existing[i].hostname);
-            self.topology.record(c, level, &reqs, host);
+            self.recorded[p] = self.topology.record(c, level, &reqs, host);
             return true;
         }
         // This run's new nodes, fewest pods first. A node that can never take a pod of this
@@ -787,7 +790,7 @@ impl<'a> Simulation<'a> {
                     self.reorder(n);
                     self.placement[p] = Placement::New(n);
                     let node = &self.new_nodes[n];
-                    self.topology.record(c, level, &node.requirements, &node.hostname);
+                    self.recorded[p] = self.topology.record(c, level, &node.requirements, &node.hostname);
                     return true;
                 }
                 Err(why) => self.failures[p].push((pool, why)),
@@ -820,7 +823,7 @@ impl<'a> Simulation<'a> {
         self.reorder(n);
         self.placement[p] = Placement::New(n);
         let node = &self.new_nodes[n];
-        self.topology.record(self.pod_class[p], self.level[p], &node.requirements, &node.hostname);
+        self.recorded[p] = self.topology.record(self.pod_class[p], self.level[p], &node.requirements, &node.hostname);
     }
 
     fn finish(self) -> Outcome {

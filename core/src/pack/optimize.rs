@@ -26,7 +26,8 @@
 use super::nodes::NewNode;
 use super::{Placement, Simulation};
 use crate::resources::Resources;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Rounds of local improvement at most.
 const IMPROVEMENT_ROUNDS: usize = 8;
@@ -63,6 +64,12 @@ fn take(room: &mut [i64], demand: &[i64], k: usize) {
     }
 }
 
+/// How large a pod asking `demand` is: the sum of its shares of `largest`, the largest
+/// capacity of any type (the packing takes pods largest first).
+fn size(demand: &[i64], largest: &[i64]) -> f64 {
+    demand.iter().zip(largest).map(|(d, l)| if *l > 0 { *d as f64 / *l as f64 } else { 0.0 }).sum()
+}
+
 /// A candidate new node: a pool, an instance type, and pods per class.
 struct Pattern {
     pool: usize,
@@ -92,6 +99,31 @@ struct Packer<'s, 'a> {
     /// Per pool: the types it allows that have an offering, by their cheapest offering's
     /// price (then index).
     by_price: Vec<Vec<u32>>,
+    /// Per resource: the largest capacity of any type (see [`Packer::size`]).
+    largest: Vec<i64>,
+    /// Per class: whether it is free (its class alone decides where its pods may go).
+    free: Vec<bool>,
+    /// Items past the classes: pods of constrained classes moved off their nodes (see
+    /// [`Packer::release`]); item `classes.len() + i` is `moved[i]`.
+    moved: Vec<Moved>,
+    /// Per pod: its item when it was moved (else its class's representative).
+    item_of: Vec<Option<usize>>,
+    /// Per class: the hostname groups of which a node may hold one pod (see
+    /// [`super::topology::Topology::movable`]); empty for the classes not moved.
+    caps: Vec<Vec<usize>>,
+}
+
+/// Pods of classes alike to the packing (the same candidates and requests), moved off the
+/// nodes Karpenter's rules gave them, to be packed again in the zone they were in.
+struct Moved {
+    /// The first class of them: its candidates, terms and requests stand for all.
+    class: usize,
+    /// Per pool: the class's candidates there, their offerings cut to the zone.
+    allowed: Vec<Option<super::Allowed>>,
+    /// Whether its pods are in hostname groups (see [`Packer::caps`]).
+    capped: bool,
+    /// The zone its pods stay in.
+    zone: String,
 }
 
 impl Simulation<'_> {
@@ -124,10 +156,12 @@ impl Simulation<'_> {
         let mut rest = vec![false; self.pods.len()];
         let mut packer = Packer::new(self, &free, &free_pods);
         packer.fill_existing();
+        packer.release();
         packer.fill_new_nodes();
         packer.pack();
         packer.improve();
         then(&mut packer);
+        packer.record_moved();
         packer.left.into_iter().flatten().for_each(|p| rest[p] = true);
         self.run_karpenter_on(queue.into_iter().filter(|&p| rest[p]).collect());
     }
@@ -161,12 +195,11 @@ impl Simulation<'_> {
 impl<'s, 'a> Packer<'s, 'a> {
     fn new(sim: &'s mut Simulation<'a>, free: &[bool], free_pods: &[usize]) -> Self {
         let mut names: Vec<String> = ["cpu", "memory", "pods", "ephemeral-storage"].map(String::from).to_vec();
-        for (c, class) in sim.classes.iter().enumerate() {
-            if free[c] {
-                for (name, _) in class.requests.iter() {
-                    if !names.iter().any(|n| n == name) {
-                        names.push(name.to_string());
-                    }
+        // Every class's resources: pods of constrained classes may be moved (see `release`).
+        for class in sim.classes {
+            for (name, _) in class.requests.iter() {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
                 }
             }
         }
@@ -207,7 +240,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             .iter()
             .map(|f| f.candidates.iter().any(|c| !sim.ctx.pools[c.pool].facts.exotic[c.instance_type]))
             .collect();
-        // Largest first: the sum of the shares of the largest capacity of any type.
+        // Largest first (see `size`).
         let mut largest = vec![0i64; dense.names.len()];
         for pool in &sim.ctx.pools {
             for space in &pool.type_space {
@@ -216,11 +249,8 @@ impl<'s, 'a> Packer<'s, 'a> {
                 }
             }
         }
-        let size = |c: usize| -> f64 {
-            demand[c].iter().zip(&largest).map(|(d, l)| if *l > 0 { *d as f64 / *l as f64 } else { 0.0 }).sum()
-        };
         let mut order: Vec<usize> = (0..sim.classes.len()).filter(|&c| free[c] && !left[c].is_empty()).collect();
-        order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| size(&demand[b], &largest).total_cmp(&size(&demand[a], &largest)).then(a.cmp(&b)));
         let space = sim.ctx.pools.iter().map(|p| p.type_space.iter().map(|s| dense.of(s)).collect()).collect();
         let by_price = sim
             .ctx
@@ -237,7 +267,229 @@ impl<'s, 'a> Packer<'s, 'a> {
                 types
             })
             .collect();
-        Packer { sim, dense, demand, space, left, rep, value, order, generic, packed: Vec::new(), by_price }
+        let (pods, classes) = (sim.pods.len(), sim.classes.len());
+        Packer {
+            sim,
+            dense,
+            demand,
+            space,
+            left,
+            rep,
+            value,
+            order,
+            generic,
+            packed: Vec::new(),
+            by_price,
+            largest,
+            free: free.to_vec(),
+            moved: Vec::new(),
+            item_of: vec![None; pods],
+            caps: vec![Vec::new(); classes],
+        }
+    }
+
+    /// The class an item stands for (see [`Packer::moved`]).
+    fn class(&self, i: usize) -> usize {
+        match i.checked_sub(self.sim.classes.len()) {
+            Some(m) => self.moved[m].class,
+            None => i,
+        }
+    }
+
+    /// An item's candidates in `pool`.
+    fn allowed(&self, i: usize, pool: usize) -> Option<&super::Allowed> {
+        match i.checked_sub(self.sim.classes.len()) {
+            Some(m) => self.moved[m].allowed[pool].as_ref(),
+            None => self.sim.allowed[i][pool].as_ref(),
+        }
+    }
+
+    /// Whether an item's pods are in hostname groups, of which a node holds one pod each.
+    fn capped(&self, i: usize) -> bool {
+        i.checked_sub(self.sim.classes.len()).is_some_and(|m| self.moved[m].capped)
+    }
+
+    /// The item pod `p` is packed as.
+    fn item(&self, p: usize) -> usize {
+        self.item_of[p].unwrap_or_else(|| self.rep[self.sim.pod_class[p]])
+    }
+
+    /// Moves the pods of each node Karpenter's rules opened, when every pod of it may move
+    /// (free, or see [`super::topology::Topology::movable`]), back to be packed with the free
+    /// pods: a node filled in the order pods come is rarely the cheapest way to hold them.
+    /// A moved pod stays in the zone its node launched in, and shares a fresh node with no
+    /// other pod of its hostname groups, so every rule holds as it did; topology takes back
+    /// its counts while it moves and counts it again where it lands.
+    fn release(&mut self) {
+        let classes = self.sim.classes.len();
+        let mut movable: Vec<Option<Option<Vec<usize>>>> = vec![None; classes];
+        let mut items: HashMap<(usize, Resources, String, bool), usize> = HashMap::new();
+        let mut zone_masks: HashMap<(usize, String), Vec<u64>> = HashMap::new();
+        for n in 0..self.sim.new_nodes.len() {
+            let node = &self.sim.new_nodes[n];
+            let pool = node.pool;
+            let ctx_pool = &self.sim.ctx.pools[pool];
+            // A NodePool with limits keeps its nodes: packed again, its pods could meet the
+            // limits in another order and leave others pending.
+            if !self.sim.remaining[pool].is_empty() {
+                continue;
+            }
+            let Some(launch) = node.launch(ctx_pool).filter(|_| !node.pods.is_empty()) else { continue };
+            let zone = ctx_pool.instance_types[launch.instance_type as usize].offerings[launch.offering].zone.clone();
+            let mut all = true;
+            for &p in &node.pods {
+                let c = self.sim.pod_class[p];
+                if self.free[c] {
+                    continue;
+                }
+                let groups = movable[c].get_or_insert_with(|| {
+                    let pod = self.sim.pods[self.sim.classes[c].pods[0]];
+                    pod.host_ports.is_empty().then(|| self.sim.topology.movable(c)).flatten()
+                });
+                if groups.is_none() {
+                    all = false;
+                    break;
+                }
+            }
+            if !all {
+                continue;
+            }
+            for p in self.vacate(n) {
+                let c = self.sim.pod_class[p];
+                let counted = std::mem::take(&mut self.sim.recorded[p]);
+                self.sim.topology.unrecord(&counted);
+                if self.free[c] {
+                    self.left[self.rep[c]].push(p);
+                    continue;
+                }
+                let groups = movable[c].clone().flatten().unwrap_or_default();
+                let capped = !groups.is_empty();
+                self.caps[c] = groups;
+                let key = (
+                    Arc::as_ptr(&self.sim.filters[c]) as usize,
+                    self.sim.classes[c].requests.clone(),
+                    zone.clone(),
+                    capped,
+                );
+                let next = classes + self.moved.len();
+                let i = *items.entry(key).or_insert(next);
+                if i == next {
+                    let allowed = (0..self.sim.ctx.pools.len())
+                        .map(|q| {
+                            let (term, masks) = self.sim.allowed[c][q].as_ref()?;
+                            let in_zone = zone_masks.entry((q, zone.clone())).or_insert_with(|| {
+                                self.sim.ctx.pools[q]
+                                    .instance_types
+                                    .iter()
+                                    .map(|it| {
+                                        let offerings = it.offerings.iter().take(64).enumerate();
+                                        offerings.filter(|(_, o)| o.zone == zone).fold(0u64, |m, (i, _)| m | 1 << i)
+                                    })
+                                    .collect()
+                            });
+                            let masks: Vec<u64> = masks.iter().zip(in_zone.iter()).map(|(a, z)| a & z).collect();
+                            masks.iter().any(|&m| m != 0).then_some((*term, masks))
+                        })
+                        .collect();
+                    self.moved.push(Moved { class: c, allowed, capped, zone: zone.clone() });
+                    self.demand.push(self.demand[c].clone());
+                    self.value.push(self.value[c]);
+                    self.generic.push(self.generic[c]);
+                    self.left.push(Vec::new());
+                    self.order.push(i);
+                }
+                self.left[i].push(p);
+                self.item_of[p] = Some(i);
+            }
+        }
+        if self.moved.is_empty() {
+            return;
+        }
+        let mut order = std::mem::take(&mut self.order);
+        let (demand, largest) = (&self.demand, &self.largest);
+        order.sort_by(|&a, &b| size(&demand[b], largest).total_cmp(&size(&demand[a], largest)).then(a.cmp(&b)));
+        self.order = order;
+    }
+
+    /// Of `counts` (pods per item for one node), the pods the node takes: for capped items,
+    /// pods of no hostname group another pod on the node is in, brought to the front of their
+    /// item's queue; fewer than asked when too few are left.
+    fn pick(&mut self, counts: &[(usize, usize)]) -> Vec<(usize, usize)> {
+        let mut used: BTreeSet<usize> = BTreeSet::new();
+        let mut out = Vec::with_capacity(counts.len());
+        for &(i, k) in counts {
+            let k = k.min(self.left[i].len());
+            if !self.capped(i) {
+                if k > 0 {
+                    out.push((i, k));
+                }
+                continue;
+            }
+            let mut chosen: Vec<usize> = Vec::with_capacity(k);
+            for (at, &p) in self.left[i].iter().enumerate() {
+                if chosen.len() == k {
+                    break;
+                }
+                let groups = &self.caps[self.sim.pod_class[p]];
+                if groups.iter().all(|g| !used.contains(g)) {
+                    used.extend(groups.iter().copied());
+                    chosen.push(at);
+                }
+            }
+            if chosen.is_empty() {
+                continue;
+            }
+            if chosen.last() != Some(&(chosen.len() - 1)) {
+                let queue = std::mem::take(&mut self.left[i]);
+                let (mut front, mut back) = (Vec::with_capacity(queue.len()), Vec::new());
+                let mut next = chosen.iter().peekable();
+                for (at, p) in queue.into_iter().enumerate() {
+                    if next.peek() == Some(&&at) {
+                        next.next();
+                        front.push(p);
+                    } else {
+                        back.push(p);
+                    }
+                }
+                front.extend(back);
+                self.left[i] = front;
+            }
+            out.push((i, chosen.len()));
+        }
+        out
+    }
+
+    /// Whether the pods of `nodes` could share one node: no two in one hostname group.
+    fn caps_apart(&self, nodes: &[usize]) -> bool {
+        let mut used: BTreeSet<usize> = BTreeSet::new();
+        for &n in nodes {
+            for &p in &self.sim.new_nodes[n].pods {
+                for &g in &self.caps[self.sim.pod_class[p]] {
+                    if self.item_of[p].is_some() && !used.insert(g) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Records the moved pods on the nodes they are on now, in their zones, for the pods
+    /// Karpenter's loop places after the packing (they were taken out of topology's counts
+    /// when they left their nodes).
+    fn record_moved(&mut self) {
+        let sim = &mut *self.sim;
+        for node in &sim.new_nodes {
+            for &p in &node.pods {
+                let Some(i) = self.item_of[p] else { continue };
+                let mut reqs = node.requirements.clone();
+                reqs.add(crate::requirements::Requirement::any_of(
+                    crate::labels::ZONE,
+                    [self.moved[i - sim.classes.len()].zone.clone()],
+                ));
+                sim.recorded[p] = sim.topology.record(sim.pod_class[p], 0, &reqs, &node.hostname);
+            }
+        }
     }
 
     fn space(&self, pool: usize, t: usize) -> &[i64] {
@@ -250,7 +502,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             return;
         }
         for c in self.order.clone() {
-            let class = &self.sim.classes[c];
+            let class = &self.sim.classes[self.class(c)];
             let mut kept = Vec::new();
             for p in std::mem::take(&mut self.left[c]) {
                 let pod = self.sim.pods[p];
@@ -285,7 +537,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         let pool = self.sim.new_nodes[n].pool;
         let (t, bit, room) = launched;
         let (t, bit) = (*t, *bit);
-        let Some((term, allowed)) = &self.sim.allowed[c][pool] else { return 0 };
+        let Some((term, allowed)) = self.allowed(c, pool).filter(|_| !self.capped(c)) else { return 0 };
         if allowed[t] & bit == 0 {
             return 0;
         }
@@ -295,7 +547,8 @@ impl<'s, 'a> Packer<'s, 'a> {
         }
         let pod = self.sim.pods[self.left[c][0]];
         let ctx_pool = &self.sim.ctx.pools[pool];
-        match self.sim.new_nodes[n].try_add_copies(pod, k, &self.sim.classes[c].terms[*term], allowed, ctx_pool, None) {
+        let terms = &self.sim.classes[self.class(c)].terms;
+        match self.sim.new_nodes[n].try_add_copies(pod, k, &terms[*term], allowed, ctx_pool, None) {
             Ok(next) => {
                 let pods: Vec<usize> = self.left[c].drain(..k).collect();
                 self.commit(n, next, &pods);
@@ -333,14 +586,14 @@ impl<'s, 'a> Packer<'s, 'a> {
     fn tier(&self, c: usize) -> Vec<usize> {
         let open = |pool: usize| {
             let remaining = &self.sim.remaining[pool];
-            self.sim.filters[c].candidates.iter().any(|cand| {
+            self.sim.filters[self.class(c)].candidates.iter().any(|cand| {
                 cand.pool == pool
                     && remaining.iter().all(|(r, room)| {
                         self.sim.ctx.pools[pool].instance_types[cand.instance_type].capacity.get(r) <= *room
                     })
             })
         };
-        let pools: Vec<usize> = (0..self.sim.ctx.pools.len()).filter(|&p| self.sim.allowed[c][p].is_some()).collect();
+        let pools: Vec<usize> = (0..self.sim.ctx.pools.len()).filter(|&p| self.allowed(c, p).is_some()).collect();
         let best = pools.iter().filter(|&&p| open(p)).map(|&p| self.sim.ctx.pools[p].nodepool.weight()).max();
         match best {
             Some(w) => pools.into_iter().filter(|&p| open(p) && self.sim.ctx.pools[p].nodepool.weight() == w).collect(),
@@ -352,7 +605,7 @@ impl<'s, 'a> Packer<'s, 'a> {
     fn best_pattern(&self, anchor: usize) -> Option<Pattern> {
         let tier = self.tier(anchor);
         let mut best: Option<(f64, f64, Pattern)> = None;
-        let candidates: Vec<(usize, usize, u64)> = self.sim.filters[anchor]
+        let candidates: Vec<(usize, usize, u64)> = self.sim.filters[self.class(anchor)]
             .candidates
             .iter()
             .filter(|cand| tier.contains(&cand.pool))
@@ -362,9 +615,49 @@ impl<'s, 'a> Packer<'s, 'a> {
                     self.sim.ctx.pools[cand.pool].instance_types[cand.instance_type].capacity.get(r) <= *room
                 })
             })
-            .map(|cand| (cand.pool, cand.instance_type, cand.offerings))
+            .map(|cand| {
+                let zone = self.allowed(anchor, cand.pool).map_or(0, |a| a.1[cand.instance_type]);
+                (cand.pool, cand.instance_type, cand.offerings & zone)
+            })
+            .filter(|cand| cand.2 != 0)
             .collect();
-        for (pool, t, mut mask) in candidates {
+        // The items with pods left, and per resource the most value a unit of it packs: a
+        // type's room times that, over its least price, bounds the score of any pattern on it,
+        // so types are tried best bound first and the rest skipped once none can do better.
+        let active: Vec<usize> = self.order.iter().copied().filter(|&c| !self.left[c].is_empty()).collect();
+        // (A resource some item does not ask for bounds nothing.)
+        let mut density = vec![0.0f64; self.dense.names.len()];
+        for &c in &active {
+            for (r, &d) in density.iter_mut().zip(&self.demand[c]) {
+                *r = if d > 0 { r.max(self.value[c] / d as f64) } else { f64::INFINITY };
+            }
+        }
+        let mut candidates: Vec<(f64, usize, usize, u64)> = candidates
+            .into_iter()
+            .map(|(pool, t, mask)| {
+                let least = self.sim.ctx.pools[pool].instance_types[t]
+                    .offerings
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
+                    .map(|(_, o)| o.price)
+                    .fold(f64::INFINITY, f64::min);
+                let worth = self
+                    .space(pool, t)
+                    .iter()
+                    .zip(&density)
+                    .filter(|(_, r)| r.is_finite())
+                    .map(|(&v, r)| v.max(0) as f64 * r)
+                    .fold(f64::INFINITY, f64::min);
+                let bound = if least > 0.0 { worth / least } else { f64::INFINITY };
+                (bound, pool, t, mask)
+            })
+            .collect();
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        for (bound, pool, t, mut mask) in candidates {
+            if best.as_ref().is_some_and(|(s, _, _)| bound < *s * (1.0 - EPSILON)) {
+                break;
+            }
             let mut room = self.space(pool, t).to_vec();
             let k = copies(&self.demand[anchor], &room, self.left[anchor].len());
             if k == 0 {
@@ -373,11 +666,11 @@ impl<'s, 'a> Packer<'s, 'a> {
             take(&mut room, &self.demand[anchor], k);
             let mut worth = k as f64 * self.value[anchor];
             let mut counts = vec![(anchor, k)];
-            for &c in &self.order {
-                if c == anchor || self.left[c].is_empty() {
+            for &c in &active {
+                if c == anchor {
                     continue;
                 }
-                let Some((term, allowed)) = &self.sim.allowed[c][pool] else { continue };
+                let Some((term, allowed)) = self.allowed(c, pool) else { continue };
                 let m = mask & allowed[t];
                 if m == 0 {
                     continue;
@@ -388,8 +681,8 @@ impl<'s, 'a> Packer<'s, 'a> {
                 }
                 let terms = &self.sim.classes;
                 let compatible = counts.iter().all(|&(other, _)| {
-                    let other_term = self.sim.allowed[other][pool].as_ref().map_or(0, |a| a.0);
-                    terms[other].terms[other_term].compatible(&terms[c].terms[*term]).is_ok()
+                    let other_term = self.allowed(other, pool).map_or(0, |a| a.0);
+                    terms[self.class(other)].terms[other_term].compatible(&terms[self.class(c)].terms[*term]).is_ok()
                 });
                 if !compatible {
                     continue;
@@ -428,9 +721,10 @@ impl<'s, 'a> Packer<'s, 'a> {
         let ctx_pool = &self.sim.ctx.pools[pool];
         let mut node = NewNode::open(pool, ctx_pool, self.sim.table(pool), remaining, String::new()).ok()?;
         for &(c, k) in counts {
-            let (term, allowed) = self.sim.allowed[c][pool].as_ref()?;
-            let pod = self.sim.pods[self.sim.classes[c].pods[0]];
-            let next = node.try_add_copies(pod, k, &self.sim.classes[c].terms[*term], allowed, ctx_pool, None).ok()?;
+            let (term, allowed) = self.allowed(c, pool)?;
+            let class = &self.sim.classes[self.class(c)];
+            let pod = self.sim.pods[class.pods[0]];
+            let next = node.try_add_copies(pod, k, &class.terms[*term], allowed, ctx_pool, None).ok()?;
             node.commit_copies(next, pod, &[]);
         }
         Some(node)
@@ -466,20 +760,24 @@ impl<'s, 'a> Packer<'s, 'a> {
             let repeat = pattern.counts.iter().map(|&(c, k)| self.left[c].len() / k).min().unwrap_or(0).max(1);
             let mut opened = 0;
             for _ in 0..repeat {
+                let counts = self.pick(&pattern.counts);
+                if counts.is_empty() {
+                    break;
+                }
                 let remaining = self.sim.remaining[pattern.pool].clone();
-                let Some(node) = self.build(pattern.pool, &pattern.counts, &remaining) else { break };
-                self.open(node, &pattern.counts);
+                let Some(node) = self.build(pattern.pool, &counts, &remaining) else { break };
+                self.open(node, &counts);
                 opened += 1;
             }
             if opened == 0 {
                 // The pattern's classes exclude each other: place the anchor's pods alone.
-                let k = pattern.counts[0].1;
+                let counts = self.pick(&pattern.counts[..1]);
                 let remaining = self.sim.remaining[pattern.pool].clone();
-                match self.build(pattern.pool, &[(anchor, k)], &remaining) {
-                    Some(node) => {
-                        self.open(node, &[(anchor, k)]);
+                match self.build(pattern.pool, &counts, &remaining) {
+                    Some(node) if !counts.is_empty() => {
+                        self.open(node, &counts);
                     }
-                    None => stuck.push(anchor),
+                    _ => stuck.push(anchor),
                 }
             }
         }
@@ -489,7 +787,7 @@ impl<'s, 'a> Packer<'s, 'a> {
     fn class_counts(&self, n: usize) -> Vec<(usize, usize)> {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
         for &p in &self.sim.new_nodes[n].pods {
-            *counts.entry(self.rep[self.sim.pod_class[p]]).or_default() += 1;
+            *counts.entry(self.item(p)).or_default() += 1;
         }
         counts.into_iter().collect()
     }
@@ -513,18 +811,26 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// Takes node `n` out: its pods go back to `left` (front, keeping queue order), its limit
     /// charge is returned.
     fn retire(&mut self, n: usize) {
+        for p in self.vacate(n) {
+            let c = self.item(p);
+            self.left[c].insert(0, p);
+        }
+    }
+
+    /// Empties node `n`: returns its pods (pending again) and its limit charge.
+    fn vacate(&mut self, n: usize) -> Vec<usize> {
         self.sim.order.remove(n);
+        self.sim.parked.remove(&n);
         let node = &mut self.sim.new_nodes[n];
         let pods = std::mem::take(&mut node.pods);
         node.charge(&self.sim.ctx.pools[node.pool], &mut self.sim.remaining[node.pool], -1);
         node.clear_options();
         node.requests = Resources::default();
-        for p in pods {
+        for &p in &pods {
             self.sim.placement[p] = Placement::Pending;
-            let c = self.rep[self.sim.pod_class[p]];
-            self.left[c].insert(0, p);
         }
         self.packed.retain(|&m| m != n);
+        pods
     }
 
     /// Step 4: remove nodes whose pods fit elsewhere for free; merge pairs into a cheaper node.
@@ -560,6 +866,10 @@ impl<'s, 'a> Packer<'s, 'a> {
                 continue;
             }
             let counts = self.class_counts(n);
+            // Pods in hostname groups stay on the node they were packed on.
+            if counts.iter().any(|&(c, _)| self.capped(c)) {
+                continue;
+            }
             // Dry run on the rooms of the other nodes (the rooms it changes, copied).
             let mut taken: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
             let mut moves: Vec<(usize, usize, usize)> = Vec::new();
@@ -573,7 +883,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                     let entry = &rooms[m];
                     let Some((t, bit, room)) = entry.as_ref().filter(|_| m != n) else { continue };
                     let pool = self.sim.new_nodes[m].pool;
-                    let Some((_, allowed)) = &self.sim.allowed[c][pool] else { continue };
+                    let Some((_, allowed)) = self.allowed(c, pool) else { continue };
                     if allowed[*t] & *bit == 0 {
                         continue;
                     }
@@ -598,13 +908,14 @@ impl<'s, 'a> Packer<'s, 'a> {
             for &(m, c, k) in &moves {
                 let node = trial.entry(m).or_insert_with(|| self.sim.new_nodes[m].clone());
                 let pool = node.pool;
-                let Some((term, allowed)) = &self.sim.allowed[c][pool] else {
+                let Some((term, allowed)) = self.allowed(c, pool) else {
                     ok = false;
                     break;
                 };
-                let pod = self.sim.pods[self.sim.classes[c].pods[0]];
+                let class = &self.sim.classes[self.class(c)];
+                let pod = self.sim.pods[class.pods[0]];
                 let ctx_pool = &self.sim.ctx.pools[pool];
-                match node.try_add_copies(pod, k, &self.sim.classes[c].terms[*term], allowed, ctx_pool, None) {
+                match node.try_add_copies(pod, k, &class.terms[*term], allowed, ctx_pool, None) {
                     Ok(next) => node.commit_copies(next, pod, &[]),
                     Err(_) => {
                         ok = false;
@@ -620,17 +931,11 @@ impl<'s, 'a> Packer<'s, 'a> {
             open.remove(&n);
             for (m, c, k) in moves {
                 let pool = self.sim.new_nodes[m].pool;
-                let Some((term, allowed)) = &self.sim.allowed[c][pool] else { continue };
+                let Some((term, allowed)) = self.allowed(c, pool) else { continue };
                 let pod = self.sim.pods[self.left[c][0]];
                 let ctx_pool = &self.sim.ctx.pools[pool];
-                if let Ok(next) = self.sim.new_nodes[m].try_add_copies(
-                    pod,
-                    k,
-                    &self.sim.classes[c].terms[*term],
-                    allowed,
-                    ctx_pool,
-                    None,
-                ) {
+                let term = &self.sim.classes[self.class(c)].terms[*term];
+                if let Ok(next) = self.sim.new_nodes[m].try_add_copies(pod, k, term, allowed, ctx_pool, None) {
                     let pods: Vec<usize> = self.left[c].drain(..k).collect();
                     self.commit(m, next, &pods);
                 }
@@ -663,12 +968,12 @@ impl<'s, 'a> Packer<'s, 'a> {
         let (na, nb) = (&self.sim.new_nodes[a], &self.sim.new_nodes[b]);
         let pool_index = na.pool;
         let pool = &self.sim.ctx.pools[pool_index];
-        let mut classes: Vec<usize> = na.pods.iter().chain(&nb.pods).map(|&p| self.sim.pod_class[p]).collect();
-        classes.sort_unstable();
-        classes.dedup();
-        let mut allowed = Vec::with_capacity(classes.len());
-        for c in classes {
-            match &self.sim.allowed[c][pool_index] {
+        let mut items: Vec<usize> = na.pods.iter().chain(&nb.pods).map(|&p| self.item(p)).collect();
+        items.sort_unstable();
+        items.dedup();
+        let mut allowed = Vec::with_capacity(items.len());
+        for c in items {
+            match self.allowed(c, pool_index) {
                 Some((_, masks)) => allowed.push(masks),
                 None => return false,
             }
@@ -712,7 +1017,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                     continue;
                 }
                 let (price_a, price_b) = (self.price(a), self.price(b));
-                if !self.may_merge_under(a, b, price_a + price_b - EPSILON) {
+                if !self.may_merge_under(a, b, price_a + price_b - EPSILON) || !self.caps_apart(&[a, b]) {
                     continue;
                 }
                 let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
@@ -759,13 +1064,20 @@ impl Packer<'_, '_> {
     fn exact(&mut self, options: &crate::milp::MilpOptions) -> Option<ExactReport> {
         use crate::bound::{BoundClass, BoundInput, BoundNodeType};
         use crate::milp::{solve, NodeLimit};
-        if self.packed.is_empty() {
+        // Nodes holding moved pods (in hostname groups or kept to a zone) are kept as packed.
+        let packed: Vec<usize> = self
+            .packed
+            .iter()
+            .copied()
+            .filter(|&n| self.sim.new_nodes[n].pods.iter().all(|&p| self.item_of[p].is_none()))
+            .collect();
+        if packed.is_empty() {
             return None;
         }
         // Classes and the pools they were packed in.
         let mut pools_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
-        for &n in &self.packed {
+        for &n in &packed {
             let pool = self.sim.new_nodes[n].pool;
             for (c, k) in self.class_counts(n) {
                 *counts.entry(c).or_default() += k as u64;
@@ -835,7 +1147,7 @@ impl Packer<'_, '_> {
         }
         // Limits: what each pool has left once the packed nodes are taken out.
         let mut remaining = self.sim.remaining.clone();
-        for &n in &self.packed {
+        for &n in &packed {
             let node = &self.sim.new_nodes[n];
             node.charge(&self.sim.ctx.pools[node.pool], &mut remaining[node.pool], -1);
         }
@@ -856,7 +1168,7 @@ impl Packer<'_, '_> {
         // The packing as the warm start: each node's launched type and offering.
         let mut warm = Vec::new();
         let mut packed_cost = 0.0;
-        for &n in &self.packed {
+        for &n in &packed {
             let node = &self.sim.new_nodes[n];
             let launch = node.launch(&self.sim.ctx.pools[node.pool])?;
             packed_cost += launch.price;
@@ -909,7 +1221,7 @@ impl Packer<'_, '_> {
                 built.push((node, counts));
             }
             if !built.is_empty() {
-                for n in self.packed.clone() {
+                for n in packed.clone() {
                     self.retire(n);
                 }
                 for (node, counts) in built {

@@ -111,6 +111,14 @@ pub(super) struct Topology {
     index: HashMap<GroupIdentity, usize>,
 }
 
+/// One count [`Topology::record`] made: in a group's counts, or its anti-affinity owners.
+#[derive(Debug, Clone)]
+pub(super) struct Counted {
+    group: usize,
+    domain: String,
+    owner: bool,
+}
+
 /// What [`Topology::screen`] sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Screen {
@@ -515,7 +523,9 @@ impl Topology {
 
     /// Records a pod placed on a node: counts in every group that selects it, in the node's
     /// domain for the group's key; anti-affinity owners block every domain still possible.
-    pub fn record(&mut self, class: usize, level: usize, reqs: &Requirements, hostname: &str) {
+    /// Returns what it counted, for [`Topology::unrecord`].
+    pub fn record(&mut self, class: usize, level: usize, reqs: &Requirements, hostname: &str) -> Vec<Counted> {
+        let mut counted = Vec::new();
         for &g in &self.selected_by[class] {
             if !self.groups[g].counts_on(reqs) {
                 continue;
@@ -530,7 +540,8 @@ impl Topology {
                 domain_of(&key, reqs, hostname).into_iter().collect()
             };
             for d in domains {
-                *self.groups[g].counts.entry(d).or_default() += 1;
+                *self.groups[g].counts.entry(d.clone()).or_default() += 1;
+                counted.push(Counted { group: g, domain: d, owner: false });
             }
         }
         for &g in &self.owned[class][level] {
@@ -539,11 +550,27 @@ impl Topology {
             }
             let key = self.groups[g].key.clone();
             match domain_of(&key, reqs, hostname) {
-                Some(domain) => *self.groups[g].owners.entry(domain).or_default() += 1,
+                Some(domain) => {
+                    *self.groups[g].owners.entry(domain.clone()).or_default() += 1;
+                    counted.push(Counted { group: g, domain, owner: true });
+                }
                 None => {
                     let possible = self.possible_domains(&key, reqs, hostname);
                     self.groups[g].blocked.extend(possible);
                 }
+            }
+        }
+        counted
+    }
+
+    /// Takes back what [`Topology::record`] counted for a pod that leaves its node. Domains an
+    /// anti-affinity owner blocked stay blocked (stricter for other pods, never looser).
+    pub fn unrecord(&mut self, counted: &[Counted]) {
+        for c in counted {
+            let group = &mut self.groups[c.group];
+            let counts = if c.owner { &mut group.owners } else { &mut group.counts };
+            if let Some(n) = counts.get_mut(&c.domain) {
+                *n -= 1;
             }
         }
     }
@@ -626,6 +653,37 @@ impl Topology {
             out = Some(out.map_or(most, |m| m.min(most)));
         }
         out
+    }
+
+    /// Whether a placed pod of the class may move to a fresh node in the zone it was placed
+    /// in, with pods of other nodes, and what it may not share that node with: `Some(groups)`,
+    /// the hostname groups it honours or is counted in, when at most one pod of each of them
+    /// per node keeps every rule. That holds when its topology is required only (no preference
+    /// to relax) and on zone or hostname alone: zone counts do not change when the zone does
+    /// not; hostname spread never sees more than one pod of its group on a node, so never a
+    /// skew above 1; hostname anti-affinity never meets a matching pod. Hostname affinity
+    /// (pods that must share a node) and other keys (capacity type, instance type: what a
+    /// fresh node may change) keep the pod where it is: `None`.
+    pub fn movable(&self, class: usize) -> Option<Vec<usize>> {
+        if self.owned[class].len() != 1 || self.preferred_node[class].iter().any(Option::is_some) {
+            return None;
+        }
+        let mut groups: Vec<usize> = Vec::new();
+        let all = self.owned[class][0].iter().chain(&self.selected_by[class]).chain(&self.inverse[class]);
+        for &g in all {
+            let group = &self.groups[g];
+            if group.key == labels::ZONE {
+                continue;
+            }
+            if group.key != labels::HOSTNAME || group.kind == Kind::Affinity {
+                return None;
+            }
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+        groups.sort_unstable();
+        Some(groups)
     }
 
     /// The keys of every group a pod of the class honours (at any relaxation level), is
