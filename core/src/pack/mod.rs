@@ -442,6 +442,7 @@ fn bound_input(
 }
 
 /// The state of one packing run.
+#[derive(Clone)]
 struct Simulation<'a> {
     ctx: &'a FilterContext,
     pods: &'a [&'a Pod],

@@ -153,17 +153,51 @@ impl Simulation<'_> {
         let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
         let constrained = self.hosts_together(constrained);
         self.run_karpenter_on(constrained);
+        // Packed twice, with the nodes of step 1 given back (see `Packer::release`) and as
+        // placed: repacking them usually saves much, but a greedy packing can lose to the
+        // order they were placed in, so the cheaper plan (fewest pods left first) is kept.
+        let mut moved = self.clone();
+        moved.pack_free(&free, &free_pods, &queue, true, |_| ());
+        self.pack_free(&free, &free_pods, &queue, false, then);
+        let outcome = |sim: &Simulation<'_>| {
+            let pending = sim.placement.iter().filter(|p| matches!(p, Placement::Pending)).count();
+            let cost: f64 = sim
+                .new_nodes
+                .iter()
+                .filter(|n| !n.pods.is_empty())
+                .filter_map(|n| n.launch(&sim.ctx.pools[n.pool]))
+                .map(|l| l.price)
+                .sum();
+            (pending, cost)
+        };
+        let (mine, theirs) = (outcome(self), outcome(&moved));
+        if theirs.0 < mine.0 || (theirs.0 == mine.0 && theirs.1 < mine.1 - EPSILON) {
+            *self = moved;
+        }
+    }
+
+    /// Steps 2 to 4 (after `release` when `release`), then Karpenter's loop for the pods left.
+    fn pack_free(
+        &mut self,
+        free: &[bool],
+        free_pods: &[usize],
+        queue: &[usize],
+        release: bool,
+        then: impl FnOnce(&mut Packer<'_, '_>),
+    ) {
         let mut rest = vec![false; self.pods.len()];
-        let mut packer = Packer::new(self, &free, &free_pods);
+        let mut packer = Packer::new(self, free, free_pods);
         packer.fill_existing();
-        packer.release();
+        if release {
+            packer.release();
+        }
         packer.fill_new_nodes();
         packer.pack();
         packer.improve();
         then(&mut packer);
         packer.record_moved();
         packer.left.into_iter().flatten().for_each(|p| rest[p] = true);
-        self.run_karpenter_on(queue.into_iter().filter(|&p| rest[p]).collect());
+        self.run_karpenter_on(queue.iter().copied().filter(|&p| rest[p]).collect());
     }
 }
 
