@@ -156,6 +156,10 @@ impl Simulation<'_> {
         // Packed twice, with the nodes of step 1 given back (see `Packer::release`) and as
         // placed: repacking them usually saves much, but a greedy packing can lose to the
         // order they were placed in, so the cheaper plan (fewest pods left first) is kept.
+        if self.movable_nodes(&free).0.is_empty() {
+            self.pack_free(&free, &free_pods, &queue, false, then);
+            return;
+        }
         let mut moved = self.clone();
         moved.pack_free(&free, &free_pods, &queue, true, |_| ());
         self.pack_free(&free, &free_pods, &queue, false, then);
@@ -174,6 +178,38 @@ impl Simulation<'_> {
         if theirs.0 < mine.0 || (theirs.0 == mine.0 && theirs.1 < mine.1 - EPSILON) {
             *self = moved;
         }
+    }
+
+    /// The new nodes `Packer::release` gives back, with the zone each launches in, and per
+    /// class (once asked) the hostname groups of a moved pod (`Some(None)`: it may not move).
+    /// A NodePool with limits keeps its nodes: packed again, its pods could meet the limits in
+    /// another order and leave others pending.
+    #[allow(clippy::type_complexity)]
+    fn movable_nodes(&self, free: &[bool]) -> (Vec<(usize, String)>, Vec<Option<Option<Vec<usize>>>>) {
+        let mut movable: Vec<Option<Option<Vec<usize>>>> = vec![None; self.classes.len()];
+        let mut nodes = Vec::new();
+        for (n, node) in self.new_nodes.iter().enumerate() {
+            let pool = &self.ctx.pools[node.pool];
+            if !self.remaining[node.pool].is_empty() || node.pods.is_empty() {
+                continue;
+            }
+            let Some(launch) = node.launch(pool) else { continue };
+            let all = node.pods.iter().all(|&p| {
+                let c = self.pod_class[p];
+                free[c]
+                    || movable[c]
+                        .get_or_insert_with(|| {
+                            let pod = self.pods[self.classes[c].pods[0]];
+                            pod.host_ports.is_empty().then(|| self.topology.movable(c)).flatten()
+                        })
+                        .is_some()
+            });
+            if all {
+                let zone = &pool.instance_types[launch.instance_type as usize].offerings[launch.offering].zone;
+                nodes.push((n, zone.clone()));
+            }
+        }
+        (nodes, movable)
     }
 
     /// Steps 2 to 4 (after `release` when `release`), then Karpenter's loop for the pods left.
@@ -356,38 +392,10 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// its counts while it moves and counts it again where it lands.
     fn release(&mut self) {
         let classes = self.sim.classes.len();
-        let mut movable: Vec<Option<Option<Vec<usize>>>> = vec![None; classes];
+        let (nodes, movable) = self.sim.movable_nodes(&self.free);
         let mut items: HashMap<(usize, Resources, String, bool), usize> = HashMap::new();
         let mut zone_masks: HashMap<(usize, String), Vec<u64>> = HashMap::new();
-        for n in 0..self.sim.new_nodes.len() {
-            let node = &self.sim.new_nodes[n];
-            let pool = node.pool;
-            let ctx_pool = &self.sim.ctx.pools[pool];
-            // A NodePool with limits keeps its nodes: packed again, its pods could meet the
-            // limits in another order and leave others pending.
-            if !self.sim.remaining[pool].is_empty() {
-                continue;
-            }
-            let Some(launch) = node.launch(ctx_pool).filter(|_| !node.pods.is_empty()) else { continue };
-            let zone = ctx_pool.instance_types[launch.instance_type as usize].offerings[launch.offering].zone.clone();
-            let mut all = true;
-            for &p in &node.pods {
-                let c = self.sim.pod_class[p];
-                if self.free[c] {
-                    continue;
-                }
-                let groups = movable[c].get_or_insert_with(|| {
-                    let pod = self.sim.pods[self.sim.classes[c].pods[0]];
-                    pod.host_ports.is_empty().then(|| self.sim.topology.movable(c)).flatten()
-                });
-                if groups.is_none() {
-                    all = false;
-                    break;
-                }
-            }
-            if !all {
-                continue;
-            }
+        for (n, zone) in nodes {
             for p in self.vacate(n) {
                 let c = self.sim.pod_class[p];
                 let counted = std::mem::take(&mut self.sim.recorded[p]);
