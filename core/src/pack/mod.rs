@@ -39,7 +39,7 @@ use crate::Result;
 pub(crate) use nodes::TypeTable;
 use nodes::{ExistingNode, NewNode, PodTopology, Rejection};
 use order::NodeOrder;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use topology::{Screen, Topology};
 
@@ -465,6 +465,12 @@ struct Simulation<'a> {
     topology: Topology,
     /// Per class, per new node: the node can never take a pod of the class.
     dead: Vec<Marks>,
+    /// Per class: its requests' index among the run's distinct requests (see `over_cap`).
+    shape: Vec<usize>,
+    /// Per distinct requests, per new node: the node keeps to a room ([`NewNode::cap`]) those
+    /// requests do not fit beside its pods. Rooms only fill while the node keeps to one, so the
+    /// mark stands until the node stops keeping to it (then its marks are cleared).
+    over_cap: Vec<Marks>,
     /// Whether a new NodeClaim keeps only options no larger than its launched type in the
     /// resources its pool limits (`optimize`), or every option (`karpenter`, which charges
     /// the largest against the limits).
@@ -495,6 +501,12 @@ impl Marks {
             self.0.resize(n / 64 + 1, 0);
         }
         self.0[n / 64] |= 1 << (n % 64);
+    }
+
+    fn clear(&mut self, n: usize) {
+        if let Some(w) = self.0.get_mut(n / 64) {
+            *w &= !(1 << (n % 64));
+        }
     }
 }
 
@@ -543,6 +555,17 @@ impl<'a> Simulation<'a> {
             .collect();
         let existing = cluster.existing();
         let order = NodeOrder::new(topology.universe());
+        let shapes = {
+            let mut index: HashMap<&Resources, usize> = HashMap::new();
+            let of_class: Vec<usize> = classes
+                .iter()
+                .map(|c| {
+                    let next = index.len();
+                    *index.entry(&c.requests).or_insert(next)
+                })
+                .collect();
+            (of_class, index.len())
+        };
         let remaining = ctx
             .pools
             .iter()
@@ -579,6 +602,8 @@ impl<'a> Simulation<'a> {
             failures: vec![Vec::new(); pods.len()],
             topology,
             dead: vec![Marks::default(); classes.len()],
+            shape: shapes.0,
+            over_cap: vec![Marks::default(); shapes.1],
             trim_options: false,
             efficiency: None,
             smallest: pods
@@ -679,6 +704,7 @@ impl<'a> Simulation<'a> {
         // for the class and skipped from then on.
         let final_level = level + 1 == self.topology.levels_of(c);
         let dead = &mut self.dead[c];
+        let over_cap = &mut self.over_cap[self.shape[c]];
         let mut found = None;
         // Only nodes that may be in a domain the pod's topology admits today.
         let admitted =
@@ -701,6 +727,10 @@ impl<'a> Simulation<'a> {
             if dead.has(n) {
                 continue;
             }
+            if over_cap.has(n) && !leads_host_group {
+                postponed.push(n);
+                continue;
+            }
             let node = &self.new_nodes[n];
             let Some((term, allowed)) = &self.allowed[c][node.pool] else {
                 dead.set(n);
@@ -711,6 +741,9 @@ impl<'a> Simulation<'a> {
                 continue;
             }
             if leads_host_group || !node.within_cap(&pod.requests) {
+                if !leads_host_group {
+                    over_cap.set(n);
+                }
                 postponed.push(n);
                 continue;
             }
@@ -820,6 +853,9 @@ impl<'a> Simulation<'a> {
         node.commit(next, self.pods[p], p);
         if node.cap.as_ref().is_some_and(|cap| !node.requests.fits(cap)) {
             node.cap = None;
+            for marks in &mut self.over_cap {
+                marks.clear(n);
+            }
         }
         self.reorder(n);
         self.placement[p] = Placement::New(n);

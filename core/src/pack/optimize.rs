@@ -25,6 +25,7 @@
 
 use super::nodes::NewNode;
 use super::{Placement, Simulation};
+use crate::profile::phase;
 use crate::resources::Resources;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -62,6 +63,14 @@ fn take(room: &mut [i64], demand: &[i64], k: usize) {
     for (r, d) in room.iter_mut().zip(demand) {
         *r -= d * k as i64;
     }
+}
+
+/// Per resource, the least any of `demands` asks of it when every one asks some (`None` when
+/// one asks none).
+fn least_demand<'d>(demands: impl Iterator<Item = &'d Vec<i64>> + Clone, dims: usize) -> Vec<Option<i64>> {
+    (0..dims)
+        .map(|d| demands.clone().map(|v| v[d]).try_fold(i64::MAX, |least, x| (x > 0).then(|| least.min(x))))
+        .collect()
 }
 
 /// How large a pod asking `demand` is: the sum of its shares of `largest`, the largest
@@ -152,7 +161,7 @@ impl Simulation<'_> {
             .collect();
         let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
         let constrained = self.hosts_together(constrained);
-        self.run_karpenter_on(constrained);
+        phase("optimize: topology in Karpenter's order", || self.run_karpenter_on(constrained));
         // Packed twice, with the nodes of step 1 given back (see `Packer::release`) and as
         // placed: repacking them usually saves much, but a greedy packing can lose to the
         // order they were placed in, so the cheaper plan (fewest pods left first) is kept.
@@ -161,7 +170,7 @@ impl Simulation<'_> {
             return;
         }
         let mut moved = self.clone();
-        moved.pack_free(&free, &free_pods, &queue, true, |_| ());
+        phase("optimize: packing with nodes given back", || moved.pack_free(&free, &free_pods, &queue, true, |_| ()));
         self.pack_free(&free, &free_pods, &queue, false, then);
         let outcome = |sim: &Simulation<'_>| {
             let pending = sim.placement.iter().filter(|p| matches!(p, Placement::Pending)).count();
@@ -228,8 +237,8 @@ impl Simulation<'_> {
             packer.release();
         }
         packer.fill_new_nodes();
-        packer.pack();
-        packer.improve();
+        phase("optimize: patterns", || packer.pack());
+        phase("optimize: improvement", || packer.improve());
         then(&mut packer);
         packer.record_moved();
         packer.left.into_iter().flatten().for_each(|p| rest[p] = true);
@@ -674,6 +683,9 @@ impl<'s, 'a> Packer<'s, 'a> {
                 *r = if d > 0 { r.max(self.value[c] / d as f64) } else { f64::INFINITY };
             }
         }
+        // A room with less of some resource than every item asks takes nothing more.
+        let floor = least_demand(active.iter().map(|&c| &self.demand[c]), self.dense.names.len());
+        let full = |room: &[i64]| room.iter().zip(&floor).any(|(r, f)| f.is_some_and(|f| *r < f));
         let mut candidates: Vec<(f64, usize, usize, u64)> = candidates
             .into_iter()
             .map(|(pool, t, mask)| {
@@ -709,16 +721,20 @@ impl<'s, 'a> Packer<'s, 'a> {
             let mut worth = k as f64 * self.value[anchor];
             let mut counts = vec![(anchor, k)];
             for &c in &active {
+                if full(&room) {
+                    break;
+                }
                 if c == anchor {
+                    continue;
+                }
+                // Room first: it is at hand, an item's offerings are not.
+                let k = copies(&self.demand[c], &room, self.left[c].len());
+                if k == 0 {
                     continue;
                 }
                 let Some((term, allowed)) = self.allowed(c, pool) else { continue };
                 let m = mask & allowed[t];
                 if m == 0 {
-                    continue;
-                }
-                let k = copies(&self.demand[c], &room, self.left[c].len());
-                if k == 0 {
                     continue;
                 }
                 let terms = &self.sim.classes;
@@ -996,9 +1012,7 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// Per resource, the least any class asks of it when every class asks some (`None` when
     /// one asks none): a room with less than that of any resource takes no pod of any class.
     fn least_demand(&self) -> Vec<Option<i64>> {
-        (0..self.dense.names.len())
-            .map(|d| self.demand.iter().map(|v| v[d]).try_fold(i64::MAX, |least, x| (x > 0).then(|| least.min(x))))
-            .collect()
+        least_demand(self.demand.iter(), self.dense.names.len())
     }
 
     /// Whether a node holding the pods of both `a` and `b` could cost less than `price`: an
