@@ -24,6 +24,7 @@
 //! Everything is deterministic: orders are total and no clock or hash order is involved.
 
 use super::nodes::NewNode;
+use super::topology::Movable;
 use super::{Placement, Simulation};
 use crate::profile::phase;
 use crate::resources::Resources;
@@ -131,8 +132,8 @@ struct Moved {
     allowed: Vec<Option<super::Allowed>>,
     /// Whether its pods are in hostname groups (see [`Packer::caps`]).
     capped: bool,
-    /// The zone its pods stay in.
-    zone: String,
+    /// The zone its pods stay in, if a zone rule concerns them.
+    zone: Option<String>,
 }
 
 impl Simulation<'_> {
@@ -194,8 +195,8 @@ impl Simulation<'_> {
     /// A NodePool with limits keeps its nodes: packed again, its pods could meet the limits in
     /// another order and leave others pending.
     #[allow(clippy::type_complexity)]
-    fn movable_nodes(&self, free: &[bool]) -> (Vec<(usize, String)>, Vec<Option<Option<Vec<usize>>>>) {
-        let mut movable: Vec<Option<Option<Vec<usize>>>> = vec![None; self.classes.len()];
+    fn movable_nodes(&self, free: &[bool]) -> (Vec<(usize, String)>, Vec<Option<Option<Movable>>>) {
+        let mut movable: Vec<Option<Option<Movable>>> = vec![None; self.classes.len()];
         let mut nodes = Vec::new();
         for (n, node) in self.new_nodes.iter().enumerate() {
             let pool = &self.ctx.pools[node.pool];
@@ -402,7 +403,7 @@ impl<'s, 'a> Packer<'s, 'a> {
     fn release(&mut self) {
         let classes = self.sim.classes.len();
         let (nodes, movable) = self.sim.movable_nodes(&self.free);
-        let mut items: HashMap<(usize, Resources, String, bool), usize> = HashMap::new();
+        let mut items: HashMap<(usize, Resources, Option<String>, bool), usize> = HashMap::new();
         let mut zone_masks: HashMap<(usize, String), Vec<u64>> = HashMap::new();
         for (n, zone) in nodes {
             for p in self.vacate(n) {
@@ -413,9 +414,10 @@ impl<'s, 'a> Packer<'s, 'a> {
                     self.left[self.rep[c]].push(p);
                     continue;
                 }
-                let groups = movable[c].clone().flatten().unwrap_or_default();
-                let capped = !groups.is_empty();
-                self.caps[c] = groups;
+                let Some(Some(rules)) = &movable[c] else { continue };
+                let capped = !rules.groups.is_empty();
+                self.caps[c] = rules.groups.clone();
+                let zone = rules.zonal.then(|| zone.clone());
                 let key = (
                     Arc::as_ptr(&self.sim.filters[c]) as usize,
                     self.sim.classes[c].requests.clone(),
@@ -428,13 +430,14 @@ impl<'s, 'a> Packer<'s, 'a> {
                     let allowed = (0..self.sim.ctx.pools.len())
                         .map(|q| {
                             let (term, masks) = self.sim.allowed[c][q].as_ref()?;
+                            let Some(zone) = &zone else { return Some((*term, masks.clone())) };
                             let in_zone = zone_masks.entry((q, zone.clone())).or_insert_with(|| {
                                 self.sim.ctx.pools[q]
                                     .instance_types
                                     .iter()
                                     .map(|it| {
                                         let offerings = it.offerings.iter().take(64).enumerate();
-                                        offerings.filter(|(_, o)| o.zone == zone).fold(0u64, |m, (i, _)| m | 1 << i)
+                                        offerings.filter(|(_, o)| &o.zone == zone).fold(0u64, |m, (i, _)| m | 1 << i)
                                     })
                                     .collect()
                             });
@@ -442,7 +445,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                             masks.iter().any(|&m| m != 0).then_some((*term, masks))
                         })
                         .collect();
-                    self.moved.push(Moved { class: c, allowed, capped, zone: zone.clone() });
+                    self.moved.push(Moved { class: c, allowed, capped, zone });
                     self.demand.push(self.demand[c].clone());
                     self.value.push(self.value[c]);
                     self.generic.push(self.generic[c]);
@@ -534,10 +537,9 @@ impl<'s, 'a> Packer<'s, 'a> {
             for &p in &node.pods {
                 let Some(i) = self.item_of[p] else { continue };
                 let mut reqs = node.requirements.clone();
-                reqs.add(crate::requirements::Requirement::any_of(
-                    crate::labels::ZONE,
-                    [self.moved[i - sim.classes.len()].zone.clone()],
-                ));
+                if let Some(zone) = &self.moved[i - sim.classes.len()].zone {
+                    reqs.add(crate::requirements::Requirement::any_of(crate::labels::ZONE, [zone.clone()]));
+                }
                 sim.recorded[p] = sim.topology.record(sim.pod_class[p], 0, &reqs, &node.hostname);
             }
         }

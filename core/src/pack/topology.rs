@@ -111,6 +111,15 @@ pub(super) struct Topology {
     index: HashMap<GroupIdentity, usize>,
 }
 
+/// What keeps a moved pod's rules (see [`Topology::movable`]).
+#[derive(Debug, Clone)]
+pub(super) struct Movable {
+    /// The hostname groups it honours or is counted in: one pod of each per node.
+    pub groups: Vec<usize>,
+    /// Whether a zone rule concerns it: then it stays in its zone.
+    pub zonal: bool,
+}
+
 /// One count [`Topology::record`] made: in a group's counts, or its anti-affinity owners.
 #[derive(Debug, Clone)]
 pub(super) struct Counted {
@@ -656,23 +665,25 @@ impl Topology {
     }
 
     /// Whether a placed pod of the class may move to a fresh node in the zone it was placed
-    /// in, with pods of other nodes, and what it may not share that node with: `Some(groups)`,
-    /// the hostname groups it honours or is counted in, when at most one pod of each of them
-    /// per node keeps every rule. That holds when its topology is required only (no preference
+    /// in (in any zone when no zone rule concerns it), with pods of other nodes, and what it
+    /// may not share that node with: `Some`, with the hostname groups it honours or is counted
+    /// in, when at most one pod of each of them per node keeps every rule. That holds when its topology is required only (no preference
     /// to relax) and on zone or hostname alone: zone counts do not change when the zone does
     /// not; hostname spread never sees more than one pod of its group on a node, so never a
     /// skew above 1; hostname anti-affinity never meets a matching pod. Hostname affinity
     /// (pods that must share a node) and other keys (capacity type, instance type: what a
     /// fresh node may change) keep the pod where it is: `None`.
-    pub fn movable(&self, class: usize) -> Option<Vec<usize>> {
+    pub fn movable(&self, class: usize) -> Option<Movable> {
         if self.owned[class].len() != 1 || self.preferred_node[class].iter().any(Option::is_some) {
             return None;
         }
         let mut groups: Vec<usize> = Vec::new();
+        let mut zonal = false;
         let all = self.owned[class][0].iter().chain(&self.selected_by[class]).chain(&self.inverse[class]);
         for &g in all {
             let group = &self.groups[g];
             if group.key == labels::ZONE {
+                zonal = true;
                 continue;
             }
             if group.key != labels::HOSTNAME || group.kind == Kind::Affinity {
@@ -683,7 +694,7 @@ impl Topology {
             }
         }
         groups.sort_unstable();
-        Some(groups)
+        Some(Movable { groups, zonal })
     }
 
     /// The keys of every group a pod of the class honours (at any relaxation level), is
