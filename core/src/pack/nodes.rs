@@ -712,7 +712,7 @@ impl NewNode {
     /// the price of each one's cheapest compatible offering, then name).
     pub fn ranked_options<'p>(&self, pool: &'p PoolContext) -> Vec<(f64, &'p str)> {
         let types = &pool.instance_types;
-        let mut ranked: Vec<(f64, &str)> = self
+        let mut ranked: Vec<(f64, u32, u32)> = self
             .launchable(pool)
             .map(|(t, mask)| {
                 let price = types[t as usize]
@@ -722,17 +722,18 @@ impl NewNode {
                     .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
                     .map(|(_, o)| o.price)
                     .fold(f64::INFINITY, f64::min);
-                (price, types[t as usize].name.as_str())
+                (price, self.table.name_rank[t as usize], t)
             })
             .collect();
         // The 60 cheapest, by price then name (a total order: the same list however found).
-        let cheapest_first = |a: &(f64, &str), b: &(f64, &str)| a.0.total_cmp(&b.0).then(a.1.cmp(b.1));
+        let cheapest_first =
+            |a: &(f64, u32, u32), b: &(f64, u32, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2));
         if ranked.len() > MAX_OPTIONS {
             ranked.select_nth_unstable_by(MAX_OPTIONS, cheapest_first);
             ranked.truncate(MAX_OPTIONS);
         }
-        ranked.sort_by(cheapest_first);
-        ranked
+        ranked.sort_unstable_by(cheapest_first);
+        ranked.into_iter().map(|(price, _, t)| (price, types[t as usize].name.as_str())).collect()
     }
 
     /// The node as the plan reports it: the launch choice, the options, the pods; and the

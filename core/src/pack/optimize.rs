@@ -35,6 +35,9 @@ use std::sync::Arc;
 const IMPROVEMENT_ROUNDS: usize = 8;
 /// Nodes considered for pairwise merges per round (the least efficient ones).
 const MERGE_CANDIDATES: usize = 48;
+/// Up to this many nodes of step 1 that may give their pods back, the packing runs both
+/// with and without giving them back (see `run_optimize_then`).
+const BOTH_WAYS_UP_TO: usize = 256;
 /// A change must save more than this (per hour) to count.
 const EPSILON: f64 = 1e-9;
 
@@ -163,11 +166,17 @@ impl Simulation<'_> {
         let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
         let constrained = self.hosts_together(constrained);
         phase("optimize: topology in Karpenter's order", || self.run_karpenter_on(constrained));
-        // Packed twice, with the nodes of step 1 given back (see `Packer::release`) and as
-        // placed: repacking them usually saves much, but a greedy packing can lose to the
-        // order they were placed in, so the cheaper plan (fewest pods left first) is kept.
-        if self.movable_nodes(&free).0.is_empty() {
+        // Packed with the nodes of step 1 given back (see `Packer::release`): repacking them
+        // usually saves much, but on a few nodes a greedy packing can lose to the order they
+        // were placed in, so there it is packed both ways and the cheaper plan (fewest pods
+        // left first) is kept.
+        let movable = self.movable_nodes(&free).0.len();
+        if movable == 0 {
             self.pack_free(&free, &free_pods, &queue, false, then);
+            return;
+        }
+        if movable > BOTH_WAYS_UP_TO {
+            phase("optimize: packing with nodes given back", || self.pack_free(&free, &free_pods, &queue, true, then));
             return;
         }
         let mut moved = self.clone();
