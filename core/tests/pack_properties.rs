@@ -461,6 +461,31 @@ fn case() -> impl Strategy<Value = Case> {
     })
 }
 
+/// A case with many pods under zone and hostname rules and no NodePool limits: `optimize`
+/// places such pods apart from the others and packs them again when they are more than
+/// 2,000 (a path small cases never take).
+fn large_case() -> impl Strategy<Value = Case> {
+    case().prop_map(|mut case| {
+        case.general_cpu_limit = None;
+        if let Some(d) = case.dedicated.as_mut() {
+            d.cpu_limit = None;
+        }
+        for g in &mut case.groups {
+            g.replicas *= match g.spread {
+                Spread::None => 10,
+                Spread::Zonal => 300,
+                Spread::HostnameAntiAffinity => 20,
+            };
+        }
+        let moving: u32 = case.groups.iter().filter(|g| g.spread != Spread::None).map(|g| g.replicas).sum();
+        if moving <= 2_000 {
+            case.groups[0].spread = Spread::Zonal;
+            case.groups[0].replicas = 2_100;
+        }
+        case
+    })
+}
+
 /// A case planned in both modes.
 struct Run {
     case: Case,
@@ -470,6 +495,8 @@ struct Run {
     catalog: Catalog,
     karpenter: Plan,
     optimize: Plan,
+    /// Per pending pod (`namespace/name`): its group, read once.
+    groups: BTreeMap<String, Option<usize>>,
 }
 
 fn plan(inventory: &Inventory, catalog: &Catalog, mode: Mode) -> Result<Plan, TestCaseError> {
@@ -496,7 +523,11 @@ impl Run {
             .map_err(|e| TestCaseError::fail(format!("bad generated catalog: {e}\n{catalog_json}")))?;
         let karpenter = plan_with(&inventory, &catalog, Mode::Karpenter, share)?;
         let optimize = plan_with(&inventory, &catalog, Mode::Optimize, share)?;
-        Ok(Run { case, manifests, catalog_json, inventory, catalog, karpenter, optimize })
+        let groups = inventory
+            .pending_pods()
+            .map(|p| (p.key(), p.labels.get("app").and_then(|a| a.strip_prefix('g')?.parse().ok())))
+            .collect();
+        Ok(Run { case, manifests, catalog_json, inventory, catalog, karpenter, optimize, groups })
     }
 
     fn plans(&self) -> [&Plan; 2] {
@@ -508,7 +539,7 @@ impl Run {
     }
 
     fn group_of(&self, pod: &str) -> Option<usize> {
-        self.pending().get(pod)?.labels.get("app")?.strip_prefix('g')?.parse().ok()
+        self.groups.get(pod).copied().flatten()
     }
 
     fn instance_type(&self, name: &str) -> Result<InstanceType, String> {
@@ -989,6 +1020,21 @@ proptest! {
             if bytes(first)? != bytes(&again)? {
                 return Err(run.fail(format!("{} mode: the same plan serialises to different JSON", first.mode)));
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: config().cases.div_ceil(16), ..config() })]
+
+    #[test]
+    fn many_pods_under_zone_and_hostname_rules_keep_every_rule(case in large_case()) {
+        let run = Run::new(case)?;
+        for check in [within_allocatable, every_pod_once, constraints_hold, limits_hold, bound_and_gap] {
+            run.check(check)?;
+        }
+        if run.optimize.unschedulable.len() > run.karpenter.unschedulable.len() {
+            return Err(run.fail("optimize leaves more pods unschedulable than karpenter".into()));
         }
     }
 }

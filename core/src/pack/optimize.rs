@@ -35,9 +35,9 @@ use std::sync::Arc;
 const IMPROVEMENT_ROUNDS: usize = 8;
 /// Nodes considered for pairwise merges per round (the least efficient ones).
 const MERGE_CANDIDATES: usize = 48;
-/// Up to this many nodes of step 1 that may give their pods back, the packing runs both
-/// with and without giving them back (see `run_optimize_then`).
-const BOTH_WAYS_UP_TO: usize = 256;
+/// Past this many pods to pack again, they are placed apart and packed again only (see
+/// `run_optimize_then`); up to it, the packing runs both with and without them.
+const SPLIT_FROM: usize = 2_000;
 /// A change must save more than this (per hour) to count.
 const EPSILON: f64 = 1e-9;
 
@@ -165,18 +165,37 @@ impl Simulation<'_> {
             .collect();
         let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
         let constrained = self.hosts_together(constrained);
-        phase("optimize: topology in Karpenter's order", || self.run_karpenter_on(constrained));
-        // Packed with the nodes of step 1 given back (see `Packer::release`): repacking them
-        // usually saves much, but on a few nodes a greedy packing can lose to the order they
-        // were placed in, so there it is packed both ways and the cheaper plan (fewest pods
-        // left first) is kept.
-        let movable = self.movable_nodes(&free).0.len();
-        if movable == 0 {
-            self.pack_free(&free, &free_pods, &queue, false, then);
+        let movable: Vec<bool> = (0..self.classes.len()).map(|c| !free[c] && self.movable_class(c).is_some()).collect();
+        let moving = constrained.iter().filter(|&&p| movable[self.pod_class[p]]).count();
+        if moving > SPLIT_FROM && self.remaining.iter().all(Vec::is_empty) {
+            // Many pods to pack again (see `Packer::release`): the others are placed first by
+            // step 1's rules; then these, by Karpenter's rules alone (no efficiency rule, on
+            // nodes of their own: they are packed again, only their zones are kept), and
+            // packed with the free pods.
+            let (moving, staying): (Vec<usize>, Vec<usize>) =
+                constrained.into_iter().partition(|&p| movable[self.pod_class[p]]);
+            phase("optimize: topology in Karpenter's order", || {
+                self.run_karpenter_on(staying);
+                let placed = self.new_nodes.len();
+                for n in 0..placed {
+                    self.order.remove(n);
+                }
+                let efficiency = self.efficiency.take();
+                self.run_karpenter_on(moving);
+                self.efficiency = efficiency;
+                for n in 0..placed {
+                    self.reorder(n);
+                }
+            });
+            phase("optimize: packing with nodes given back", || self.pack_free(&free, &free_pods, &queue, true, then));
             return;
         }
-        if movable > BOTH_WAYS_UP_TO {
-            phase("optimize: packing with nodes given back", || self.pack_free(&free, &free_pods, &queue, true, then));
+        phase("optimize: topology in Karpenter's order", || self.run_karpenter_on(constrained));
+        // Packed with the nodes of step 1 given back (see `Packer::release`), and as placed:
+        // repacking them usually saves much, but on a few nodes a greedy packing can lose to
+        // the order they were placed in; the cheaper plan (fewest pods left first) is kept.
+        if self.movable_nodes(&free).0.is_empty() {
+            self.pack_free(&free, &free_pods, &queue, false, then);
             return;
         }
         let mut moved = self.clone();
@@ -215,13 +234,7 @@ impl Simulation<'_> {
             let Some(launch) = node.launch(pool) else { continue };
             let all = node.pods.iter().all(|&p| {
                 let c = self.pod_class[p];
-                free[c]
-                    || movable[c]
-                        .get_or_insert_with(|| {
-                            let pod = self.pods[self.classes[c].pods[0]];
-                            pod.host_ports.is_empty().then(|| self.topology.movable(c)).flatten()
-                        })
-                        .is_some()
+                free[c] || movable[c].get_or_insert_with(|| self.movable_class(c)).is_some()
             });
             if all {
                 let zone = &pool.instance_types[launch.instance_type as usize].offerings[launch.offering].zone;
@@ -229,6 +242,13 @@ impl Simulation<'_> {
             }
         }
         (nodes, movable)
+    }
+
+    /// Whether a placed pod of class `c` may move, and what keeps its rules then (see
+    /// [`super::topology::Topology::movable`]; a pod with host ports stays).
+    fn movable_class(&self, c: usize) -> Option<Movable> {
+        let pod = self.pods[self.classes[c].pods[0]];
+        pod.host_ports.is_empty().then(|| self.topology.movable(c)).flatten()
     }
 
     /// Steps 2 to 4 (after `release` when `release`), then Karpenter's loop for the pods left.
