@@ -714,16 +714,7 @@ impl NewNode {
         let types = &pool.instance_types;
         let mut ranked: Vec<(f64, u32, u32)> = self
             .launchable(pool)
-            .map(|(t, mask)| {
-                let price = types[t as usize]
-                    .offerings
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
-                    .map(|(_, o)| o.price)
-                    .fold(f64::INFINITY, f64::min);
-                (price, self.table.name_rank[t as usize], t)
-            })
+            .map(|(t, mask)| (least_price(&types[t as usize], mask), self.table.name_rank[t as usize], t))
             .collect();
         // The 60 cheapest, by price then name (a total order: the same list however found).
         let cheapest_first =
@@ -767,6 +758,12 @@ impl NewNode {
         };
         (planned, ranked.iter().map(|(price, _)| *price).collect())
     }
+}
+
+/// The least price among `it`'s available offerings in `mask` (infinite when there are none).
+pub(super) fn least_price(it: &crate::catalog::InstanceType, mask: u64) -> f64 {
+    let offered = it.offerings.iter().enumerate().filter(|(i, o)| mask & (1 << i) != 0 && o.available);
+    offered.map(|(_, o)| o.price).fold(f64::INFINITY, f64::min)
 }
 
 /// What a NodeClaim with `options` and requirements `reqs` launches (see [`NewNode::launch`]).

@@ -23,7 +23,7 @@
 //!
 //! Everything is deterministic: orders are total and no clock or hash order is involved.
 
-use super::nodes::NewNode;
+use super::nodes::{least_price, NewNode};
 use super::topology::Movable;
 use super::{Placement, Simulation};
 use crate::profile::phase;
@@ -720,13 +720,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut candidates: Vec<(f64, usize, usize, u64)> = candidates
             .into_iter()
             .map(|(pool, t, mask)| {
-                let least = self.sim.ctx.pools[pool].instance_types[t]
-                    .offerings
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
-                    .map(|(_, o)| o.price)
-                    .fold(f64::INFINITY, f64::min);
+                let least = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
                 let worth = self
                     .space(pool, t)
                     .iter()
@@ -781,14 +775,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                 counts.push((c, k));
                 mask = m;
             }
-            let it = &self.sim.ctx.pools[pool].instance_types[t];
-            let price = it
-                .offerings
-                .iter()
-                .enumerate()
-                .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
-                .map(|(_, o)| o.price)
-                .fold(f64::INFINITY, f64::min);
+            let price = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
             if !price.is_finite() {
                 continue;
             }
@@ -1208,14 +1195,7 @@ impl Packer<'_, '_> {
         }
         keys.sort_unstable();
         for &(pool, t, mask) in &keys {
-            let it = &self.sim.ctx.pools[pool].instance_types[t];
-            let price = it
-                .offerings
-                .iter()
-                .enumerate()
-                .filter(|(i, o)| mask & (1 << i) != 0 && o.available)
-                .map(|(_, o)| o.price)
-                .fold(f64::INFINITY, f64::min);
+            let price = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
             let hosts: Vec<usize> = classes
                 .iter()
                 .enumerate()
