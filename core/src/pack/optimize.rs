@@ -8,6 +8,13 @@
 //!    into a type that wastes more and costs more than a fresh node for the pod would (see
 //!    [`super::efficiency`]) unless no other node, old or new, can take the pod — Karpenter
 //!    grows its first NodeClaims into the largest, dearest types.
+//!
+//!    A node of step 1 whose pods are bound by zone and hostname rules only then gives them
+//!    back (`Packer::release`): they go through steps 2 to 4 with the free pods, each kept in
+//!    its zone when a zone rule concerns it and apart from the pods of its hostname groups.
+//!    Up to [`SPLIT_FROM`] such pods, steps 2 to 4 also run without giving them back and the
+//!    cheaper plan is kept; past it, they are placed apart from the others by Karpenter's
+//!    rules alone, as only their zones are kept.
 //! 2. Every other pod (a *free* pod: its class alone decides where it may go) goes onto an
 //!    existing node if one has room (first fit, largest pods first), then into the room a
 //!    node of step 1 has left on the instance type it launches (no extra cost).
