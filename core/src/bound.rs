@@ -292,6 +292,34 @@ pub fn lower_bound(input: &BoundInput, effort: Effort) -> Bound {
     }
 }
 
+/// A pattern of a fractional packing: `(input type, [(input class, count)], nodes)`.
+pub(crate) type LpPattern = (usize, Vec<(usize, u64)>, f64);
+
+/// Column generation within `effort`, and the fractional packing its master LP ends with:
+/// the patterns it uses (nodes above 0), most nodes first (then in the order they came in).
+/// Rounded down, they are most of a packing whose cost is close to the LP's (the pods a
+/// rounding leaves are few when the counts are large).
+pub(crate) fn lp_packing(input: &BoundInput, effort: &Effort) -> Result<Vec<LpPattern>, BoundInputError> {
+    let instance = prepare::Instance::new(input)?;
+    let (volume, prices) = volume::bound(&instance);
+    if instance.classes.is_empty() || effort.max_iterations == 0 {
+        return Ok(Vec::new());
+    }
+    let generated = columns::generate(&instance, effort, prices.map(|p| (volume.value, p)), true);
+    let mut patterns: Vec<LpPattern> = generated
+        .patterns
+        .into_iter()
+        .zip(generated.usage)
+        .filter(|((_, counts), nodes)| *nodes > 0.0 && !counts.is_empty())
+        .map(|((t, counts), nodes)| {
+            let counts = counts.into_iter().map(|(c, a)| (instance.classes[c].input, a)).collect();
+            (instance.types[t].input, counts, nodes)
+        })
+        .collect();
+    patterns.sort_by(|a, b| b.2.total_cmp(&a.2));
+    Ok(patterns)
+}
+
 /// A pattern in input indices: a node type and `(class, count)` pairs.
 #[cfg(feature = "milp")]
 pub(crate) type InputPattern = (usize, Vec<(usize, u64)>);
@@ -327,9 +355,14 @@ pub(crate) fn pattern_pool(
     let instance = prepare::Instance::with_limits(input, limits)?;
     let (volume, prices) = volume::bound(&instance);
     let generated = if instance.classes.is_empty() || effort.max_iterations == 0 {
-        columns::Generated { bound: volume.clone(), patterns: Vec::new(), certificate: prices.clone() }
+        columns::Generated {
+            bound: volume.clone(),
+            patterns: Vec::new(),
+            usage: Vec::new(),
+            certificate: prices.clone(),
+        }
     } else {
-        columns::generate(&instance, effort, prices.clone().map(|p| (volume.value, p)))
+        columns::generate(&instance, effort, prices.clone().map(|p| (volume.value, p)), false)
     };
     let (bound, certificate) =
         if generated.bound.value > volume.value { (generated.bound, generated.certificate) } else { (volume, prices) };

@@ -75,8 +75,10 @@ pub(super) type PoolPattern = (usize, Vec<(usize, u64)>);
 pub(super) struct Generated {
     pub bound: Bound,
     /// Every pattern the master held, in the order they came in.
-    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
     pub patterns: Vec<PoolPattern>,
+    /// Per pattern of `patterns`, its nodes in the master's last solution (solved once more
+    /// after the last columns came in); empty unless asked for.
+    pub usage: Vec<f64>,
     /// Dual-feasible prices over all patterns (no pattern is worth more than its type's price)
     /// whose [`dual_value`] is the bound before its rounding margin; `None` when the bound is 0
     /// for want of any.
@@ -87,11 +89,12 @@ pub(super) struct Generated {
 /// Column generation from `start` (a valid bound and the dual-feasible prices that prove it),
 /// if any.
 pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>) -> Bound {
-    generate(instance, effort, start).bound
+    generate(instance, effort, start, false).bound
 }
 
-/// Column generation from `start`, keeping its patterns and the prices of its best bound.
-pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>) -> Generated {
+/// Column generation from `start`, keeping its patterns and the prices of its best bound, and
+/// with `usage` the master's solution.
+pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>, usage: bool) -> Generated {
     let mut out = Bound {
         value: 0.0,
         method: BoundMethod::ColumnGeneration,
@@ -102,7 +105,7 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
     };
     if instance.classes.is_empty() {
         out.proven = true;
-        return Generated { bound: out, patterns: Vec::new(), certificate: None };
+        return Generated { bound: out, patterns: Vec::new(), usage: Vec::new(), certificate: None };
     }
     let (mut best, mut centre) = match start {
         Some((value, prices)) => (value, Some(prices)),
@@ -113,6 +116,7 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
     let stop = |out: Bound, patterns: Vec<PoolPattern>, certificate: Option<Prices>| Generated {
         bound: out,
         patterns,
+        usage: Vec::new(),
         certificate,
     };
     // Rows: one per class (its pods are covered), then one per type set (its node count), then
@@ -127,7 +131,7 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
             return stop(out, Vec::new(), certificate);
         }
     }
-    let mut master = Master { instance, seen: BTreeSet::new(), order: Vec::new(), columns: 0 };
+    let mut master = Master { instance, seen: BTreeSet::new(), order: Vec::new(), column_of: Vec::new(), columns: 0 };
     if !instance.limits.is_empty() {
         // One pod of a class for more than any node costs: the master stays feasible whatever
         // the limits, and these columns are no patterns.
@@ -148,8 +152,9 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
     for (t, counts) in initial {
         if master.admit(t, &counts) {
             let (cost, entries) = master.column(t, &counts);
-            if problem.add_column(cost, f64::INFINITY, &entries).is_err() {
-                return stop(out, master.order, certificate);
+            match problem.add_column(cost, f64::INFINITY, &entries) {
+                Ok(j) => master.column_of.push(Some(j)),
+                Err(_) => return stop(out, master.order, certificate),
             }
         }
     }
@@ -189,9 +194,9 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
                     continue;
                 }
                 let (cost, entries) = master.column(pattern.node_type, &pattern.counts);
-                if simplex.add_column(cost, f64::INFINITY, &entries).is_ok() {
-                    added += 1;
-                }
+                let j = simplex.add_column(cost, f64::INFINITY, &entries).ok();
+                master.column_of.push(j);
+                added += usize::from(j.is_some());
             }
             if added > 0 || weight == 0.0 {
                 break;
@@ -215,7 +220,14 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
         }
     }
     out.value = best * (1.0 - ROUNDING_MARGIN);
-    stop(out, master.order, certificate)
+    let used = if usage {
+        let solution = simplex.solve();
+        let x = |j: usize| solution.x.get(j).copied().filter(|v| solution.feasible && v.is_finite()).unwrap_or(0.0);
+        master.column_of.iter().map(|j| j.map_or(0.0, x)).collect()
+    } else {
+        Vec::new()
+    };
+    Generated { usage: used, ..stop(out, master.order, certificate) }
 }
 
 /// Per class, the type with the lowest price per pod when filled with that class alone.
@@ -333,6 +345,8 @@ struct Master<'a> {
     seen: BTreeSet<PoolPattern>,
     /// The same, in the order they came in (pairs sorted by class, zero counts left out).
     order: Vec<PoolPattern>,
+    /// Per pattern of `order`, its column in the master (`None` when the master refused it).
+    column_of: Vec<Option<usize>>,
     columns: usize,
 }
 

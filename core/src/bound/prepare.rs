@@ -39,7 +39,6 @@ pub(super) fn copies_fitting(demand: &[f64], capacity: &[f64], limit: f64) -> f6
 #[derive(Debug, Clone)]
 pub(super) struct Class {
     /// Its index in the input.
-    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
     pub input: usize,
     pub count: f64,
     pub demand: Vec<f64>,
@@ -55,7 +54,6 @@ pub(super) struct Class {
 #[derive(Debug, Clone)]
 pub(super) struct NodeType {
     /// Its index in the input.
-    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
     pub input: usize,
     pub price: f64,
     pub capacity: Vec<f64>,

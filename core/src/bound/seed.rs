@@ -45,10 +45,23 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
             }
         }
         // New nodes, best value per price.
+        // Per type of the class: its last trial, valid while the class's pods left are at
+        // least the copies the trial took of it (only they change while this class opens nodes).
+        let mut trials: Vec<Option<(f64, f64)>> = vec![None; class.types.len()];
         while remaining[c] > 0.0 && open.len() < MAX_NODES {
             let mut best: Option<(f64, usize)> = None;
-            for &t in class.types.iter().filter(|&&t| opened[t] < instance.most_nodes(t)) {
-                let score = trial(instance, t, &order[position..], &remaining, values);
+            for (k, &t) in class.types.iter().enumerate() {
+                if opened[t] >= instance.most_nodes(t) {
+                    continue;
+                }
+                let score = match trials[k] {
+                    Some((score, took)) if took <= remaining[c] => score,
+                    _ => {
+                        let fresh = trial(instance, t, &order[position..], &remaining, values);
+                        trials[k] = Some(fresh);
+                        fresh.0
+                    }
+                };
                 if best.is_none_or(|(s, _)| score > s) {
                     best = Some((score, t));
                 }
@@ -88,12 +101,14 @@ fn take(room: &mut [f64], counts: &mut Vec<(usize, f64)>, class: usize, demand: 
 }
 
 /// Value per unit of price of an empty node of type `t` filled greedily with the classes of
-/// `upcoming` it hosts (the first one is the class being placed).
-fn trial(instance: &Instance, t: usize, upcoming: &[usize], remaining: &[f64], values: &[f64]) -> f64 {
+/// `upcoming` it hosts (the first one is the class being placed), and how many pods of that
+/// class it took.
+fn trial(instance: &Instance, t: usize, upcoming: &[usize], remaining: &[f64], values: &[f64]) -> (f64, f64) {
     let ty = &instance.types[t];
     let mut room = ty.capacity.clone();
     let mut value = 0.0;
-    for &c in upcoming.iter().take(LOOKAHEAD) {
+    let mut took = 0.0;
+    for (position, &c) in upcoming.iter().take(LOOKAHEAD).enumerate() {
         if remaining[c] <= 0.0 || ty.hosts.binary_search(&c).is_err() {
             continue;
         }
@@ -104,11 +119,11 @@ fn trial(instance: &Instance, t: usize, upcoming: &[usize], remaining: &[f64], v
                 *r -= copies * d;
             }
             value += copies * values[c];
+            if position == 0 {
+                took = copies;
+            }
         }
     }
-    if ty.price > 0.0 {
-        value / ty.price
-    } else {
-        f64::INFINITY
-    }
+    let score = if ty.price > 0.0 { value / ty.price } else { f64::INFINITY };
+    (score, took)
 }

@@ -18,7 +18,12 @@
 //! 2. Every other pod (a *free* pod: its class alone decides where it may go) goes onto an
 //!    existing node if one has room (first fit, largest pods first), then into the room a
 //!    node of step 1 has left on the instance type it launches (no extra cost).
-//! 3. The remaining free pods are packed by shape class. Each new node is the pattern —
+//! 3. The remaining free pods are packed by shape class. First by linear programming: column
+//!    generation ([`crate::bound`]'s, over the items and the node types they may launch) ends
+//!    with a fractional packing — nodes per pattern, a pattern being an instance type and
+//!    pods per item — that costs about the LP bound of these pods; its patterns, rounded
+//!    down, are opened (pods of one hostname group still apart). What is left is packed
+//!    greedily: each new node is the pattern —
 //!    instance type of the highest-weight NodePool with room, and how many pods of each class
 //!    it holds — that packs the most value per unit of price, a pod being worth what it costs
 //!    on the type that hosts its class most cheaply per pod. A pattern is repeated while its
@@ -45,6 +50,16 @@ const MERGE_CANDIDATES: usize = 48;
 /// Past this many pods to pack again, they are placed apart and packed again only (see
 /// `run_optimize_then`); up to it, the packing runs both with and without them.
 const SPLIT_FROM: usize = 2_000;
+/// Column generation packs at most this many items (see `Packer::pack_by_columns`), and at
+/// least this many pods (below, the greedy packing and the improvement step do as well).
+const COLUMN_ITEMS: usize = 2_000;
+const COLUMN_PODS: usize = 50;
+/// Rounds of column generation for the packing.
+const COLUMN_ROUNDS: usize = 10;
+/// Solves of the packing's LP at most, and the size (items × node types) past which it is
+/// solved once only (see `Packer::pack_by_columns`).
+const COLUMN_SOLVES: usize = 16;
+const COLUMN_RESOLVE_CELLS: usize = 100_000;
 /// A change must save more than this (per hour) to count.
 const EPSILON: f64 = 1e-9;
 
@@ -274,6 +289,7 @@ impl Simulation<'_> {
             packer.release();
         }
         packer.fill_new_nodes();
+        phase("optimize: columns", || packer.pack_by_columns());
         phase("optimize: patterns", || packer.pack());
         phase("optimize: improvement", || packer.improve());
         then(&mut packer);
@@ -830,6 +846,129 @@ impl<'s, 'a> Packer<'s, 'a> {
         self.sim.reorder(n);
         self.packed.push(n);
         n
+    }
+
+    /// Step 3a: the packing of column generation's master LP, rounded down (see the [module
+    /// documentation](self)). Node types are a pool, an instance type and the offerings its
+    /// node may launch: each distinct mask of an item's offerings on the type, hosting the
+    /// items that allow every offering of it. Skipped when a NodePool has limits (the greedy
+    /// keeps to them node by node) or an effort cap would be passed.
+    ///
+    /// On small problems the LP is solved again for the pods the rounding left, a node of the
+    /// most used pattern opened when none has a whole node (diving), up to [`COLUMN_SOLVES`]
+    /// times; on large ones the rounding leaves few pods, and the greedy packing takes them.
+    fn pack_by_columns(&mut self) {
+        if self.sim.remaining.iter().any(|r| !r.is_empty()) {
+            return;
+        }
+        let items = self.order.iter().filter(|&&i| !self.left[i].is_empty());
+        let pods: usize = items.map(|&i| self.left[i].len()).sum();
+        if pods < COLUMN_PODS {
+            return;
+        }
+        for solve in 0..COLUMN_SOLVES {
+            if !self.columns_once(solve > 0) {
+                break;
+            }
+        }
+    }
+
+    /// One solve of [`Packer::pack_by_columns`]; false when it opened no node or, with
+    /// `again`, the problem is too large to solve again.
+    fn columns_once(&mut self, again: bool) -> bool {
+        let items: Vec<usize> = self.order.iter().copied().filter(|&i| !self.left[i].is_empty()).collect();
+        if items.is_empty() || items.len() > COLUMN_ITEMS {
+            return false;
+        }
+        // Per (pool, type): the distinct masks, each a node type.
+        let mut masks: BTreeMap<(usize, usize), Vec<(u64, usize)>> = BTreeMap::new();
+        let mut types: Vec<(usize, usize, u64)> = Vec::new();
+        let mut offered: Vec<Vec<(usize, usize, u64)>> = Vec::with_capacity(items.len());
+        for &i in &items {
+            let tier = self.tier(i);
+            let mut mine = Vec::new();
+            for cand in &self.sim.filters[self.class(i)].candidates {
+                let (pool, t) = (cand.pool, cand.instance_type);
+                if !tier.contains(&pool) || (self.generic[i] && self.sim.ctx.pools[pool].facts.exotic[t]) {
+                    continue;
+                }
+                let Some((_, allowed)) = self.allowed(i, pool) else { continue };
+                let mask = cand.offerings & allowed[t];
+                if mask == 0 || copies(&self.demand[i], self.space(pool, t), 1) == 0 {
+                    continue;
+                }
+                let known = masks.entry((pool, t)).or_default();
+                if !known.iter().any(|&(m, _)| m == mask) {
+                    known.push((mask, types.len()));
+                    types.push((pool, t, mask));
+                }
+                mine.push((pool, t, mask));
+            }
+            offered.push(mine);
+        }
+        let mut input = crate::bound::BoundInput {
+            dimensions: self.dense.names.clone(),
+            classes: Vec::with_capacity(items.len()),
+            node_types: types
+                .iter()
+                .map(|&(pool, t, mask)| crate::bound::BoundNodeType {
+                    price: least_price(&self.sim.ctx.pools[pool].instance_types[t], mask),
+                    capacity: self.space(pool, t).iter().map(|&v| v.max(0) as f64).collect(),
+                    classes: Vec::new(),
+                    max_nodes: None,
+                })
+                .collect(),
+        };
+        for (k, &i) in items.iter().enumerate() {
+            // Pods of one hostname group never share a node: a node holds at most one pod
+            // per distinct set of groups.
+            let per_node = self.capped(i).then(|| {
+                let sets: BTreeSet<&Vec<usize>> =
+                    self.left[i].iter().map(|&p| &self.caps[self.sim.pod_class[p]]).collect();
+                sets.len() as u64
+            });
+            input.classes.push(crate::bound::BoundClass {
+                count: self.left[i].len() as u64,
+                demand: self.demand[i].iter().map(|&d| d.max(0) as f64).collect(),
+                min_nodes: 0,
+                max_per_node: per_node,
+            });
+            for &(pool, t, mask) in &offered[k] {
+                for &(m, nt) in &masks[&(pool, t)] {
+                    if m & !mask == 0 {
+                        input.node_types[nt].classes.push(k);
+                    }
+                }
+            }
+        }
+        for node_type in &mut input.node_types {
+            node_type.classes.sort_unstable();
+            node_type.classes.dedup();
+        }
+        if again && items.len() * types.len() > COLUMN_RESOLVE_CELLS {
+            return false;
+        }
+        let effort = crate::bound::Effort { max_iterations: COLUMN_ROUNDS, max_columns: 4_000, knapsack_nodes: 200 };
+        let Ok(patterns) = crate::bound::lp_packing(&input, &effort) else { return false };
+        let whole = |nodes: f64| (nodes + 1e-6).floor() as usize;
+        // Rounded down; when that is nothing, one node of the most used pattern.
+        let dive = patterns.iter().all(|p| whole(p.2) == 0);
+        let mut opened = 0;
+        for (nt, counts, nodes) in patterns.into_iter().take(if dive { 1 } else { usize::MAX }) {
+            let pool = types[nt].0;
+            let counts: Vec<(usize, usize)> = counts.iter().map(|&(k, a)| (items[k], a as usize)).collect();
+            for _ in 0..whole(nodes).max(usize::from(dive)) {
+                let picked = self.pick(&counts);
+                if picked.is_empty() {
+                    break;
+                }
+                let remaining = self.sim.remaining[pool].clone();
+                let Some(node) = self.build(pool, &picked, &remaining) else { break };
+                self.open(node, &picked);
+                opened += 1;
+            }
+        }
+        opened > 0
     }
 
     /// Step 3: pattern packing of the free pods left.
