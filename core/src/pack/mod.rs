@@ -240,7 +240,9 @@ fn bound_effort(input: &BoundInput) -> Effort {
 }
 
 /// See [`bound_effort`].
-const COLUMN_GENERATION_CELLS: usize = 20_000;
+const COLUMN_GENERATION_CELLS: usize = 100_000;
+/// Shape classes past which the bound merges classes with topology rules (see `bound_input`).
+const MERGE_CONSTRAINED_FROM: usize = 500;
 
 /// `exact` mode's time limit when [`PlanOptions::time_limit_seconds`] is not set.
 #[cfg(feature = "milp")]
@@ -337,7 +339,11 @@ fn bound_input(
     // Classes alike to the bound (the same candidates, the same demand, no topology rule) are
     // one: the relaxation cannot tell them apart, and it stays small. An existing node may
     // take the merged class when it could take one of them (more room only lowers a bound).
+    // Past MERGE_CONSTRAINED_FROM classes, classes with topology merge too, as a relaxation:
+    // the merged pods need at least the most distinct nodes any of them needs, and a node
+    // holds at most the sum of their caps (none when one has none).
     let mut alike: std::collections::HashMap<(*const ClassFilter, Vec<u64>), usize> = Default::default();
+    let merge_constrained = classes.len() > MERGE_CONSTRAINED_FROM;
     for (ci, class) in classes.iter().enumerate() {
         let room: Vec<bool> = existing.iter().map(|n| n.room_for(class) > 0).collect();
         let on_existing = room.iter().any(|&r| r);
@@ -349,11 +355,14 @@ fn bound_input(
         let min_nodes = topology.min_nodes(ci, count, pod, &class.terms[0]);
         let max_per_node = topology.max_per_node(ci, pod);
         let demand: Vec<f64> = dimensions.iter().map(|d| class.requests.get(d) as f64).collect();
-        let index = if min_nodes == 0 && max_per_node.is_none() {
+        let index = if merge_constrained || (min_nodes == 0 && max_per_node.is_none()) {
             let key = (Arc::as_ptr(&filters[ci]), demand.iter().map(|d| d.to_bits()).collect());
             match alike.entry(key) {
                 std::collections::hash_map::Entry::Occupied(e) => {
-                    out.classes[*e.get()].count += count;
+                    let merged = &mut out.classes[*e.get()];
+                    merged.count += count;
+                    merged.min_nodes = merged.min_nodes.max(min_nodes);
+                    merged.max_per_node = merged.max_per_node.zip(max_per_node).map(|(a, b)| a + b);
                     Some(*e.get())
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
