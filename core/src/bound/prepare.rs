@@ -188,17 +188,36 @@ impl Instance {
                 && hosted[b].is_subset(&hosted[a])
                 && limit_rows.iter().all(|row| row.coefficient(a) <= row.coefficient(b))
         };
+        // In an order where a type comes after every type that dominates it (and, among
+        // identical ones, after those of lower index), a type is dominated exactly when a kept
+        // type before it dominates it: dominance is transitive, so a dropped dominator's own
+        // kept dominator serves. Kept types are few, so this is far from quadratic.
+        let mut order: Vec<usize> = (0..input.node_types.len()).filter(|&t| hosts_some[t]).collect();
+        let count = |t: usize| hosted[t].0.iter().map(|w| w.count_ones()).sum::<u32>();
+        order.sort_by(|&a, &b| {
+            let (ta, tb) = (&input.node_types[a], &input.node_types[b]);
+            let larger = tb.capacity.iter().zip(&ta.capacity).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne());
+            let lighter =
+                limit_rows.iter().map(|row| row.coefficient(a).total_cmp(&row.coefficient(b))).find(|o| o.is_ne());
+            ta.price
+                .total_cmp(&tb.price)
+                .then(larger.unwrap_or(std::cmp::Ordering::Equal))
+                .then(count(b).cmp(&count(a)))
+                .then(lighter.unwrap_or(std::cmp::Ordering::Equal))
+                .then(a.cmp(&b))
+        });
+        let mut dominators: Vec<usize> = Vec::new();
         let mut kept_inputs = Vec::new();
-        for t in 0..input.node_types.len() {
-            if !hosts_some[t] {
+        for t in order {
+            if dominators.iter().any(|&u| dominates(u, t)) {
                 continue;
             }
-            let dominated = (0..input.node_types.len())
-                .any(|u| u != t && hosts_some[u] && dominates(u, t) && (u < t || !dominates(t, u)));
-            if !dominated {
-                kept_inputs.push(t);
+            kept_inputs.push(t);
+            if input.node_types[t].max_nodes.is_none() {
+                dominators.push(t);
             }
         }
+        kept_inputs.sort_unstable();
         // Classes with pods: covered when a kept type hosts them.
         let mut type_sets: Vec<BitSet> = Vec::new();
         let mut class_of_input = vec![usize::MAX; n_classes];

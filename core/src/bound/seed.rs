@@ -5,7 +5,7 @@
 //! room, else to a new node of the type whose greedy fill (this class, then the next ones it
 //! hosts) holds the most value per unit of price, pods valued at the given prices.
 
-use super::prepare::{copies_fitting, Instance};
+use super::prepare::{copies_fitting, fits, Instance, FIT_SLACK};
 
 /// How many classes after the current one a candidate type's trial fill looks at.
 const LOOKAHEAD: usize = 40;
@@ -27,10 +27,22 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
     let mut open: Vec<OpenNode> = Vec::new();
     // Per type: nodes opened (a type of at most so many nodes opens no more).
     let mut opened = vec![0.0; instance.types.len()];
+    // Per position of the order, per dimension: the least demand of the classes from there on.
+    let mut least = vec![vec![f64::INFINITY; dims]; order.len() + 1];
+    for p in (0..order.len()).rev() {
+        let demand = &instance.classes[order[p]].demand;
+        least[p] = least[p + 1].iter().zip(demand).map(|(a, b)| a.min(*b)).collect();
+    }
+    // The open nodes that may still take a pod: a node with less room in some dimension than
+    // every class left asks never does.
+    let mut active: Vec<usize> = Vec::new();
     for (position, &c) in order.iter().enumerate() {
         let class = &instance.classes[c];
+        let floor = &least[position];
+        active.retain(|&n| open[n].1.iter().zip(floor).all(|(&room, &f)| fits(f, room)));
         // Nodes already open, first fit.
-        for (t, room, counts) in open.iter_mut() {
+        for &n in &active {
+            let (t, room, counts) = &mut open[n];
             if remaining[c] <= 0.0 {
                 break;
             }
@@ -48,9 +60,49 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
         // Per type of the class: its last trial, valid while the class's pods left are at
         // least the copies the trial took of it (only they change while this class opens nodes).
         let mut trials: Vec<Option<(f64, f64)>> = vec![None; class.types.len()];
+        // Per type, a bound on its trial's score: its room times the most value a unit of each
+        // dimension packs among the classes a trial looks at, over its price. Types are tried
+        // best bound first, and the rest skipped once none can beat the best score.
+        let upcoming = &order[position..(position + LOOKAHEAD).min(order.len())];
+        let density: Vec<f64> = (0..dims)
+            .map(|k| {
+                let per_unit = |u: usize| {
+                    let d = instance.classes[u].demand[k];
+                    if d > 0.0 {
+                        values[u] / d
+                    } else {
+                        f64::INFINITY
+                    }
+                };
+                upcoming.iter().map(|&u| per_unit(u)).fold(0.0, f64::max)
+            })
+            .collect();
+        let mut ranked: Vec<(f64, usize)> = class
+            .types
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                let ty = &instance.types[t];
+                let worth = ty
+                    .capacity
+                    .iter()
+                    .zip(&density)
+                    .filter(|(_, d)| d.is_finite())
+                    .map(|(&cap, &d)| (cap + FIT_SLACK * cap.max(1.0)) * d)
+                    .fold(f64::INFINITY, f64::min);
+                let bound = if ty.price > 0.0 { worth / ty.price * (1.0 + 1e-9) } else { f64::INFINITY };
+                (bound, k)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         while remaining[c] > 0.0 && open.len() < MAX_NODES {
-            let mut best: Option<(f64, usize)> = None;
-            for (k, &t) in class.types.iter().enumerate() {
+            // The best score, the first type of the class's list among equals.
+            let mut best: Option<(f64, usize, usize)> = None;
+            for &(bound, k) in &ranked {
+                if best.is_some_and(|(s, _, _)| bound < s) {
+                    break;
+                }
+                let t = class.types[k];
                 if opened[t] >= instance.most_nodes(t) {
                     continue;
                 }
@@ -62,11 +114,11 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
                         fresh.0
                     }
                 };
-                if best.is_none_or(|(s, _)| score > s) {
-                    best = Some((score, t));
+                if best.is_none_or(|(s, first, _)| score > s || (score == s && k < first)) {
+                    best = Some((score, k, t));
                 }
             }
-            let Some((_, t)) = best else { break };
+            let Some((_, _, t)) = best else { break };
             let mut room = instance.types[t].capacity.clone();
             let mut counts = Vec::new();
             let copies = copies_fitting(&class.demand, &room, remaining[c].min(class.per_node));
@@ -76,6 +128,7 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
             take(&mut room, &mut counts, c, &class.demand, copies);
             remaining[c] -= copies;
             opened[t] += 1.0;
+            active.push(open.len());
             open.push((t, room, counts));
         }
     }
