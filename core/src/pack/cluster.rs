@@ -56,6 +56,7 @@ fn pack_moving(
     let run = |mode: Mode| {
         let mut sim =
             phase("trial setup", || Simulation::new(ctx, cluster, moving, classes, filters, topology.clone()));
+        sim.lp_packing = false;
         match mode {
             Mode::Karpenter => phase("trial karpenter", || sim.run_karpenter()),
             Mode::Optimize | Mode::Exact => phase("trial optimize", || sim.run_optimize()),

@@ -62,6 +62,22 @@ pub fn plan_with_progress(
     options: &PlanOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Plan> {
+    plan_bounded(inventory, catalog, options, progress, true)
+}
+
+/// [`plan`] without its lower bound (0 unless `exact` mode proved one), for callers that
+/// only act on the placement: a simulation provisions thousands of times.
+pub(crate) fn plan_unbounded(inventory: &Inventory, catalog: &Catalog, options: &PlanOptions) -> Result<Plan> {
+    plan_bounded(inventory, catalog, options, &mut |_, _| {}, false)
+}
+
+fn plan_bounded(
+    inventory: &Inventory,
+    catalog: &Catalog,
+    options: &PlanOptions,
+    progress: &mut dyn FnMut(usize, usize),
+    bounded: bool,
+) -> Result<Plan> {
     if let Some(t) = options.time_limit_seconds.filter(|t| t.is_nan() || *t <= 0.0) {
         return Err(crate::Error::Usage(format!("time_limit_seconds is {t}: must be a positive number of seconds")));
     }
@@ -164,14 +180,15 @@ pub fn plan_with_progress(
     // Two valid bounds: every pod, with the existing nodes' room shared, and the classes no
     // existing node can take; the better one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
-    let whole = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, true));
-    // Without existing room to share, the second is the first.
-    let strict =
-        whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| {
+    if bounded {
+        let whole = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, true));
+        // Without existing room to share, the second is the first.
+        let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| {
             phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, false))
         });
-    for input in std::iter::once(whole).chain(strict) {
-        lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
+        for input in std::iter::once(whole).chain(strict) {
+            lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
+        }
     }
     step(&mut done);
     let lower = lower.min(outcome.cost);
@@ -486,6 +503,9 @@ struct Simulation<'a> {
     /// resources its pool limits (`optimize`), or every option (`karpenter`, which charges
     /// the largest against the limits).
     trim_options: bool,
+    /// `optimize`: whether the free pods are packed by column generation's LP first (see
+    /// [`optimize`]); a consolidation trial, run many times on few pods, packs greedily.
+    pub(crate) lp_packing: bool,
     /// `optimize`: a NodeClaim grows in a way that wastes more than a fresh node would only
     /// when no other node, old or new, can take the pod (see [`efficiency`]); per pool.
     efficiency: Option<Vec<efficiency::Efficiency>>,
@@ -616,6 +636,7 @@ impl<'a> Simulation<'a> {
             shape: shapes.0,
             over_cap: vec![Marks::default(); shapes.1],
             trim_options: false,
+            lp_packing: true,
             efficiency: None,
             smallest: pods
                 .iter()

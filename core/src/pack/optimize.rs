@@ -852,13 +852,14 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// documentation](self)). Node types are a pool, an instance type and the offerings its
     /// node may launch: each distinct mask of an item's offerings on the type, hosting the
     /// items that allow every offering of it. Skipped when a NodePool has limits (the greedy
-    /// keeps to them node by node) or an effort cap would be passed.
+    /// keeps to them node by node), in consolidation's trials, or when an effort cap would be
+    /// passed.
     ///
     /// On small problems the LP is solved again for the pods the rounding left, a node of the
     /// most used pattern opened when none has a whole node (diving), up to [`COLUMN_SOLVES`]
     /// times; on large ones the rounding leaves few pods, and the greedy packing takes them.
     fn pack_by_columns(&mut self) {
-        if self.sim.remaining.iter().any(|r| !r.is_empty()) {
+        if !self.sim.lp_packing || self.sim.remaining.iter().any(|r| !r.is_empty()) {
             return;
         }
         let items = self.order.iter().filter(|&&i| !self.left[i].is_empty());

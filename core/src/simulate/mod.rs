@@ -26,7 +26,7 @@ use crate::consolidate::{
 };
 use crate::filter::{default_nodepool, FilterContext};
 use crate::model::{Inventory, ObjectRef, Pod, PodPhase};
-use crate::pack::plan;
+use crate::pack::plan_unbounded;
 use crate::plan::{Mode, PlanOptions};
 use crate::profile::phase;
 use crate::time::{Duration, Timestamp};
@@ -368,7 +368,7 @@ impl<'a> Replay<'a> {
             return Ok(());
         }
         let planned = phase("provisioning", || {
-            plan(&self.state, self.catalog, &PlanOptions { mode: self.options.mode, ..Default::default() })
+            plan_unbounded(&self.state, self.catalog, &PlanOptions { mode: self.options.mode, ..Default::default() })
         })?;
         let mut bind: BTreeMap<String, String> = BTreeMap::new();
         for e in &planned.existing {
