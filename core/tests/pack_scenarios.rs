@@ -62,6 +62,8 @@ struct Expect {
     capacity_type: Option<String>,
     /// Cost per hour, at most.
     max_cost: Option<f64>,
+    /// Lower bound per hour, at least.
+    min_bound: Option<f64>,
     /// Pods sharing no node with each other (one per node).
     #[serde(default)]
     apart: Vec<String>,
@@ -209,6 +211,11 @@ fn check_mode(s: &Scenario, inventory: &fleetfit::Inventory, catalog: &Catalog, 
     if let Some(max) = e.max_cost {
         if plan.cost_per_hour > max + 1e-9 {
             return Err(format!("cost {} above {max}{}", plan.cost_per_hour, summary()));
+        }
+    }
+    if let Some(min) = e.min_bound {
+        if plan.lower_bound_per_hour < min - 1e-9 {
+            return Err(format!("lower bound {} below {min}{}", plan.lower_bound_per_hour, summary()));
         }
     }
     let mut seen = BTreeMap::new();

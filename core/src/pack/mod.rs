@@ -367,11 +367,31 @@ fn bound_input(
     // holds at most the sum of their caps (none when one has none).
     let mut alike: std::collections::HashMap<(*const ClassFilter, Vec<u64>), usize> = Default::default();
     let merge_constrained = classes.len() > MERGE_CONSTRAINED_FROM;
+    // Pods that must all share one node are one pod of their summed demand (see
+    // `one_node_groups`): per group, its member classes' filters and the summed demand.
+    let one_node = one_node_groups(classes, filters, &existing, topology);
+    let mut together: BTreeMap<usize, (Vec<&ClassFilter>, Vec<f64>)> = BTreeMap::new();
     for (ci, class) in classes.iter().enumerate() {
         let room: Vec<bool> = existing.iter().map(|n| n.room_for(class) > 0).collect();
         let on_existing = room.iter().any(|&r| r);
         let count = class.pods.len() as u64;
         if (on_existing && !partial) || filters[ci].candidates.is_empty() {
+            continue;
+        }
+        if let Some(g) = one_node[ci] {
+            for cand in &filters[ci].candidates {
+                let known = &mut prices[cand.pool][cand.instance_type];
+                if !known.contains(&cand.price) {
+                    known.push(cand.price);
+                }
+            }
+            let (members, demand) = together.entry(g).or_insert_with(|| (Vec::new(), vec![0.0; dimensions.len()]));
+            if !members.iter().any(|f| std::ptr::eq(*f, &*filters[ci])) {
+                members.push(&filters[ci]);
+            }
+            for (total, d) in demand.iter_mut().zip(&dimensions) {
+                *total += count as f64 * class.requests.get(d) as f64;
+            }
             continue;
         }
         let pod = pending[class.pods[0]];
@@ -449,6 +469,30 @@ fn bound_input(
             }
         }
     }
+    for (members, demand) in together.into_values() {
+        let index = out.classes.len();
+        out.classes.push(BoundClass { count: 1, demand, min_nodes: 0, max_per_node: None });
+        // Per (pool, type) every member may use: the dearest of their cheapest prices there.
+        let mut need: BTreeMap<(usize, usize), (f64, usize)> = BTreeMap::new();
+        for filter in &members {
+            for cand in &filter.candidates {
+                let (price, seen) = need.entry((cand.pool, cand.instance_type)).or_insert((0.0, 0));
+                *price = price.max(cand.price);
+                *seen += 1;
+            }
+        }
+        for ((pool, t), (price, seen)) in need {
+            if seen < members.len() {
+                continue;
+            }
+            let start = first[pool][t];
+            for (k, &p) in prices[pool][t].iter().enumerate() {
+                if p >= price {
+                    out.node_types[start + k].classes.push(index);
+                }
+            }
+        }
+    }
     for node_type in &mut out.node_types {
         node_type.classes.sort_unstable();
     }
@@ -469,6 +513,36 @@ fn bound_input(
             classes: hosts,
             max_nodes: Some(nodes),
         });
+    }
+    out
+}
+
+/// Per class: the group of pods that must all share one node it is in, if any — pods of a
+/// required hostname affinity that selects only pods owning it, of which no pod is bound yet
+/// and none fits an existing node: Karpenter's first pod of them fixes the node for all (a
+/// node that cannot take them all leaves the rest pending), so a bound may count them as one
+/// pod of their summed demand.
+fn one_node_groups(
+    classes: &[ShapeClass],
+    filters: &[Arc<ClassFilter>],
+    existing: &[ExistingNode],
+    topology: &Topology,
+) -> Vec<Option<usize>> {
+    let mut owners: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for c in 0..classes.len() {
+        if let Some(g) = topology.shared_host(c) {
+            owners.entry(g).or_default().push(c);
+        }
+    }
+    let mut out = vec![None; classes.len()];
+    for (g, members) in owners {
+        let alone = topology.is_empty(g) && topology.classes_selected(g) == members.len();
+        let fresh = members
+            .iter()
+            .all(|&c| !filters[c].candidates.is_empty() && existing.iter().all(|n| n.room_for(&classes[c]) == 0));
+        if alone && fresh {
+            members.into_iter().for_each(|c| out[c] = Some(g));
+        }
     }
     out
 }

@@ -321,6 +321,11 @@ impl Topology {
         })
     }
 
+    /// How many classes group `g` selects.
+    pub fn classes_selected(&self, g: usize) -> usize {
+        self.selected_count[g]
+    }
+
     /// Whether group `g` counts no pod anywhere yet.
     pub fn is_empty(&self, g: usize) -> bool {
         self.groups[g].counts.values().all(|c| *c == 0)
