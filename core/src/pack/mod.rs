@@ -472,23 +472,30 @@ fn bound_input(
     for (members, demand) in together.into_values() {
         let index = out.classes.len();
         out.classes.push(BoundClass { count: 1, demand, min_nodes: 0, max_per_node: None });
-        // Per (pool, type) every member may use: the dearest of their cheapest prices there.
-        let mut need: BTreeMap<(usize, usize), (f64, usize)> = BTreeMap::new();
-        for filter in &members {
+        // Per pool, per type every member may use: the dearest of their cheapest prices there.
+        // (Counted once per member: `last` is the last member seen there.)
+        let mut need: Vec<Vec<(f64, usize, usize)>> =
+            prices.iter().map(|p| vec![(0.0, 0, usize::MAX); p.len()]).collect();
+        for (m, filter) in members.iter().enumerate() {
             for cand in &filter.candidates {
-                let (price, seen) = need.entry((cand.pool, cand.instance_type)).or_insert((0.0, 0));
+                let (price, seen, last) = &mut need[cand.pool][cand.instance_type];
                 *price = price.max(cand.price);
-                *seen += 1;
+                if *last != m {
+                    *seen += 1;
+                    *last = m;
+                }
             }
         }
-        for ((pool, t), (price, seen)) in need {
-            if seen < members.len() {
-                continue;
-            }
-            let start = first[pool][t];
-            for (k, &p) in prices[pool][t].iter().enumerate() {
-                if p >= price {
-                    out.node_types[start + k].classes.push(index);
+        for (pool, types) in need.into_iter().enumerate() {
+            for (t, (price, seen, _)) in types.into_iter().enumerate() {
+                if seen < members.len() {
+                    continue;
+                }
+                let start = first[pool][t];
+                for (k, &p) in prices[pool][t].iter().enumerate() {
+                    if p >= price {
+                        out.node_types[start + k].classes.push(index);
+                    }
                 }
             }
         }
