@@ -907,6 +907,9 @@ impl<'s, 'a> Packer<'s, 'a> {
             }
             offered.push(mine);
         }
+        if again && items.len() * types.len() > COLUMN_RESOLVE_CELLS {
+            return false;
+        }
         let mut input = crate::bound::BoundInput {
             dimensions: self.dense.names.clone(),
             classes: Vec::with_capacity(items.len()),
@@ -945,9 +948,6 @@ impl<'s, 'a> Packer<'s, 'a> {
         for node_type in &mut input.node_types {
             node_type.classes.sort_unstable();
             node_type.classes.dedup();
-        }
-        if again && items.len() * types.len() > COLUMN_RESOLVE_CELLS {
-            return false;
         }
         let effort = crate::bound::Effort { max_iterations: COLUMN_ROUNDS, max_columns: 4_000, knapsack_nodes: 200 };
         let Ok(patterns) = crate::bound::lp_packing(&input, &effort) else { return false };
