@@ -300,8 +300,8 @@ pub(crate) type LpPattern = (usize, Vec<(usize, u64)>, f64);
 /// Rounded down, they are most of a packing whose cost is close to the LP's (the pods a
 /// rounding leaves are few when the counts are large).
 pub(crate) fn lp_packing(input: &BoundInput, effort: &Effort) -> Result<Vec<LpPattern>, BoundInputError> {
-    let instance = prepare::Instance::new(input)?;
-    let (volume, prices) = volume::bound(&instance);
+    let instance = crate::profile::phase("column generation: prepare", || prepare::Instance::new(input))?;
+    let (volume, prices) = crate::profile::phase("column generation: volume bound", || volume::bound(&instance));
     if instance.classes.is_empty() || effort.max_iterations == 0 {
         return Ok(Vec::new());
     }

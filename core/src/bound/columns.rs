@@ -148,7 +148,7 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
         Some(c) if c.classes.iter().any(|&v| v > 0.0) => c.classes.clone(),
         _ => instance.classes.iter().map(|c| c.demand.iter().sum::<f64>().max(f64::MIN_POSITIVE)).collect(),
     };
-    initial.extend(seed::patterns(instance, &values));
+    initial.extend(crate::profile::phase("column generation: seed", || seed::patterns(instance, &values)));
     for (t, counts) in initial {
         if master.admit(t, &counts) {
             let (cost, entries) = master.column(t, &counts);
@@ -163,7 +163,7 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
     let mut smoothing = if centre.is_some() { SMOOTHING } else { 0.0 };
     for round in 1..=effort.max_iterations {
         out.iterations = round;
-        let solution = simplex.solve();
+        let solution = crate::profile::phase("column generation: master LP", || simplex.solve());
         let optimal = solution.status == Status::Optimal;
         let reached = |best: f64| best >= solution.objective - PROOF_TOLERANCE * solution.objective.abs().max(1.0);
         if optimal && reached(best) {
@@ -178,7 +178,9 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
                 Some(c) if weight > 0.0 => mix(c, &own, weight),
                 _ => own.clone(),
             };
-            let pricing = price(instance, &prices, budget, 1.0 + PRICING_TOLERANCE);
+            let pricing = crate::profile::phase("column generation: pricing", || {
+                price(instance, &prices, budget, 1.0 + PRICING_TOLERANCE)
+            });
             if let Some((value, proof)) = pricing.farley(instance, &prices).filter(|(value, _)| *value > best) {
                 best = value;
                 certificate = Some(proof);

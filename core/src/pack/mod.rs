@@ -982,13 +982,15 @@ impl<'a> Simulation<'a> {
 
     fn finish(self) -> Outcome {
         let mut per_pool_count = vec![0usize; self.ctx.pools.len()];
+        // Per pool, ranked options by options list (an address: the nodes live until the end).
+        let mut ranked = vec![HashMap::new(); self.ctx.pools.len()];
         let (nodes, option_prices): (Vec<PlannedNode>, Vec<Vec<f64>>) = self
             .new_nodes
             .iter()
             .filter(|n| !n.pods.is_empty())
             .map(|n| {
                 per_pool_count[n.pool] += 1;
-                n.finalize(&self.ctx.pools[n.pool], per_pool_count[n.pool], self.pods)
+                n.finalize(&self.ctx.pools[n.pool], per_pool_count[n.pool], self.pods, &mut ranked[n.pool])
             })
             .unzip();
         let mut existing = Vec::new();

@@ -11,8 +11,9 @@ use crate::requirements::{Operator, Requirements};
 use crate::resources::{describe_amount, Resources};
 use crate::taints::TaintEffect;
 use std::cell::{OnceCell, RefCell};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// The instance-type options a NodeClaim carries at most (Karpenter's limit).
@@ -86,6 +87,9 @@ pub(crate) struct TypeTable {
     name_rank: Vec<u32>,
     /// Whether some type has an offering whose zone has no index.
     any_unindexed: bool,
+    /// The options of an empty NodeClaim of the pool without limits: every type it allows, with
+    /// all its offerings (shared by every claim that keeps them all).
+    all_options: Arc<Vec<(u32, u64)>>,
 }
 
 /// A choice of zones (by index, when a zone requirement is present) and of capacity types
@@ -137,6 +141,9 @@ impl TypeTable {
             cheap: Vec::new(),
             name_rank,
             any_unindexed: false,
+            all_options: Arc::new(
+                (0..types.len()).filter(|&t| pool.allows(t)).map(|t| (t as u32, pool.type_offerings[t].0)).collect(),
+            ),
         };
         let mut entries: Vec<(usize, Cheap)> = Vec::new();
         for (t, it) in types.iter().enumerate() {
@@ -191,6 +198,12 @@ impl TypeTable {
             }
         }
         out
+    }
+
+    /// The least price among type `t`'s available offerings in `mask` (infinite when there are
+    /// none): [`least_price`] from the cheapest-first lists.
+    fn least_price(&self, t: usize, mask: u64) -> f64 {
+        (0..3).filter_map(|slot| self.cheapest(t, slot, mask)).map(|c| c.price).fold(f64::INFINITY, f64::min)
     }
 
     /// Of capacity type `slot`, type `t`'s cheapest available offering in `mask`.
@@ -344,11 +357,14 @@ impl NewNode {
         remaining: &[(String, i64)],
         hostname: String,
     ) -> Result<NewNode, Rejection> {
-        let options: Vec<(u32, u64)> = (0..pool.instance_types.len())
-            .filter(|&t| pool.allows(t))
-            .filter(|&t| remaining.iter().all(|(r, room)| pool.instance_types[t].capacity.get(r) <= *room))
-            .map(|t| (t as u32, pool.type_offerings[t].0))
-            .collect();
+        let options = if remaining.is_empty() {
+            Arc::clone(&table.all_options)
+        } else {
+            let within = |&&(t, _): &&(u32, u64)| {
+                remaining.iter().all(|(r, room)| pool.instance_types[t as usize].capacity.get(r) <= *room)
+            };
+            Arc::new(table.all_options.iter().filter(within).copied().collect())
+        };
         if options.is_empty() {
             let detail = remaining
                 .iter()
@@ -365,7 +381,7 @@ impl NewNode {
             smallest_space: OnceCell::new(),
             covered_by: RefCell::new(Vec::new()),
             offerings_for: None,
-            options: Arc::new(options),
+            options,
             requests: Resources::default(),
             pods: Vec::new(),
             ports: Vec::new(),
@@ -714,7 +730,7 @@ impl NewNode {
         let types = &pool.instance_types;
         let mut ranked: Vec<(f64, u32, u32)> = self
             .launchable(pool)
-            .map(|(t, mask)| (least_price(&types[t as usize], mask), self.table.name_rank[t as usize], t))
+            .map(|(t, mask)| (self.table.least_price(t as usize, mask), self.table.name_rank[t as usize], t))
             .collect();
         // The 60 cheapest, by price then name (a total order: the same list however found).
         let cheapest_first =
@@ -729,10 +745,19 @@ impl NewNode {
 
     /// The node as the plan reports it: the launch choice, the options, the pods; and the
     /// options' prices.
-    pub fn finalize(&self, pool: &PoolContext, ordinal: usize, pods: &[&Pod]) -> (PlannedNode, Vec<f64>) {
+    /// `ranked` remembers [`NewNode::ranked_options`] per options list (nodes often share
+    /// theirs).
+    pub fn finalize<'p>(
+        &self,
+        pool: &'p PoolContext,
+        ordinal: usize,
+        pods: &[&Pod],
+        ranked: &mut HashMap<usize, Rc<Vec<(f64, &'p str)>>>,
+    ) -> (PlannedNode, Vec<f64>) {
         let types = &pool.instance_types;
         let chosen = self.launch(pool);
-        let ranked = self.ranked_options(pool);
+        let key = Arc::as_ptr(&self.options) as usize;
+        let ranked = Rc::clone(ranked.entry(key).or_insert_with(|| Rc::new(self.ranked_options(pool))));
         let requests = self.requests.add(&pool.daemon_overhead);
         let (instance_type, zone, capacity_type, price, allocatable) = match chosen {
             Some(l) => {

@@ -950,7 +950,10 @@ impl<'s, 'a> Packer<'s, 'a> {
             node_type.classes.dedup();
         }
         let effort = crate::bound::Effort { max_iterations: COLUMN_ROUNDS, max_columns: 4_000, knapsack_nodes: 200 };
-        let Ok(patterns) = crate::bound::lp_packing(&input, &effort) else { return false };
+        let Ok(patterns) = crate::profile::phase("optimize: columns LP", || crate::bound::lp_packing(&input, &effort))
+        else {
+            return false;
+        };
         let whole = |nodes: f64| (nodes + 1e-6).floor() as usize;
         // Rounded down; when that is nothing, one node of the most used pattern.
         let dive = patterns.iter().all(|p| whole(p.2) == 0);
@@ -958,13 +961,22 @@ impl<'s, 'a> Packer<'s, 'a> {
         for (nt, counts, nodes) in patterns.into_iter().take(if dive { 1 } else { usize::MAX }) {
             let pool = types[nt].0;
             let counts: Vec<(usize, usize)> = counts.iter().map(|&(k, a)| (items[k], a as usize)).collect();
+            // Without limits a node is built from its pool and pods alone: nodes of one pattern
+            // are alike (and share their options).
+            let mut built: Option<(Vec<(usize, usize)>, NewNode)> = None;
             for _ in 0..whole(nodes).max(usize::from(dive)) {
                 let picked = self.pick(&counts);
                 if picked.is_empty() {
                     break;
                 }
-                let remaining = self.sim.remaining[pool].clone();
-                let Some(node) = self.build(pool, &picked, &remaining) else { break };
+                let node = match &built {
+                    Some((same, node)) if *same == picked => node.clone(),
+                    _ => {
+                        let Some(node) = self.build(pool, &picked, &[]) else { break };
+                        built = Some((picked.clone(), node.clone()));
+                        node
+                    }
+                };
                 self.open(node, &picked);
                 opened += 1;
             }
