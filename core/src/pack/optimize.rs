@@ -1096,8 +1096,14 @@ impl<'s, 'a> Packer<'s, 'a> {
             room.as_ref().is_some_and(|(_, _, r)| r.iter().zip(&floor).all(|(r, f)| f.is_none_or(|f| *r >= f)))
         };
         let mut open: BTreeSet<usize> = (0..rooms.len()).filter(|&m| takes_some(&rooms[m])).collect();
+        // Per item, once asked: the open nodes (in index order) whose room may take one of its
+        // pods. A node leaves an item's list when its room cannot (rooms only shrink in a pass,
+        // unless a node's launch moves to a larger type: it is looked at again next pass).
+        let mut hosts: Vec<Option<Vec<usize>>> = vec![None; self.demand.len()];
+        let mut live = vec![false; self.sim.new_nodes.len()];
+        self.packed.iter().for_each(|&n| live[n] = true);
         for (_, n) in nodes {
-            if !self.packed.contains(&n) {
+            if !live[n] {
                 continue;
             }
             let counts = self.class_counts(n);
@@ -1111,24 +1117,28 @@ impl<'s, 'a> Packer<'s, 'a> {
             let mut fits = true;
             for &(c, k) in &counts {
                 let mut want = k;
-                for &m in &open {
-                    if want == 0 {
-                        break;
+                let list = hosts[c].get_or_insert_with(|| open.iter().copied().collect());
+                let mut kept = 0;
+                for x in 0..list.len() {
+                    let m = list[x];
+                    if want > 0 {
+                        let Some((t, bit, room)) = rooms[m].as_ref() else { continue };
+                        let pool = self.sim.new_nodes[m].pool;
+                        let Some((_, allowed)) = self.allowed(c, pool) else { continue };
+                        if allowed[*t] & *bit == 0 || copies(&self.demand[c], room, 1) == 0 {
+                            continue;
+                        }
+                        let got = if m == n { 0 } else { copies(&self.demand[c], taken.get(&m).unwrap_or(room), want) };
+                        if got > 0 {
+                            take(taken.entry(m).or_insert_with(|| room.clone()), &self.demand[c], got);
+                            moves.push((m, c, got));
+                            want -= got;
+                        }
                     }
-                    let entry = &rooms[m];
-                    let Some((t, bit, room)) = entry.as_ref().filter(|_| m != n) else { continue };
-                    let pool = self.sim.new_nodes[m].pool;
-                    let Some((_, allowed)) = self.allowed(c, pool) else { continue };
-                    if allowed[*t] & *bit == 0 {
-                        continue;
-                    }
-                    let got = copies(&self.demand[c], taken.get(&m).unwrap_or(room), want);
-                    if got > 0 {
-                        take(taken.entry(m).or_insert_with(|| room.clone()), &self.demand[c], got);
-                        moves.push((m, c, got));
-                        want -= got;
-                    }
+                    list[kept] = m;
+                    kept += 1;
                 }
+                list.truncate(kept);
                 if want > 0 {
                     fits = false;
                     break;
@@ -1162,6 +1172,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                 continue;
             }
             self.retire(n);
+            live[n] = false;
             rooms[n] = None;
             open.remove(&n);
             for (m, c, k) in moves {
