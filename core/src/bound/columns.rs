@@ -15,7 +15,7 @@
 //! that master feasible whatever the limits, and the patterns it held are returned as the pool.
 
 use super::knapsack::{self, Item};
-use super::prepare::{copies_fitting, Instance, NodeType};
+use super::prepare::{copies_fitting, Instance, NodeType, FIT_SLACK};
 use super::seed;
 use super::volume::{Prices, ROUNDING_MARGIN};
 use super::{Bound, BoundMethod, Effort};
@@ -304,11 +304,23 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pri
     let mut rho = 0.0f64;
     let mut patterns = Vec::new();
     let mut own = Vec::new();
+    let mut density = vec![0.0f64; instance.dimensions];
     for (t, ty) in instance.types.iter().enumerate() {
         if ty.price <= 0.0 && ty.own_row.is_none() {
             continue;
         }
         let fixed = fixed_value(ty, prices);
+        let threshold = worth * ty.price - fixed;
+        // First a bound that needs no knapsack: per dimension, the room times the most value
+        // per unit of it among the classes the type hosts. Most types stop here.
+        let quick = quick_upper(instance, ty, prices, &mut density);
+        if quick <= threshold {
+            match ty.own_row {
+                Some(row) => own.push((t, fixed + prices.limits[row] + quick.max(0.0))),
+                None => rho = rho.max((fixed + quick.max(0.0)) / ty.price),
+            }
+            continue;
+        }
         let items: Vec<Item> = ty
             .hosts
             .iter()
@@ -324,7 +336,6 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pri
             })
             .filter(|item| item.limit >= 1.0)
             .collect();
-        let threshold = worth * ty.price - fixed;
         let answer = knapsack::maximise(&ty.capacity, items, threshold, budget);
         match ty.own_row {
             Some(row) => own.push((t, fixed + prices.limits[row] + answer.upper.max(0.0))),
@@ -338,6 +349,29 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pri
     // Best ratio first; ties by type.
     patterns.sort_by(|a, b| b.ratio.total_cmp(&a.ratio).then(a.node_type.cmp(&b.node_type)));
     Pricing { rho, patterns, own }
+}
+
+/// An upper bound on the value of a pattern of `ty` at `prices`: the least, over the
+/// dimensions, of the room (with the fit test's slack) times the most value per unit of it a
+/// class the type hosts packs (infinite when some such class asks nothing of every dimension).
+/// `density` is scratch space, one per dimension.
+fn quick_upper(instance: &Instance, ty: &NodeType, prices: &Prices, density: &mut [f64]) -> f64 {
+    density.iter_mut().for_each(|d| *d = 0.0);
+    for &c in &ty.hosts {
+        let value = prices.classes[c];
+        if value <= 0.0 {
+            continue;
+        }
+        for (d, &need) in density.iter_mut().zip(&instance.classes[c].demand) {
+            *d = d.max(if need > 0.0 { value / need } else { f64::INFINITY });
+        }
+    }
+    let room = |cap: f64| cap + FIT_SLACK * cap.max(1.0);
+    ty.capacity
+        .iter()
+        .zip(density.iter())
+        .map(|(&cap, &d)| if d > 0.0 { room(cap) * d } else { 0.0 })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Bookkeeping of the master's columns.

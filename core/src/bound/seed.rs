@@ -11,6 +11,9 @@ use super::prepare::{copies_fitting, fits, Instance, FIT_SLACK};
 const LOOKAHEAD: usize = 40;
 /// Nodes the packing opens at most; past that it stops (a seed need not cover every pod).
 const MAX_NODES: usize = 5_000;
+/// Types given a trial fill per new node at most, best upper bound first (a seed need not be
+/// the best greedy packing; on the full catalog most types' bounds are loose).
+const MAX_TRIALS: usize = 200;
 
 /// The patterns `(type, [(class, count)])` of a greedy packing, valuing a pod of class `c` at
 /// `values[c]`.
@@ -98,7 +101,7 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
         while remaining[c] > 0.0 && open.len() < MAX_NODES {
             // The best score, the first type of the class's list among equals.
             let mut best: Option<(f64, usize, usize)> = None;
-            for &(bound, k) in &ranked {
+            for &(bound, k) in ranked.iter().take(MAX_TRIALS) {
                 if best.is_some_and(|(s, _, _)| bound < s) {
                     break;
                 }

@@ -740,18 +740,27 @@ impl<'a> Simulation<'a> {
 
     /// Karpenter's queue: CPU desc, memory desc, creation asc, then namespace/name.
     fn queue(&self) -> Vec<usize> {
-        let mut q: Vec<usize> = (0..self.pods.len()).collect();
-        q.sort_by(|&a, &b| {
+        // The numbers first, side by side (many pods tie on them); the names only among ties.
+        // (CPU and memory, descending; creation), pod.
+        type Keyed = ((std::cmp::Reverse<(i64, i64)>, Option<i64>), usize);
+        let mut keyed: Vec<Keyed> = (0..self.pods.len())
+            .map(|p| {
+                let pod = self.pods[p];
+                ((std::cmp::Reverse((pod.requests.cpu.0, pod.requests.memory.0)), pod.created.map(|t| t.0)), p)
+            })
+            .collect();
+        keyed.sort_unstable();
+        let mut q: Vec<usize> = keyed.iter().map(|k| k.1).collect();
+        let by_names = |&a: &usize, &b: &usize| {
             let (pa, pb) = (self.pods[a], self.pods[b]);
-            pb.requests
-                .cpu
-                .cmp(&pa.requests.cpu)
-                .then(pb.requests.memory.cmp(&pa.requests.memory))
-                .then(pa.created.cmp(&pb.created))
-                .then_with(|| pa.uid.cmp(&pb.uid))
-                .then_with(|| pa.namespace.cmp(&pb.namespace))
-                .then_with(|| pa.name.cmp(&pb.name))
-        });
+            (&pa.uid, &pa.namespace, &pa.name).cmp(&(&pb.uid, &pb.namespace, &pb.name))
+        };
+        let mut start = 0;
+        while start < keyed.len() {
+            let same = keyed[start..].iter().take_while(|k| k.0 == keyed[start].0).count();
+            q[start..start + same].sort_by(by_names);
+            start += same;
+        }
         q
     }
 
