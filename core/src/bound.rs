@@ -76,8 +76,16 @@
 //! The resource-volume value is made safe the same way as Farley's: its LP's row prices are
 //! clipped at zero and divided by the largest ratio of a type's priced capacity to its price.
 //!
+//! # Whole nodes ([`lower_bound`], small inputs)
+//! The resource-volume rows with every `n_t` an integer, by best-first branch and bound on the
+//! counts (at most 200 LPs, each made safe as above with the branches' floors as rows and
+//! ceilings as limits; a branch is dropped only when its ceilings leave a row short with every
+//! type at its ceiling). Any solution's counts satisfy the rows, so this is `≤ OPT`; on small
+//! inputs, where one node is much of the cost, it often says more than both LPs (the pods need
+//! three quarters of the cheapest large node: the LPs pay for three quarters of it).
+//!
 //! Everything is deterministic: no clock, no hashing order, no randomness; effort is counted in
-//! rounds, columns and knapsack nodes, never in time.
+//! rounds, columns, knapsack nodes and LPs, never in time.
 
 mod columns;
 #[cfg(feature = "milp")]
@@ -86,6 +94,7 @@ mod knapsack;
 mod prepare;
 mod seed;
 mod volume;
+mod whole;
 
 #[cfg(feature = "milp")]
 pub(crate) use prepare::{fits, LimitRow};
@@ -136,6 +145,8 @@ pub struct BoundNodeType {
 pub enum BoundMethod {
     ResourceVolume,
     ColumnGeneration,
+    /// The resource-volume rows over whole nodes ([`whole`]).
+    WholeNodes,
 }
 
 /// A lower bound on the cost per hour of the new nodes.
@@ -144,7 +155,7 @@ pub struct Bound {
     /// No solution placing every covered pod costs less than this.
     pub value: f64,
     pub method: BoundMethod,
-    /// Simplex pivots (resource volume) or column-generation rounds.
+    /// Simplex pivots (resource volume), column-generation rounds or LPs (whole nodes).
     pub iterations: usize,
     /// `value` is the optimum of its relaxation (to the solver's tolerances), not an early stop.
     pub proven: bool,
@@ -285,12 +296,27 @@ pub fn lower_bound(input: &BoundInput, effort: Effort) -> Bound {
         return volume;
     }
     let columns = columns::bound(&instance, &effort, prices.map(|p| (volume.value, p)));
-    if columns.value > volume.value {
-        columns
-    } else {
-        volume
+    let best = if columns.value > volume.value { columns } else { volume.clone() };
+    with_whole_nodes(&instance, volume.value, best)
+}
+
+/// `best`, or the resource-volume rows over whole nodes ([`whole`]) when they say more (tried
+/// on inputs of up to [`WHOLE_NODES_CELLS`] rows × types; `lp` is the rows' LP value).
+fn with_whole_nodes(instance: &prepare::Instance, lp: f64, best: Bound) -> Bound {
+    if volume::rows(instance).len() * instance.types.len() > WHOLE_NODES_CELLS {
+        return best;
+    }
+    match whole::bound(instance, lp) {
+        Some((value, lps)) if value > best.value => {
+            Bound { value, method: BoundMethod::WholeNodes, iterations: lps, proven: false, ..best }
+        }
+        _ => best,
     }
 }
+
+/// Rows × kept types up to which the bounds also try the volume rows over whole nodes (small
+/// inputs, where it matters: a node is a large share of their cost).
+const WHOLE_NODES_CELLS: usize = 20_000;
 
 /// A pattern of a fractional packing: `(input type, [(input class, count)], nodes)`.
 pub(crate) type LpPattern = (usize, Vec<(usize, u64)>, f64);
@@ -364,8 +390,11 @@ pub(crate) fn pattern_pool(
     } else {
         columns::generate(&instance, effort, prices.clone().map(|p| (volume.value, p)), false)
     };
+    let lp = volume.value;
     let (bound, certificate) =
         if generated.bound.value > volume.value { (generated.bound, generated.certificate) } else { (volume, prices) };
+    // Whole nodes hold without the limit rows, so with them too.
+    let bound = with_whole_nodes(&instance, lp, bound);
     let enumerated = enumerate::maximal_patterns(
         &instance,
         enumerate::Filter::All,

@@ -9,10 +9,11 @@ pub(super) const ROUNDING_MARGIN: f64 = 1e-12;
 
 /// A `≥` row over the node-count variables: what it stands for, `(type, coefficient)` pairs
 /// and the right-hand side.
-struct Row {
+#[derive(Debug, Clone)]
+pub(super) struct Row {
     kind: RowKind,
-    entries: Vec<(usize, f64)>,
-    rhs: f64,
+    pub entries: Vec<(usize, f64)>,
+    pub rhs: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +30,15 @@ enum RowKind {
     Clique {
         clique: usize,
     },
+    /// A branch's floor on one type's node count ([`super::whole`]).
+    Floor,
+}
+
+impl Row {
+    /// `n_t ≥ floor`.
+    pub fn floor(t: usize, floor: f64) -> Row {
+        Row { kind: RowKind::Floor, entries: vec![(t, 1.0)], rhs: floor }
+    }
 }
 
 /// Prices of the pattern master's rows (per class, per type set): the column-generation dual
@@ -117,6 +127,7 @@ pub(super) fn bound(instance: &Instance) -> (Bound, Option<Prices>) {
                     prices.classes[c] += yi;
                 }
             }
+            RowKind::Floor => {}
         }
     }
     (out, Some(prices))
@@ -124,7 +135,7 @@ pub(super) fn bound(instance: &Instance) -> (Bound, Option<Prices>) {
 
 /// The rows, in a fixed order: per type set its volume rows then its node-count row, then the
 /// big-pod cliques.
-fn rows(instance: &Instance) -> Vec<Row> {
+pub(super) fn rows(instance: &Instance) -> Vec<Row> {
     let mut rows = Vec::new();
     for (s, set) in instance.sets.iter().enumerate() {
         for k in 0..instance.dimensions {
@@ -154,7 +165,7 @@ fn rows(instance: &Instance) -> Vec<Row> {
 /// cost; a type of at most `u_t` nodes may be, by `z_t = max(0, (Aᵀy)_t / ρ − p_t)` (the price
 /// of its upper bound in the dual). Valid whatever the solver returned. Returns the value, the
 /// feasible row prices and the `z_t`.
-fn safe_duals(rows: &[Row], costs: &[f64], most: &[f64], duals: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+pub(super) fn safe_duals(rows: &[Row], costs: &[f64], most: &[f64], duals: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
     let mut y: Vec<f64> = duals.iter().map(|&v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect();
     y.resize(rows.len(), 0.0);
     let unlimited = |t: usize| most[t] == f64::INFINITY;
