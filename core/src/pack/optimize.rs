@@ -50,10 +50,8 @@ const MERGE_CANDIDATES: usize = 48;
 /// Past this many pods to pack again, they are placed apart and packed again only (see
 /// `run_optimize_then`); up to it, the packing runs both with and without them.
 const SPLIT_FROM: usize = 2_000;
-/// Column generation packs at most this many items (see `Packer::pack_by_columns`), and at
-/// least this many pods (below, the greedy packing and the improvement step do as well).
+/// Column generation packs at most this many items (see `Packer::pack_by_columns`).
 const COLUMN_ITEMS: usize = 2_000;
-const COLUMN_PODS: usize = 50;
 /// Rounds of column generation for the packing.
 const COLUMN_ROUNDS: usize = 10;
 /// Solves of the packing's LP at most, and the size (items × node types) past which it is
@@ -860,11 +858,6 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// times; on large ones the rounding leaves few pods, and the greedy packing takes them.
     fn pack_by_columns(&mut self) {
         if !self.sim.lp_packing || self.sim.remaining.iter().any(|r| !r.is_empty()) {
-            return;
-        }
-        let items = self.order.iter().filter(|&&i| !self.left[i].is_empty());
-        let pods: usize = items.map(|&i| self.left[i].len()).sum();
-        if pods < COLUMN_PODS {
             return;
         }
         for solve in 0..COLUMN_SOLVES {
