@@ -874,6 +874,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         if items.is_empty() || items.len() > COLUMN_ITEMS {
             return false;
         }
+        const NONE: usize = usize::MAX;
         // Per (pool, type): the distinct masks, each a node type.
         let mut masks: BTreeMap<(usize, usize), Vec<(u64, usize)>> = BTreeMap::new();
         let mut types: Vec<(usize, usize, u64)> = Vec::new();
@@ -891,12 +892,23 @@ impl<'s, 'a> Packer<'s, 'a> {
                 if mask == 0 || copies(&self.demand[i], self.space(pool, t), 1) == 0 {
                     continue;
                 }
+                // A mask of unavailable offerings only launches nothing: no node type (`NONE`).
                 let known = masks.entry((pool, t)).or_default();
-                if !known.iter().any(|&(m, _)| m == mask) {
-                    known.push((mask, types.len()));
-                    types.push((pool, t, mask));
+                let nt = match known.iter().find(|&&(m, _)| m == mask) {
+                    Some(&(_, nt)) => nt,
+                    None => {
+                        let price = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
+                        let nt = if price.is_finite() { types.len() } else { NONE };
+                        known.push((mask, nt));
+                        if nt != NONE {
+                            types.push((pool, t, mask));
+                        }
+                        nt
+                    }
+                };
+                if nt != NONE {
+                    mine.push((pool, t, mask));
                 }
-                mine.push((pool, t, mask));
             }
             offered.push(mine);
         }
@@ -932,7 +944,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             });
             for &(pool, t, mask) in &offered[k] {
                 for &(m, nt) in &masks[&(pool, t)] {
-                    if m & !mask == 0 {
+                    if nt != NONE && m & !mask == 0 {
                         input.node_types[nt].classes.push(k);
                     }
                 }
