@@ -200,12 +200,6 @@ impl TypeTable {
         out
     }
 
-    /// The least price among type `t`'s available offerings in `mask` (infinite when there are
-    /// none): [`least_price`] from the cheapest-first lists.
-    fn least_price(&self, t: usize, mask: u64) -> f64 {
-        (0..3).filter_map(|slot| self.cheapest(t, slot, mask)).map(|c| c.price).fold(f64::INFINITY, f64::min)
-    }
-
     /// Of capacity type `slot`, type `t`'s cheapest available offering in `mask`.
     fn cheapest(&self, t: usize, slot: usize, mask: u64) -> Option<&Cheap> {
         let (start, end) = self.cheap_ranges[t][slot];
@@ -730,7 +724,7 @@ impl NewNode {
         let types = &pool.instance_types;
         let mut ranked: Vec<(f64, u32, u32)> = self
             .launchable(pool)
-            .map(|(t, mask)| (self.table.least_price(t as usize, mask), self.table.name_rank[t as usize], t))
+            .map(|(t, mask)| (least_price(&types[t as usize], mask), self.table.name_rank[t as usize], t))
             .collect();
         // The 60 cheapest, by price then name (a total order: the same list however found).
         let cheapest_first =
