@@ -82,19 +82,20 @@ pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f6
         return Answer { patterns: Vec::new(), upper: cheap };
     }
     // Multipliers from the LP relaxation: they order the items and weigh the dimensions.
-    let multipliers = lp_multipliers(&room, &items);
+    let (multipliers, fractions) = lp_relaxation(&room, &items);
     let lagrangian_size = |item: &Item<'_>| item.demand.iter().zip(&multipliers).map(|(d, w)| d * w).sum::<f64>();
     // Most value per multiplier-weighted size first, then per normalised size; ties by class.
-    let mut keyed: Vec<(f64, f64, Item<'_>)> = items
+    let mut keyed: Vec<(f64, f64, Item<'_>, f64)> = items
         .into_iter()
-        .map(|item| {
+        .zip(fractions)
+        .map(|(item, x)| {
             let weighted = lagrangian_size(&item);
             let by_lp = if weighted > 0.0 { item.value / weighted } else { f64::INFINITY };
-            (by_lp, item.value / size(&item), item)
+            (by_lp, item.value / size(&item), item, x)
         })
         .collect();
     keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.class.cmp(&b.2.class)));
-    let items: Vec<Item<'_>> = keyed.into_iter().map(|(_, _, item)| item).collect();
+    let (items, fractions): (Vec<Item<'_>>, Vec<f64>) = keyed.into_iter().map(|(_, _, item, x)| (item, x)).unzip();
     if multipliers.iter().any(|&w| w > 0.0) {
         weights.push(multipliers.clone());
     }
@@ -146,6 +147,12 @@ pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f6
         budget,
         loose: f64::NEG_INFINITY,
     };
+    // The LP's packing rounded down is the first incumbent: the search looks only for better.
+    let (copies, value) = rounded_down(&items, &fractions, &room);
+    if base_value + value > threshold {
+        search.best_value = base_value + value;
+        search.found.push((base_value + value, copies));
+    }
     search.dfs(0, base_value);
     let upper = search.best_value.max(search.loose).min(root);
     let patterns = search
@@ -167,10 +174,11 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Non-negative multipliers of the capacity rows from the knapsack's LP relaxation
-/// (`max Σ value·a` over `0 ≤ a ≤ limit` within the room); zeros if it cannot be solved. Any
-/// non-negative multipliers give valid bounds, so the LP's accuracy only affects their strength.
-fn lp_multipliers(room: &[f64], items: &[Item<'_>]) -> Vec<f64> {
+/// The knapsack's LP relaxation (`max Σ value·a` over `0 ≤ a ≤ limit` within the room): the
+/// non-negative multipliers of the capacity rows, and the copies of each item (zeros if it
+/// cannot be solved). Any non-negative multipliers give valid bounds, so the LP's accuracy only
+/// affects their strength; the copies only seed the search ([`rounded_down`]).
+fn lp_relaxation(room: &[f64], items: &[Item<'_>]) -> (Vec<f64>, Vec<f64>) {
     let mut problem = Problem::new();
     let rows: Vec<usize> = (0..room.len()).filter(|&k| room[k] > 0.0).collect();
     let mut ok = rows.iter().all(|&k| problem.add_row(Relation::LessEqual, room[k]).is_ok());
@@ -179,14 +187,44 @@ fn lp_multipliers(room: &[f64], items: &[Item<'_>]) -> Vec<f64> {
         ok &= problem.add_column(-item.value, item.limit, &entries).is_ok();
     }
     let mut multipliers = vec![0.0; room.len()];
+    let mut copies = vec![0.0; items.len()];
     if ok {
         let solution = problem.solve(&Options::default());
         for (r, &k) in rows.iter().enumerate() {
             let w = -solution.duals[r];
             multipliers[k] = if w.is_finite() { w.max(0.0) } else { 0.0 };
         }
+        if solution.feasible {
+            for (a, &x) in copies.iter_mut().zip(&solution.x) {
+                *a = if x.is_finite() { x.max(0.0) } else { 0.0 };
+            }
+        }
     }
-    multipliers
+    (multipliers, copies)
+}
+
+/// A packing near the LP's: its copies rounded down (clipped to what fits), then each item in
+/// turn as many more times as fit. On a large node the LP leaves a few items fractional, so
+/// this is close to the optimum where a depth-first search, deciding the first items' copies
+/// first, would need many nodes to leave the greedy fill. Returns the copies and their value.
+fn rounded_down(items: &[Item<'_>], fractions: &[f64], room: &[f64]) -> (Vec<f64>, f64) {
+    let mut left = room.to_vec();
+    let mut copies = vec![0.0; items.len()];
+    let fit = |item: &Item<'_>, left: &[f64], want: f64| {
+        item.demand.iter().zip(left).filter(|(d, _)| **d > 0.0).fold(want, |a, (d, l)| a.min((l / d).floor().max(0.0)))
+    };
+    for pass in 0..2 {
+        for (j, item) in items.iter().enumerate() {
+            let want = if pass == 0 { fractions[j].floor().min(item.limit) } else { item.limit - copies[j] };
+            let a = fit(item, &left, want.max(0.0));
+            if a > 0.0 {
+                copies[j] += a;
+                left.iter_mut().zip(item.demand).for_each(|(l, d)| *l -= a * d);
+            }
+        }
+    }
+    let value = items.iter().zip(&copies).map(|(item, a)| item.value * a).sum();
+    (copies, value)
 }
 
 /// The smallest, over the weightings, of the fractional knapsack optimum with per-item limits;
@@ -406,6 +444,23 @@ mod tests {
         let above = maximise(&[17.0, 19.0], items, best + 1.0, usize::MAX);
         assert!(above.patterns.is_empty());
         assert!(above.upper >= best);
+    }
+
+    #[test]
+    fn a_large_node_is_filled_near_its_lp_even_on_a_tiny_budget() {
+        // 64 cpu, 256 memory: cpu-heavy pods (1, 1) and memory-heavy ones (0.25, 8), worth
+        // the same per LP-weighted size; the LP mixes them, the greedy alone would take one
+        // kind until cpu runs out and leave memory idle.
+        let demands = [[1.0, 1.0], [0.25, 8.0], [0.5, 2.0]];
+        let items: Vec<Item> =
+            demands.iter().enumerate().map(|(c, d)| item(c, 0.1 * d[0] + 0.01 * d[1], d, 500.0)).collect();
+        let exact = maximise(&[64.0, 256.0], items.clone(), 0.0, usize::MAX);
+        let (best, _) = exact.patterns[0].clone();
+        let tiny = maximise(&[64.0, 256.0], items, 0.0, 1);
+        let (found, counts) = tiny.patterns[0].clone();
+        // At most one pod of each item short of the optimum.
+        assert!(found >= best - 0.1 - 0.0825 - 0.07, "{found} vs {best}: {counts:?}");
+        assert!(tiny.upper >= best - 1e-9);
     }
 
     #[test]
