@@ -325,13 +325,29 @@ pub(crate) type LpPattern = (usize, Vec<(usize, u64)>, f64);
 /// the patterns it uses (nodes above 0), most nodes first (then in the order they came in).
 /// Rounded down, they are most of a packing whose cost is close to the LP's (the pods a
 /// rounding leaves are few when the counts are large).
-pub(crate) fn lp_packing(input: &BoundInput, effort: &Effort) -> Result<Vec<LpPattern>, BoundInputError> {
+///
+/// Also, per input class, the price of one of its pods in the best dual solution found (the
+/// resource-volume LP's with no rounds; no pattern is worth more than its type's price at
+/// them; 0 for a class no type hosts): what a pod is worth to a packing of the rest.
+pub(crate) fn lp_packing(input: &BoundInput, effort: &Effort) -> Result<(Vec<LpPattern>, Vec<f64>), BoundInputError> {
     let instance = crate::profile::phase("column generation: prepare", || prepare::Instance::new(input))?;
     let (volume, prices) = crate::profile::phase("column generation: volume bound", || volume::bound(&instance));
+    let mut worth = vec![0.0; input.classes.len()];
+    let mut set_worth = |certificate: &volume::Prices| {
+        for (class, &price) in instance.classes.iter().zip(&certificate.classes) {
+            worth[class.input] = price;
+        }
+    };
+    if let Some(prices) = &prices {
+        set_worth(prices);
+    }
     if instance.classes.is_empty() || effort.max_iterations == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), worth));
     }
     let generated = columns::generate(&instance, effort, prices.map(|p| (volume.value, p)), true);
+    if let Some(certificate) = &generated.certificate {
+        set_worth(certificate);
+    }
     let mut patterns: Vec<LpPattern> = generated
         .patterns
         .into_iter()
@@ -343,7 +359,23 @@ pub(crate) fn lp_packing(input: &BoundInput, effort: &Effort) -> Result<Vec<LpPa
         })
         .collect();
     patterns.sort_by(|a, b| b.2.total_cmp(&a.2));
-    Ok(patterns)
+    Ok((patterns, worth))
+}
+
+/// The most valuable pods one node's `room` holds: of `(value of one pod, demand of one pod,
+/// most pods)` per item, how many of each (items by index, counts ≥ 1), by the pricing
+/// knapsack within `budget` search nodes (its LP rounded down at least).
+pub(crate) fn best_fill(room: &[f64], items: &[(f64, Vec<f64>, f64)], budget: usize) -> Vec<(usize, u64)> {
+    let items: Vec<knapsack::Item<'_>> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, (value, _, most))| *value > 0.0 && *most >= 1.0)
+        .map(|(class, (value, demand, most))| knapsack::Item { class, value: *value, demand, limit: *most })
+        .collect();
+    let answer = knapsack::maximise(room, items, 0.0, budget);
+    answer.patterns.into_iter().next().map_or_else(Vec::new, |(_, counts)| {
+        counts.into_iter().filter(|&(_, a)| a >= 1.0).map(|(c, a)| (c, a as u64)).collect()
+    })
 }
 
 /// A pattern in input indices: a node type and `(class, count)` pairs.

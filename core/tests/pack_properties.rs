@@ -89,6 +89,8 @@ enum Spread {
     None,
     Zonal,
     HostnameAntiAffinity,
+    /// Required pod affinity to the group on hostname: its pods share a node.
+    HostnameAffinity,
 }
 
 /// A Deployment `g<i>` whose pods carry `app: g<i>`.
@@ -292,6 +294,9 @@ impl Case {
                 Spread::HostnameAntiAffinity => {
                     let _ = writeln!(out, "      affinity: {{podAntiAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: [{{topologyKey: kubernetes.io/hostname, labelSelector: {{matchLabels: {{app: g{i}}}}}}}]}}}}");
                 }
+                Spread::HostnameAffinity => {
+                    let _ = writeln!(out, "      affinity: {{podAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: [{{topologyKey: kubernetes.io/hostname, labelSelector: {{matchLabels: {{app: g{i}}}}}}}]}}}}");
+                }
             }
             let _ = writeln!(
                 out,
@@ -400,7 +405,12 @@ fn group_spec(types: usize) -> impl Strategy<Value = GroupSpec> {
         prop::sample::select(POD_MEMORY_MIB.to_vec()),
         prop::option::weighted(0.35, selector(types)),
         prop::bool::weighted(0.3),
-        prop_oneof![3 => Just(Spread::None), 1 => Just(Spread::Zonal), 1 => Just(Spread::HostnameAntiAffinity)],
+        prop_oneof![
+            3 => Just(Spread::None),
+            1 => Just(Spread::Zonal),
+            1 => Just(Spread::HostnameAntiAffinity),
+            1 => Just(Spread::HostnameAffinity)
+        ],
     )
         .prop_map(|(replicas, cpu_milli, memory_mib, selector, tolerates, spread)| GroupSpec {
             replicas,
@@ -475,6 +485,7 @@ fn large_case() -> impl Strategy<Value = Case> {
                 Spread::None => 10,
                 Spread::Zonal => 300,
                 Spread::HostnameAntiAffinity => 20,
+                Spread::HostnameAffinity => 1,
             };
         }
         let moving: u32 = case.groups.iter().filter(|g| g.spread != Spread::None).map(|g| g.replicas).sum();
@@ -697,7 +708,7 @@ fn node_has_label(run: &Run, node: &PlannedNode, key: &str, value: &str) -> Resu
     })
 }
 
-/// Required constraints: node selectors, taints, hostname anti-affinity, zonal spread, and
+/// Required constraints: node selectors, taints, hostname anti-affinity and affinity, zonal spread, and
 /// each new node is an offering its NodePool allows, at that offering's price.
 fn constraints_hold(run: &Run, plan: &Plan) -> Result<(), String> {
     let case = &run.case;
@@ -786,6 +797,18 @@ fn constraints_hold(run: &Run, plan: &Plan) -> Result<(), String> {
             (0..case.existing.len()).filter(|&e| case.filler_group(&case.existing[e]) == Some(g)).collect();
         match group.spread {
             Spread::None => {}
+            Spread::HostnameAffinity => {
+                // With a pod of the group bound somewhere, each pod lands beside one; without,
+                // the first lands anywhere and the others beside it: all on one node.
+                let beside: BTreeSet<String> = bound.iter().map(|e| format!("existing-{e}")).collect();
+                let hosts: BTreeSet<&str> = members.iter().map(|m| m.1).collect();
+                let ok = if beside.is_empty() { hosts.len() <= 1 } else { hosts.iter().all(|h| beside.contains(*h)) };
+                if !ok {
+                    return Err(format!(
+                        "group g{g}: hostname pod affinity broken, pods on {hosts:?} (bound beside {beside:?})"
+                    ));
+                }
+            }
             Spread::HostnameAntiAffinity => {
                 let mut used: BTreeMap<String, String> =
                     bound.iter().map(|e| (format!("existing-{e}"), format!("default/filler-{e}"))).collect();

@@ -82,7 +82,6 @@ pub(super) struct Generated {
     /// Dual-feasible prices over all patterns (no pattern is worth more than its type's price)
     /// whose [`dual_value`] is the bound before its rounding margin; `None` when the bound is 0
     /// for want of any.
-    #[cfg_attr(not(feature = "milp"), allow(dead_code))]
     pub certificate: Option<Prices>,
 }
 

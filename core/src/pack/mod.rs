@@ -177,16 +177,22 @@ fn plan_bounded(
         }
     };
 
-    // Two valid bounds: every pod, with the existing nodes' room shared, and the classes no
-    // existing node can take; the better one stands.
+    // Valid bounds: every pod, with the existing nodes' room shared; the classes no existing
+    // node can take; and, when some pods must share a node, every pod with that rule left out
+    // (a relaxation, but a small one, which column generation solves better within its
+    // effort than one with a large pod per group). The best one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
     if bounded {
-        let whole = phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, true));
+        let input = |partial: bool, together: bool| {
+            phase("bound input", || {
+                bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, partial, together)
+            })
+        };
+        let whole = input(true, true);
         // Without existing room to share, the second is the first.
-        let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| {
-            phase("bound input", || bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, false))
-        });
-        for input in std::iter::once(whole).chain(strict) {
+        let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| input(false, true));
+        let apart = (0..classes.len()).any(|c| topology.shared_host(c).is_some()).then(|| input(true, false));
+        for input in std::iter::once(whole).chain(strict).chain(apart) {
             lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
         }
     }
@@ -329,7 +335,9 @@ fn topology_of(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classe
 /// for and the most of them a node may hold. Limits are relaxed away, so the bound is valid
 /// for every plan. With `partial` false, only the classes no existing node can take at all,
 /// on new nodes (a smaller problem, whose bound the column generation sometimes gets closer
-/// to within its effort).
+/// to within its effort). With `together` false, pods that must share a node are classed as
+/// if they need not.
+#[allow(clippy::too_many_arguments)]
 fn bound_input(
     ctx: &FilterContext,
     pending: &[&Pod],
@@ -338,6 +346,7 @@ fn bound_input(
     cluster: &Cluster<'_>,
     topology: &Topology,
     partial: bool,
+    together: bool,
 ) -> BoundInput {
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
@@ -369,7 +378,8 @@ fn bound_input(
     let merge_constrained = classes.len() > MERGE_CONSTRAINED_FROM;
     // Pods that must all share one node are one pod of their summed demand (see
     // `one_node_groups`): per group, its member classes' filters and the summed demand.
-    let one_node = one_node_groups(classes, filters, &existing, topology);
+    let one_node =
+        if together { one_node_groups(classes, filters, &existing, topology) } else { vec![None; classes.len()] };
     let mut together: BTreeMap<usize, (Vec<&ClassFilter>, Vec<f64>)> = BTreeMap::new();
     for (ci, class) in classes.iter().enumerate() {
         let room: Vec<bool> = existing.iter().map(|n| n.room_for(class) > 0).collect();

@@ -11,14 +11,17 @@
 //!
 //!    A node of step 1 whose pods are bound by zone and hostname rules only then gives them
 //!    back (`Packer::release`): they go through steps 2 to 4 with the free pods, each kept in
-//!    its zone when a zone rule concerns it and apart from the pods of its hostname groups.
+//!    its zone when a zone rule concerns it and apart from the pods of its hostname groups;
+//!    pods that must share a node go as one item (a *group*) of their summed requests.
 //!    Up to [`SPLIT_FROM`] such pods, steps 2 to 4 also run without giving them back and the
 //!    cheaper plan is kept; past it, they are placed apart from the others by Karpenter's
 //!    rules alone, as only their zones are kept.
 //! 2. Every other pod (a *free* pod: its class alone decides where it may go) goes onto an
 //!    existing node if one has room (first fit, largest pods first), then into the room a
 //!    node of step 1 has left on the instance type it launches (no extra cost).
-//! 3. The remaining free pods are packed by shape class. First by linear programming: column
+//! 3. Groups first: each opens the node where it costs least net of the pods that fill the
+//!    rest of its room, a pod worth its price in the resource-volume LP of the other pods.
+//!    The remaining free pods are packed by shape class. First by linear programming: column
 //!    generation ([`crate::bound`]'s, over the items and the node types they may launch) ends
 //!    with a fractional packing — nodes per pattern, a pattern being an instance type and
 //!    pods per item — that costs about the LP bound of these pods; its patterns, rounded
@@ -60,6 +63,10 @@ const COLUMN_SOLVES: usize = 16;
 const COLUMN_RESOLVE_CELLS: usize = 100_000;
 /// A change must save more than this (per hour) to count.
 const EPSILON: f64 = 1e-9;
+/// Search nodes of the knapsack filling a node around a group moved as one.
+const FILL_NODES: usize = 20;
+/// Node types tried per group moved as one (the most promising by value per price).
+const FILL_TRIES: usize = 8;
 
 /// Resource amounts as a dense vector over a fixed list of resource names.
 struct Dense {
@@ -144,6 +151,9 @@ struct Packer<'s, 'a> {
     /// Per class: the hostname groups of which a node may hold one pod (see
     /// [`super::topology::Topology::movable`]); empty for the classes not moved.
     caps: Vec<Vec<usize>>,
+    /// Per pod: whether it follows another pod of its group ([`Moved::unit`]) wherever that
+    /// one goes, so it is not counted or queued on its own.
+    follower: Vec<bool>,
 }
 
 /// Pods of classes alike to the packing (the same candidates and requests), moved off the
@@ -157,6 +167,12 @@ struct Moved {
     capped: bool,
     /// The zone its pods stay in, if a zone rule concerns them.
     zone: Option<String>,
+    /// A group whose pods must share a node (required hostname affinity), moved as one: its
+    /// pods per class (the item has one pod in `left`, the first of `pods`, and stands for
+    /// them all: its demand and value are theirs summed). Empty for an item of single pods.
+    unit: Vec<(usize, usize)>,
+    /// The pods of that group.
+    pods: Vec<usize>,
 }
 
 impl Simulation<'_> {
@@ -185,7 +201,10 @@ impl Simulation<'_> {
             .collect();
         let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
         let constrained = self.hosts_together(constrained);
-        let movable: Vec<bool> = (0..self.classes.len()).map(|c| !free[c] && self.movable_class(c).is_some()).collect();
+        // Groups moved as one are placed by step 1's rules first (see `Packer::release`).
+        let movable: Vec<bool> = (0..self.classes.len())
+            .map(|c| !free[c] && self.movable_class(c).is_some_and(|m| m.host.is_none()))
+            .collect();
         let moving = constrained.iter().filter(|&&p| movable[self.pod_class[p]]).count();
         if moving > SPLIT_FROM && self.remaining.iter().all(Vec::is_empty) {
             // Many pods to pack again (see `Packer::release`): the others are placed first by
@@ -254,7 +273,16 @@ impl Simulation<'_> {
             let Some(launch) = node.launch(pool) else { continue };
             let all = node.pods.iter().all(|&p| {
                 let c = self.pod_class[p];
-                free[c] || movable[c].get_or_insert_with(|| self.movable_class(c)).is_some()
+                free[c]
+                    || match movable[c].get_or_insert_with(|| self.movable_class(c)) {
+                        None => false,
+                        Some(Movable { host: None, .. }) => true,
+                        // A group moving as one: all of it here, and in no hostname group
+                        // that would keep its pods apart.
+                        Some(Movable { host: Some(g), groups, .. }) => {
+                            groups.is_empty() && self.topology.only_on(*g, &node.hostname)
+                        }
+                    }
             });
             if all {
                 let zone = &pool.instance_types[launch.instance_type as usize].offerings[launch.offering].zone;
@@ -287,12 +315,18 @@ impl Simulation<'_> {
             packer.release();
         }
         packer.fill_new_nodes();
+        phase("optimize: groups", || packer.place_units());
         phase("optimize: columns", || packer.pack_by_columns());
         phase("optimize: patterns", || packer.pack());
         phase("optimize: improvement", || packer.improve());
         then(&mut packer);
         packer.record_moved();
-        packer.left.into_iter().flatten().for_each(|p| rest[p] = true);
+        for (i, pods) in packer.left.iter().enumerate() {
+            match packer.unit(i) {
+                Some(unit) if !pods.is_empty() => unit.pods.iter().for_each(|&p| rest[p] = true),
+                _ => pods.iter().for_each(|&p| rest[p] = true),
+            }
+        }
         self.run_karpenter_on(queue.iter().copied().filter(|&p| rest[p]).collect());
     }
 }
@@ -415,6 +449,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             moved: Vec::new(),
             item_of: vec![None; pods],
             caps: vec![Vec::new(); classes],
+            follower: vec![false; pods],
         }
     }
 
@@ -439,6 +474,17 @@ impl<'s, 'a> Packer<'s, 'a> {
         i.checked_sub(self.sim.classes.len()).is_some_and(|m| self.moved[m].capped)
     }
 
+    /// A group moved as one ([`Moved::unit`]), if item `i` is one.
+    fn unit(&self, i: usize) -> Option<&Moved> {
+        i.checked_sub(self.sim.classes.len()).map(|m| &self.moved[m]).filter(|m| !m.unit.is_empty())
+    }
+
+    /// Whether item `i`'s pods stay on the node they were packed on in the improvement step:
+    /// pods in hostname groups, and groups moved as one.
+    fn stays(&self, i: usize) -> bool {
+        self.capped(i) || self.unit(i).is_some()
+    }
+
     /// The item pod `p` is packed as.
     fn item(&self, p: usize) -> usize {
         self.item_of[p].unwrap_or_else(|| self.rep[self.sim.pod_class[p]])
@@ -456,6 +502,8 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut items: HashMap<(usize, Resources, Option<String>, bool), usize> = HashMap::new();
         let mut zone_masks: HashMap<(usize, String), Vec<u64>> = HashMap::new();
         for (n, zone) in nodes {
+            // Groups that must share a node, moved as one: their pods, in node order.
+            let mut units: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
             for p in self.vacate(n) {
                 let c = self.sim.pod_class[p];
                 let counted = std::mem::take(&mut self.sim.recorded[p]);
@@ -465,6 +513,10 @@ impl<'s, 'a> Packer<'s, 'a> {
                     continue;
                 }
                 let Some(Some(rules)) = &movable[c] else { continue };
+                if let Some(g) = rules.host {
+                    units.entry(g).or_default().push(p);
+                    continue;
+                }
                 let capped = !rules.groups.is_empty();
                 self.caps[c] = rules.groups.clone();
                 let zone = rules.zonal.then(|| zone.clone());
@@ -477,25 +529,8 @@ impl<'s, 'a> Packer<'s, 'a> {
                 let next = classes + self.moved.len();
                 let i = *items.entry(key).or_insert(next);
                 if i == next {
-                    let allowed = (0..self.sim.ctx.pools.len())
-                        .map(|q| {
-                            let (term, masks) = self.sim.allowed[c][q].as_ref()?;
-                            let Some(zone) = &zone else { return Some((*term, masks.clone())) };
-                            let in_zone = zone_masks.entry((q, zone.clone())).or_insert_with(|| {
-                                self.sim.ctx.pools[q]
-                                    .instance_types
-                                    .iter()
-                                    .map(|it| {
-                                        let offerings = it.offerings.iter().take(64).enumerate();
-                                        offerings.filter(|(_, o)| &o.zone == zone).fold(0u64, |m, (i, _)| m | 1 << i)
-                                    })
-                                    .collect()
-                            });
-                            let masks: Vec<u64> = masks.iter().zip(in_zone.iter()).map(|(a, z)| a & z).collect();
-                            masks.iter().any(|&m| m != 0).then_some((*term, masks))
-                        })
-                        .collect();
-                    self.moved.push(Moved { class: c, allowed, capped, zone });
+                    let allowed = self.allowed_in_zone(&[c], zone.as_deref(), &mut zone_masks);
+                    self.moved.push(Moved { class: c, allowed, capped, zone, unit: Vec::new(), pods: Vec::new() });
                     self.demand.push(self.demand[c].clone());
                     self.value.push(self.value[c]);
                     self.generic.push(self.generic[c]);
@@ -505,6 +540,37 @@ impl<'s, 'a> Packer<'s, 'a> {
                 self.left[i].push(p);
                 self.item_of[p] = Some(i);
             }
+            for pods in units.into_values() {
+                let mut unit: BTreeMap<usize, usize> = BTreeMap::new();
+                for &p in &pods {
+                    *unit.entry(self.sim.pod_class[p]).or_default() += 1;
+                }
+                let members: Vec<usize> = unit.keys().copied().collect();
+                let zonal =
+                    members.iter().any(|&c| movable[c].as_ref().is_some_and(|m| m.as_ref().is_some_and(|m| m.zonal)));
+                let zone = zonal.then(|| zone.clone());
+                let allowed = self.allowed_in_zone(&members, zone.as_deref(), &mut zone_masks);
+                let mut demand = vec![0i64; self.dense.names.len()];
+                let mut value = 0.0;
+                for (&c, &k) in &unit {
+                    for (total, d) in demand.iter_mut().zip(&self.demand[c]) {
+                        *total += d * k as i64;
+                    }
+                    value += self.value[c] * k as f64;
+                }
+                let (first, i) = (self.sim.pod_class[pods[0]], classes + self.moved.len());
+                self.demand.push(demand);
+                self.value.push(value);
+                self.generic.push(members.iter().all(|&c| self.generic[c]));
+                self.left.push(vec![pods[0]]);
+                self.order.push(i);
+                for (at, &p) in pods.iter().enumerate() {
+                    self.item_of[p] = Some(i);
+                    self.follower[p] = at > 0;
+                }
+                let unit = unit.into_iter().collect();
+                self.moved.push(Moved { class: first, allowed, capped: false, zone, unit, pods });
+            }
         }
         if self.moved.is_empty() {
             return;
@@ -513,6 +579,40 @@ impl<'s, 'a> Packer<'s, 'a> {
         let (demand, largest) = (&self.demand, &self.largest);
         order.sort_by(|&a, &b| size(&demand[b], largest).total_cmp(&size(&demand[a], largest)).then(a.cmp(&b)));
         self.order = order;
+    }
+
+    /// Per pool, the candidates pods of all of `classes` share (the first class's term), their
+    /// offerings cut to `zone` when given; `None` where one of them has none.
+    fn allowed_in_zone(
+        &self,
+        classes: &[usize],
+        zone: Option<&str>,
+        zone_masks: &mut HashMap<(usize, String), Vec<u64>>,
+    ) -> Vec<Option<super::Allowed>> {
+        (0..self.sim.ctx.pools.len())
+            .map(|q| {
+                let (term, mut masks) = self.sim.allowed[classes[0]][q].clone()?;
+                for &c in &classes[1..] {
+                    let (_, theirs) = self.sim.allowed[c][q].as_ref()?;
+                    masks.iter_mut().zip(theirs).for_each(|(m, t)| *m &= t);
+                }
+                if let Some(zone) = zone {
+                    let in_zone = zone_masks.entry((q, zone.to_string())).or_insert_with(|| {
+                        self.sim.ctx.pools[q]
+                            .instance_types
+                            .iter()
+                            .map(|it| {
+                                let offerings = it.offerings.iter().take(64).enumerate();
+                                offerings.filter(|(_, o)| o.zone == zone).fold(0u64, |m, (i, _)| m | 1 << i)
+                            })
+                            .collect()
+                    });
+                    masks.iter_mut().zip(in_zone.iter()).for_each(|(m, z)| *m &= z);
+                }
+                let cut = zone.is_some() || classes.len() > 1;
+                (!cut || masks.iter().any(|&m| m != 0)).then_some((term, masks))
+            })
+            .collect()
     }
 
     /// Of `counts` (pods per item for one node), the pods the node takes: for capped items,
@@ -640,7 +740,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         let pool = self.sim.new_nodes[n].pool;
         let (t, bit, room) = launched;
         let (t, bit) = (*t, *bit);
-        let Some((term, allowed)) = self.allowed(c, pool).filter(|_| !self.capped(c)) else { return 0 };
+        let Some((term, allowed)) = self.allowed(c, pool).filter(|_| !self.stays(c)) else { return 0 };
         if allowed[t] & bit == 0 {
             return 0;
         }
@@ -705,7 +805,11 @@ impl<'s, 'a> Packer<'s, 'a> {
     }
 
     /// The best pattern anchored on class `anchor` (see the [module documentation](self)).
-    fn best_pattern(&self, anchor: usize) -> Option<Pattern> {
+    ///
+    /// With `worth` (a price per pod of each item), the pattern is the one that costs least net
+    /// of what its other pods are worth, its room filled by a knapsack over those prices.
+    fn best_pattern(&self, anchor: usize, worth: Option<&[f64]>) -> Option<Pattern> {
+        let value = |c: usize| worth.map_or(self.value[c], |w| w[c]);
         let tier = self.tier(anchor);
         let mut best: Option<(f64, f64, Pattern)> = None;
         let candidates: Vec<(usize, usize, u64)> = self.sim.filters[self.class(anchor)]
@@ -732,7 +836,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut density = vec![0.0f64; self.dense.names.len()];
         for &c in &active {
             for (r, &d) in density.iter_mut().zip(&self.demand[c]) {
-                *r = if d > 0 { r.max(self.value[c] / d as f64) } else { f64::INFINITY };
+                *r = if d > 0 { r.max(value(c) / d as f64) } else { f64::INFINITY };
             }
         }
         // A room with less of some resource than every item asks takes nothing more.
@@ -742,20 +846,25 @@ impl<'s, 'a> Packer<'s, 'a> {
             .into_iter()
             .map(|(pool, t, mask)| {
                 let least = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
-                let worth = self
+                let packs = self
                     .space(pool, t)
                     .iter()
                     .zip(&density)
                     .filter(|(_, r)| r.is_finite())
                     .map(|(&v, r)| v.max(0) as f64 * r)
                     .fold(f64::INFINITY, f64::min);
-                let bound = if least > 0.0 { worth / least } else { f64::INFINITY };
+                let bound = if least > 0.0 { packs / least } else { f64::INFINITY };
                 (bound, pool, t, mask)
             })
             .collect();
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        // With `worth`, each try is a knapsack: the most promising few are tried.
+        let mut tries = if worth.is_some() { FILL_TRIES } else { usize::MAX };
         for (bound, pool, t, mut mask) in candidates {
-            if best.as_ref().is_some_and(|(s, _, _)| bound < *s * (1.0 - EPSILON)) {
+            if tries == 0 {
+                break;
+            }
+            if worth.is_none() && best.as_ref().is_some_and(|(s, _, _)| bound < *s * (1.0 - EPSILON)) {
                 break;
             }
             let mut room = self.space(pool, t).to_vec();
@@ -764,9 +873,17 @@ impl<'s, 'a> Packer<'s, 'a> {
                 continue;
             }
             take(&mut room, &self.demand[anchor], k);
-            let mut worth = k as f64 * self.value[anchor];
+            let mut packed = k as f64 * value(anchor);
             let mut counts = vec![(anchor, k)];
-            for &c in &active {
+            if let Some(worth) = worth {
+                tries -= 1;
+                for (c, k) in self.fill(anchor, pool, t, mask, &room, &active, worth) {
+                    take(&mut room, &self.demand[c], k);
+                    packed += k as f64 * worth[c];
+                    counts.push((c, k));
+                }
+            }
+            for &c in active.iter().filter(|_| worth.is_none()) {
                 if full(&room) {
                     break;
                 }
@@ -792,7 +909,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                     continue;
                 }
                 take(&mut room, &self.demand[c], k);
-                worth += k as f64 * self.value[c];
+                packed += k as f64 * self.value[c];
                 counts.push((c, k));
                 mask = m;
             }
@@ -800,16 +917,59 @@ impl<'s, 'a> Packer<'s, 'a> {
             if !price.is_finite() {
                 continue;
             }
-            let score = if price > 0.0 { worth / price } else { f64::INFINITY };
-            let better = match &best {
-                None => true,
-                Some((s, p, _)) => score > *s * (1.0 + EPSILON) || (score >= *s * (1.0 - EPSILON) && price < *p),
+            let score = match worth {
+                Some(_) => packed - price,
+                None if price > 0.0 => packed / price,
+                None => f64::INFINITY,
+            };
+            let better = match (&best, worth) {
+                (None, _) => true,
+                (Some((s, p, _)), Some(_)) => score > *s + EPSILON || (score >= *s - EPSILON && price < *p),
+                (Some((s, p, _)), None) => {
+                    score > *s * (1.0 + EPSILON) || (score >= *s * (1.0 - EPSILON) && price < *p)
+                }
             };
             if better {
                 best = Some((score, price, Pattern { pool, counts }));
             }
         }
         best.map(|(_, _, p)| p)
+    }
+
+    /// The pods of `active` items (not `anchor`, nor items that stay where they are packed)
+    /// worth most at `worth` that `room` on type `t` of `pool` holds alongside the anchor:
+    /// items allowing every offering of `mask`, with a term compatible with the anchor's.
+    #[allow(clippy::too_many_arguments)]
+    fn fill(
+        &self,
+        anchor: usize,
+        pool: usize,
+        t: usize,
+        mask: u64,
+        room: &[i64],
+        active: &[usize],
+        worth: &[f64],
+    ) -> Vec<(usize, usize)> {
+        let terms = &self.sim.classes;
+        let anchor_term = &terms[self.class(anchor)].terms[self.allowed(anchor, pool).map_or(0, |a| a.0)];
+        let mut items: Vec<usize> = Vec::new();
+        let mut knapsack: Vec<(f64, Vec<f64>, f64)> = Vec::new();
+        for &c in active {
+            if c == anchor || self.stays(c) {
+                continue;
+            }
+            let Some((term, allowed)) = self.allowed(c, pool) else { continue };
+            if allowed[t] & mask != mask || anchor_term.compatible(&terms[self.class(c)].terms[*term]).is_err() {
+                continue;
+            }
+            let most = copies(&self.demand[c], room, self.left[c].len());
+            if most > 0 {
+                items.push(c);
+                knapsack.push((worth[c], self.demand[c].iter().map(|&d| d.max(0) as f64).collect(), most as f64));
+            }
+        }
+        let room: Vec<f64> = room.iter().map(|&r| r.max(0) as f64).collect();
+        crate::bound::best_fill(&room, &knapsack, FILL_NODES).into_iter().map(|(j, k)| (items[j], k as usize)).collect()
     }
 
     /// Opens a node holding `counts` pods per class in `pool`; `None` when it cannot (limits,
@@ -819,10 +979,24 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut node = NewNode::open(pool, ctx_pool, self.sim.table(pool), remaining, String::new()).ok()?;
         for &(c, k) in counts {
             let (term, allowed) = self.allowed(c, pool)?;
-            let class = &self.sim.classes[self.class(c)];
-            let pod = self.sim.pods[class.pods[0]];
-            let next = node.try_add_copies(pod, k, &class.terms[*term], allowed, ctx_pool, None).ok()?;
-            node.commit_copies(next, pod, &[]);
+            // A group moved as one: its pods by class, each with its own term.
+            let one = [(self.class(c), k)];
+            let classes = match self.unit(c) {
+                Some(unit) if k == 1 => &unit.unit[..],
+                Some(_) => return None,
+                None => &one[..],
+            };
+            for &(class_index, k) in classes {
+                let class = &self.sim.classes[class_index];
+                let term = if classes.len() == 1 && class_index == self.class(c) {
+                    *term
+                } else {
+                    self.sim.allowed[class_index][pool].as_ref()?.0
+                };
+                let pod = self.sim.pods[class.pods[0]];
+                let next = node.try_add_copies(pod, k, &class.terms[term], allowed, ctx_pool, None).ok()?;
+                node.commit_copies(next, pod, &[]);
+            }
         }
         Some(node)
     }
@@ -833,7 +1007,12 @@ impl<'s, 'a> Packer<'s, 'a> {
         let pool = node.pool;
         node.hostname = format!("{}-new-{}", self.sim.ctx.pools[pool].nodepool.name, n + 1);
         for &(c, k) in counts {
-            for p in self.left[c].drain(..k) {
+            let pods: Vec<usize> = self.left[c].drain(..k).collect();
+            let pods = match self.unit(c) {
+                Some(unit) => unit.pods.clone(),
+                None => pods,
+            };
+            for p in pods {
                 node.pods.push(p);
                 self.sim.placement[p] = Placement::New(n);
             }
@@ -874,88 +1053,13 @@ impl<'s, 'a> Packer<'s, 'a> {
         if items.is_empty() || items.len() > COLUMN_ITEMS {
             return false;
         }
-        const NONE: usize = usize::MAX;
-        // Per (pool, type): the distinct masks, each a node type.
-        let mut masks: BTreeMap<(usize, usize), Vec<(u64, usize)>> = BTreeMap::new();
-        let mut types: Vec<(usize, usize, u64)> = Vec::new();
-        let mut offered: Vec<Vec<(usize, usize, u64)>> = Vec::with_capacity(items.len());
-        for &i in &items {
-            let tier = self.tier(i);
-            let mut mine = Vec::new();
-            for cand in &self.sim.filters[self.class(i)].candidates {
-                let (pool, t) = (cand.pool, cand.instance_type);
-                if !tier.contains(&pool) || (self.generic[i] && self.sim.ctx.pools[pool].facts.exotic[t]) {
-                    continue;
-                }
-                let Some((_, allowed)) = self.allowed(i, pool) else { continue };
-                let mask = cand.offerings & allowed[t];
-                if mask == 0 || copies(&self.demand[i], self.space(pool, t), 1) == 0 {
-                    continue;
-                }
-                // A mask of unavailable offerings only launches nothing: no node type (`NONE`).
-                let known = masks.entry((pool, t)).or_default();
-                let nt = match known.iter().find(|&&(m, _)| m == mask) {
-                    Some(&(_, nt)) => nt,
-                    None => {
-                        let price = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
-                        let nt = if price.is_finite() { types.len() } else { NONE };
-                        known.push((mask, nt));
-                        if nt != NONE {
-                            types.push((pool, t, mask));
-                        }
-                        nt
-                    }
-                };
-                if nt != NONE {
-                    mine.push((pool, t, mask));
-                }
-            }
-            offered.push(mine);
-        }
+        let (input, types) = self.lp_input(&items);
         if again && items.len() * types.len() > COLUMN_RESOLVE_CELLS {
             return false;
         }
-        let mut input = crate::bound::BoundInput {
-            dimensions: self.dense.names.clone(),
-            classes: Vec::with_capacity(items.len()),
-            node_types: types
-                .iter()
-                .map(|&(pool, t, mask)| crate::bound::BoundNodeType {
-                    price: least_price(&self.sim.ctx.pools[pool].instance_types[t], mask),
-                    capacity: self.space(pool, t).iter().map(|&v| v.max(0) as f64).collect(),
-                    classes: Vec::new(),
-                    max_nodes: None,
-                })
-                .collect(),
-        };
-        for (k, &i) in items.iter().enumerate() {
-            // Pods of one hostname group never share a node: a node holds at most one pod
-            // per distinct set of groups.
-            let per_node = self.capped(i).then(|| {
-                let sets: BTreeSet<&Vec<usize>> =
-                    self.left[i].iter().map(|&p| &self.caps[self.sim.pod_class[p]]).collect();
-                sets.len() as u64
-            });
-            input.classes.push(crate::bound::BoundClass {
-                count: self.left[i].len() as u64,
-                demand: self.demand[i].iter().map(|&d| d.max(0) as f64).collect(),
-                min_nodes: 0,
-                max_per_node: per_node,
-            });
-            for &(pool, t, mask) in &offered[k] {
-                for &(m, nt) in &masks[&(pool, t)] {
-                    if nt != NONE && m & !mask == 0 {
-                        input.node_types[nt].classes.push(k);
-                    }
-                }
-            }
-        }
-        for node_type in &mut input.node_types {
-            node_type.classes.sort_unstable();
-            node_type.classes.dedup();
-        }
         let effort = crate::bound::Effort { max_iterations: COLUMN_ROUNDS, max_columns: 4_000, knapsack_nodes: 200 };
-        let Ok(patterns) = crate::profile::phase("optimize: columns LP", || crate::bound::lp_packing(&input, &effort))
+        let Ok((patterns, _)) =
+            crate::profile::phase("optimize: columns LP", || crate::bound::lp_packing(&input, &effort))
         else {
             return false;
         };
@@ -989,11 +1093,130 @@ impl<'s, 'a> Packer<'s, 'a> {
         opened > 0
     }
 
+    /// The LP packing's input for `items` (see [`Packer::columns_once`]): their pods as
+    /// classes, and a node type per pool, instance type and distinct offering mask of theirs
+    /// (its `(pool, type, mask)` alongside).
+    #[allow(clippy::type_complexity)]
+    fn lp_input(&self, items: &[usize]) -> (crate::bound::BoundInput, Vec<(usize, usize, u64)>) {
+        const NONE: usize = usize::MAX;
+        // Per pool, per type: the distinct masks, each a node type.
+        let mut masks: Vec<Vec<Vec<(u64, usize)>>> =
+            self.sim.ctx.pools.iter().map(|p| vec![Vec::new(); p.instance_types.len()]).collect();
+        let mut types: Vec<(usize, usize, u64)> = Vec::new();
+        let mut offered: Vec<Vec<(usize, usize, u64)>> = Vec::with_capacity(items.len());
+        for &i in items {
+            let tier = self.tier(i);
+            let mut mine = Vec::new();
+            for cand in &self.sim.filters[self.class(i)].candidates {
+                let (pool, t) = (cand.pool, cand.instance_type);
+                if !tier.contains(&pool) || (self.generic[i] && self.sim.ctx.pools[pool].facts.exotic[t]) {
+                    continue;
+                }
+                let Some((_, allowed)) = self.allowed(i, pool) else { continue };
+                let mask = cand.offerings & allowed[t];
+                if mask == 0 || copies(&self.demand[i], self.space(pool, t), 1) == 0 {
+                    continue;
+                }
+                // A mask of unavailable offerings only launches nothing: no node type (`NONE`).
+                let known = &mut masks[pool][t];
+                let nt = match known.iter().find(|&&(m, _)| m == mask) {
+                    Some(&(_, nt)) => nt,
+                    None => {
+                        let price = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
+                        let nt = if price.is_finite() { types.len() } else { NONE };
+                        known.push((mask, nt));
+                        if nt != NONE {
+                            types.push((pool, t, mask));
+                        }
+                        nt
+                    }
+                };
+                if nt != NONE {
+                    mine.push((pool, t, mask));
+                }
+            }
+            offered.push(mine);
+        }
+        let mut input = crate::bound::BoundInput {
+            dimensions: self.dense.names.clone(),
+            classes: Vec::with_capacity(items.len()),
+            node_types: types
+                .iter()
+                .map(|&(pool, t, mask)| crate::bound::BoundNodeType {
+                    price: least_price(&self.sim.ctx.pools[pool].instance_types[t], mask),
+                    capacity: self.space(pool, t).iter().map(|&v| v.max(0) as f64).collect(),
+                    classes: Vec::new(),
+                    max_nodes: None,
+                })
+                .collect(),
+        };
+        for (k, &i) in items.iter().enumerate() {
+            // Pods of one hostname group never share a node: a node holds at most one pod
+            // per distinct set of groups.
+            let per_node = self.capped(i).then(|| {
+                let sets: BTreeSet<&Vec<usize>> =
+                    self.left[i].iter().map(|&p| &self.caps[self.sim.pod_class[p]]).collect();
+                sets.len() as u64
+            });
+            input.classes.push(crate::bound::BoundClass {
+                count: self.left[i].len() as u64,
+                demand: self.demand[i].iter().map(|&d| d.max(0) as f64).collect(),
+                min_nodes: 0,
+                max_per_node: per_node,
+            });
+            for &(pool, t, mask) in &offered[k] {
+                for &(m, nt) in &masks[pool][t] {
+                    if nt != NONE && m & !mask == 0 {
+                        input.node_types[nt].classes.push(k);
+                    }
+                }
+            }
+        }
+        for node_type in &mut input.node_types {
+            node_type.classes.sort_unstable();
+            node_type.classes.dedup();
+        }
+        (input, types)
+    }
+
+    /// Step 3a, first: each group moved as one (largest first) opens the node where it costs
+    /// least net of the pods filling the rest of its room (a knapsack), a pod worth its price
+    /// in the resource-volume LP of the other items (about what packing it elsewhere costs).
+    /// Packed with the others, a group's one large node comes out of the LP fractional, and a
+    /// greedy pattern around it, filled largest pods first, leaves much of it idle.
+    fn place_units(&mut self) {
+        let units: Vec<usize> =
+            self.order.iter().copied().filter(|&i| self.unit(i).is_some() && !self.left[i].is_empty()).collect();
+        if units.is_empty() {
+            return;
+        }
+        let items: Vec<usize> =
+            self.order.iter().copied().filter(|&i| self.unit(i).is_none() && !self.left[i].is_empty()).collect();
+        let mut worth = vec![0.0; self.demand.len()];
+        if !items.is_empty() && items.len() <= COLUMN_ITEMS {
+            let (input, _) = self.lp_input(&items);
+            let effort = crate::bound::Effort::quick();
+            if let Ok((_, prices)) =
+                crate::profile::phase("optimize: prices for groups", || crate::bound::lp_packing(&input, &effort))
+            {
+                items.iter().zip(prices).for_each(|(&i, price)| worth[i] = price);
+            }
+        }
+        for anchor in units {
+            let Some(pattern) = self.best_pattern(anchor, Some(&worth)) else { continue };
+            let counts = self.pick(&pattern.counts);
+            let remaining = self.sim.remaining[pattern.pool].clone();
+            if let Some(node) = self.build(pattern.pool, &counts, &remaining) {
+                self.open(node, &counts);
+            }
+        }
+    }
+
     /// Step 3: pattern packing of the free pods left.
     fn pack(&mut self) {
         let mut stuck: Vec<usize> = Vec::new();
         while let Some(anchor) = self.order.iter().copied().find(|&c| !self.left[c].is_empty() && !stuck.contains(&c)) {
-            let Some(pattern) = self.best_pattern(anchor) else {
+            let Some(pattern) = self.best_pattern(anchor, None) else {
                 stuck.push(anchor);
                 continue;
             };
@@ -1026,7 +1249,7 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// Per class, how many of the node's pods belong to it.
     fn class_counts(&self, n: usize) -> Vec<(usize, usize)> {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-        for &p in &self.sim.new_nodes[n].pods {
+        for &p in self.sim.new_nodes[n].pods.iter().filter(|&&p| !self.follower[p]) {
             *counts.entry(self.item(p)).or_default() += 1;
         }
         counts.into_iter().collect()
@@ -1052,8 +1275,10 @@ impl<'s, 'a> Packer<'s, 'a> {
     /// charge is returned.
     fn retire(&mut self, n: usize) {
         for p in self.vacate(n) {
-            let c = self.item(p);
-            self.left[c].insert(0, p);
+            if !self.follower[p] {
+                let c = self.item(p);
+                self.left[c].insert(0, p);
+            }
         }
     }
 
@@ -1112,8 +1337,9 @@ impl<'s, 'a> Packer<'s, 'a> {
                 continue;
             }
             let counts = self.class_counts(n);
-            // Pods in hostname groups stay on the node they were packed on.
-            if counts.iter().any(|&(c, _)| self.capped(c)) {
+            // Pods in hostname groups stay on the node they were packed on, as do groups
+            // moved as one.
+            if counts.iter().any(|&(c, _)| self.stays(c)) {
                 continue;
             }
             // Dry run on the rooms of the other nodes (the rooms it changes, copied).

@@ -118,6 +118,9 @@ pub(super) struct Movable {
     pub groups: Vec<usize>,
     /// Whether a zone rule concerns it: then it stays in its zone.
     pub zonal: bool,
+    /// The required hostname-affinity group whose pods it shares a node with: they move
+    /// together, as one.
+    pub host: Option<usize>,
 }
 
 /// One count [`Topology::record`] made: in a group's counts, or its anti-affinity owners.
@@ -672,16 +675,22 @@ impl Topology {
     /// Whether a placed pod of the class may move to a fresh node in the zone it was placed
     /// in (in any zone when no zone rule concerns it), with pods of other nodes, and what it
     /// may not share that node with: `Some`, with the hostname groups it honours or is counted
-    /// in, when at most one pod of each of them per node keeps every rule. That holds when its topology is required only (no preference
-    /// to relax) and on zone or hostname alone: zone counts do not change when the zone does
-    /// not; hostname spread never sees more than one pod of its group on a node, so never a
-    /// skew above 1; hostname anti-affinity never meets a matching pod. Hostname affinity
-    /// (pods that must share a node) and other keys (capacity type, instance type: what a
-    /// fresh node may change) keep the pod where it is: `None`.
+    /// in, when at most one pod of each of them per node keeps every rule. That holds when its
+    /// topology is required only (no preference to relax) and on zone or hostname alone: zone
+    /// counts do not change when the zone does not; hostname spread never sees more than one
+    /// pod of its group on a node, so never a skew above 1; hostname anti-affinity never meets
+    /// a matching pod. Other keys (capacity type, instance type: what a fresh node may change)
+    /// keep the pod where it is: `None`.
+    ///
+    /// Required hostname affinity (pods that must share a node) keeps it too, but for the
+    /// group it shares its node with ([`Topology::shared_host`]): that group may move as one,
+    /// to one fresh node, when every pod it counts is on the node it leaves
+    /// ([`Topology::only_on`]); [`Movable::host`] names it.
     pub fn movable(&self, class: usize) -> Option<Movable> {
         if self.owned[class].len() != 1 || self.preferred_node[class].iter().any(Option::is_some) {
             return None;
         }
+        let shared = self.shared_host(class);
         let mut groups: Vec<usize> = Vec::new();
         let mut zonal = false;
         let all = self.owned[class][0].iter().chain(&self.selected_by[class]).chain(&self.inverse[class]);
@@ -689,6 +698,9 @@ impl Topology {
             let group = &self.groups[g];
             if group.key == labels::ZONE {
                 zonal = true;
+                continue;
+            }
+            if Some(g) == shared {
                 continue;
             }
             if group.key != labels::HOSTNAME || group.kind == Kind::Affinity {
@@ -699,7 +711,12 @@ impl Topology {
             }
         }
         groups.sort_unstable();
-        Some(Movable { groups, zonal })
+        Some(Movable { groups, zonal, host: shared })
+    }
+
+    /// Whether every pod group `g` counts is on the node named `hostname`.
+    pub fn only_on(&self, g: usize, hostname: &str) -> bool {
+        self.groups[g].counts.iter().all(|(d, &n)| n == 0 || d == hostname)
     }
 
     /// The keys of every group a pod of the class honours (at any relaxation level), is
