@@ -57,7 +57,7 @@ impl Ord for Subtree {
 /// of the root), and the LPs it solved. `None` when it has nothing to say (no rows, no integer
 /// solution at all).
 pub(super) fn bound(instance: &Instance, lp: f64) -> Option<(f64, usize)> {
-    let base = rows(instance);
+    let base = tightened(rows(instance));
     if base.is_empty() || instance.types.is_empty() {
         return None;
     }
@@ -101,6 +101,19 @@ pub(super) fn bound(instance: &Instance, lp: f64) -> Option<(f64, usize)> {
     // Every subtree ruled out: no integer solution at all, so nothing is cheaper than ∞; the
     // caller keeps its own bound.
     None
+}
+
+/// The rows with every coefficient above its right-hand side lowered to it. Valid for whole
+/// nodes: a node with such a coefficient meets its row alone, as before, and without one every
+/// other coefficient is what it was (no coefficient is negative). The LPs over them say more:
+/// pods needing a tenth of a large node's memory pay for a whole smaller node, not for a tenth
+/// of the large one.
+fn tightened(mut rows: Vec<Row>) -> Vec<Row> {
+    for row in &mut rows {
+        let rhs = row.rhs;
+        row.entries.iter_mut().for_each(|(_, a)| *a = a.min(rhs));
+    }
+    rows
 }
 
 /// The type to branch on: the most fractional count weighted by price (ties to the lower
@@ -172,4 +185,19 @@ fn solve(
     }
     let (value, _, _) = safe_duals(&all, costs, &upper, &solution.duals);
     Some(Subtree { value: value.max(parent), order: *made, floors, ceilings, x: solution.x })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coefficients_above_the_right_hand_side_are_lowered_to_it() {
+        // 50 GiB needed; a 256 GiB node meets it alone (50 counts), a 32 GiB one does not.
+        let mut row = Row::floor(0, 50.0);
+        row.entries = vec![(0, 256.0), (1, 32.0), (2, 50.0)];
+        let rows = tightened(vec![row]);
+        assert_eq!(rows[0].entries, vec![(0, 50.0), (1, 32.0), (2, 50.0)]);
+        assert_eq!(rows[0].rhs, 50.0);
+    }
 }
