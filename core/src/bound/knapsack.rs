@@ -94,8 +94,15 @@ pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f6
             (by_lp, item.value / size(&item), item, x)
         })
         .collect();
-    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.class.cmp(&b.2.class)));
+    // Items of which at most two copies fit come first: deciding them first leaves subtrees
+    // whose bounds no longer count a fraction of a large item (the bound of a node holding
+    // one large pod and many small ones is otherwise loose until the search runs out).
+    let big = |item: &Item<'_>| item.demand.iter().zip(&room).any(|(d, r)| *d * 3.0 > *r);
+    keyed.sort_by(|a, b| {
+        big(&b.2).cmp(&big(&a.2)).then(b.0.total_cmp(&a.0)).then(b.1.total_cmp(&a.1)).then(a.2.class.cmp(&b.2.class))
+    });
     let (items, fractions): (Vec<Item<'_>>, Vec<f64>) = keyed.into_iter().map(|(_, _, item, x)| (item, x)).unzip();
+    let large = items.iter().take_while(|item| big(item)).count();
     if multipliers.iter().any(|&w| w > 0.0) {
         weights.push(multipliers.clone());
     }
@@ -138,6 +145,7 @@ pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f6
         weighted_size: items.iter().map(lagrangian_size).collect(),
         suffix_value,
         suffix_density,
+        large,
         residual,
         counts: vec![0.0; n],
         best_value: f64::NEG_INFINITY,
@@ -277,6 +285,9 @@ struct Search<'a> {
     suffix_value: Vec<f64>,
     /// Per weighting: the best value per weighted size among items from `i` on.
     suffix_density: Vec<Vec<f64>>,
+    /// Items before this one are the large ones; each run is in decreasing value per
+    /// multiplier-weighted size.
+    large: usize,
     /// Remaining capacity before deciding item `i`, at `i * dims`.
     residual: Vec<f64>,
     counts: Vec<f64>,
@@ -310,12 +321,31 @@ impl Search<'_> {
     }
 
     /// The fractional optimum of the multiplier-weighted surrogate with per-item limits for the
-    /// items from `i` on: they are in decreasing order of value per weighted size, so filling
-    /// them in order is optimal.
+    /// items from `i` on: filling them in decreasing order of value per weighted size is
+    /// optimal, and the two runs (large items, the rest) are each in that order, so they are
+    /// merged.
     fn fractional_fill(&self, i: usize, room: f64) -> f64 {
+        let density = |j: usize| {
+            let size = self.weighted_size[j];
+            if size > 0.0 {
+                self.items[j].value / size
+            } else {
+                f64::INFINITY
+            }
+        };
+        let (mut a, mut b) = (i.min(self.large), i.max(self.large));
+        let n = self.items.len();
         let mut left = room;
         let mut value = 0.0;
-        for (item, &size) in self.items[i..].iter().zip(&self.weighted_size[i..]) {
+        while a < self.large || b < n {
+            let j = if b >= n || (a < self.large && density(a) >= density(b)) {
+                a += 1;
+                a - 1
+            } else {
+                b += 1;
+                b - 1
+            };
+            let (item, size) = (&self.items[j], self.weighted_size[j]);
             let whole = size * item.limit;
             if whole <= left {
                 left -= whole;

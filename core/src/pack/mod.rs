@@ -479,9 +479,13 @@ fn bound_input(
             }
         }
     }
+    // Groups alike to the bound (the same node types, the same demand rounded down to a
+    // power of 2^(1/8)) are one class of as many pods of that rounded demand: a relaxation
+    // (each needs at least that), and a class of several pods is what column generation
+    // prices well (one pod per group, each different, it does not). A group alike to no other
+    // keeps its demand.
+    let mut alike_groups: BTreeMap<(Vec<usize>, Vec<u64>), usize> = BTreeMap::new();
     for (members, demand) in together.into_values() {
-        let index = out.classes.len();
-        out.classes.push(BoundClass { count: 1, demand, min_nodes: 0, max_per_node: None });
         // Per pool, per type every member may use: the dearest of their cheapest prices there.
         // (Counted once per member: `last` is the last member seen there.)
         let mut need: Vec<Vec<(f64, usize, usize)>> =
@@ -496,6 +500,7 @@ fn bound_input(
                 }
             }
         }
+        let mut hosts: Vec<usize> = Vec::new();
         for (pool, types) in need.into_iter().enumerate() {
             for (t, (price, seen, _)) in types.into_iter().enumerate() {
                 if seen < members.len() {
@@ -504,11 +509,25 @@ fn bound_input(
                 let start = first[pool][t];
                 for (k, &p) in prices[pool][t].iter().enumerate() {
                     if p >= price {
-                        out.node_types[start + k].classes.push(index);
+                        hosts.push(start + k);
                     }
                 }
             }
         }
+        let rounded: Vec<f64> = demand.iter().map(|&d| rounded_down(d)).collect();
+        let key = (hosts, rounded.iter().map(|d| d.to_bits()).collect());
+        if let Some(&index) = alike_groups.get(&key) {
+            let merged = &mut out.classes[index];
+            merged.count += 1;
+            merged.demand = rounded;
+            continue;
+        }
+        let index = out.classes.len();
+        for &t in &key.0 {
+            out.node_types[t].classes.push(index);
+        }
+        alike_groups.insert(key, index);
+        out.classes.push(BoundClass { count: 1, demand, min_nodes: 0, max_per_node: None });
     }
     for node_type in &mut out.node_types {
         node_type.classes.sort_unstable();
@@ -530,6 +549,19 @@ fn bound_input(
             classes: hosts,
             max_nodes: Some(nodes),
         });
+    }
+    out
+}
+
+/// `v` rounded down to a power of 2^(1/8) (0 stays 0).
+fn rounded_down(v: f64) -> f64 {
+    if v <= 0.0 {
+        return 0.0;
+    }
+    let step = (v.log2() * 8.0).floor();
+    let mut out = (step / 8.0).exp2();
+    while out > v {
+        out = ((step - 1.0) / 8.0).exp2();
     }
     out
 }
