@@ -502,4 +502,18 @@ mod tests {
         assert_eq!(counts[0], (1, 1e9));
         assert_eq!(counts[1], (3, 5.0));
     }
+
+    #[test]
+    fn a_large_item_is_decided_first_so_a_small_budget_proves_the_optimum() {
+        // Room (100, 100): a large pod (70, 40) worth 90, at most one fits, and small ones.
+        // The best node holds it and 135.9 in all; with the large pod's copies decided before
+        // the small ones', 20 search nodes prove it (deciding it last, the bound stays at
+        // 142.9, a fraction of it counted).
+        let (large, a, b, c) = ([70.0, 40.0], [1.0, 3.0], [3.0, 1.0], [7.0, 5.0]);
+        let items =
+            vec![item(0, 90.0, &large, 2.0), item(1, 2.1, &a, 200.0), item(2, 2.0, &b, 200.0), item(3, 6.1, &c, 200.0)];
+        let answer = maximise(&[100.0, 100.0], items, 0.0, 20);
+        assert!((answer.patterns[0].0 - 135.9).abs() < 1e-9, "{answer:?}");
+        assert!((answer.upper - 135.9).abs() < 1e-9, "{answer:?}");
+    }
 }

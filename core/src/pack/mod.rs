@@ -1156,3 +1156,23 @@ fn domains(ctx: &FilterContext, inventory: &Inventory, keys: &BTreeSet<String>) 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rounded_down;
+
+    #[test]
+    fn demand_rounds_down_to_a_power_of_the_eighth_root_of_two() {
+        for v in [1.0, 2.0, 50.0, 33_000.0, 7.3e10, 0.37, 1e-9] {
+            let r = rounded_down(v);
+            assert!(r <= v && r > v / 2f64.powf(1.0 / 8.0) * (1.0 - 1e-12), "{v} -> {r}");
+            let step = r.log2() * 8.0;
+            assert!((step - step.round()).abs() < 1e-9, "{v} -> {r}");
+        }
+        assert_eq!(rounded_down(32.0), 32.0);
+        assert_eq!(rounded_down(0.0), 0.0);
+        // Two groups of 50 and 52 pods' demand share a step, 50 and 56 do not.
+        assert_eq!(rounded_down(50.0), rounded_down(52.0));
+        assert_ne!(rounded_down(50.0), rounded_down(56.0));
+    }
+}
