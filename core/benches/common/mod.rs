@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+/// The allocator the `fleetfit` command uses, so the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A 64-bit linear congruential generator (Knuth's MMIX constants): the same numbers on every
 /// platform.
 pub struct Lcg(pub u64);
