@@ -1093,6 +1093,23 @@ impl<'s, 'a> Packer<'s, 'a> {
         opened > 0
     }
 
+    /// Item `i`'s offers: each candidate of its tier (generic types only for a generic item)
+    /// that holds one of its pods, with the offerings it may launch there.
+    fn offers(&self, i: usize, mut each: impl FnMut(usize, usize, u64)) {
+        let tier = self.tier(i);
+        for cand in &self.sim.filters[self.class(i)].candidates {
+            let (pool, t) = (cand.pool, cand.instance_type);
+            if !tier.contains(&pool) || (self.generic[i] && self.sim.ctx.pools[pool].facts.exotic[t]) {
+                continue;
+            }
+            let Some((_, allowed)) = self.allowed(i, pool) else { continue };
+            let mask = cand.offerings & allowed[t];
+            if mask != 0 && copies(&self.demand[i], self.space(pool, t), 1) > 0 {
+                each(pool, t, mask);
+            }
+        }
+    }
+
     /// The LP packing's input for `items` (see [`Packer::columns_once`]): their pods as
     /// classes, and a node type per pool, instance type and distinct offering mask of theirs
     /// (its `(pool, type, mask)` alongside).
@@ -1103,39 +1120,19 @@ impl<'s, 'a> Packer<'s, 'a> {
         let mut masks: Vec<Vec<Vec<(u64, usize)>>> =
             self.sim.ctx.pools.iter().map(|p| vec![Vec::new(); p.instance_types.len()]).collect();
         let mut types: Vec<(usize, usize, u64)> = Vec::new();
-        let mut offered: Vec<Vec<(usize, usize, u64)>> = Vec::with_capacity(items.len());
         for &i in items {
-            let tier = self.tier(i);
-            let mut mine = Vec::new();
-            for cand in &self.sim.filters[self.class(i)].candidates {
-                let (pool, t) = (cand.pool, cand.instance_type);
-                if !tier.contains(&pool) || (self.generic[i] && self.sim.ctx.pools[pool].facts.exotic[t]) {
-                    continue;
-                }
-                let Some((_, allowed)) = self.allowed(i, pool) else { continue };
-                let mask = cand.offerings & allowed[t];
-                if mask == 0 || copies(&self.demand[i], self.space(pool, t), 1) == 0 {
-                    continue;
-                }
+            self.offers(i, |pool, t, mask| {
                 // A mask of unavailable offerings only launches nothing: no node type (`NONE`).
                 let known = &mut masks[pool][t];
-                let nt = match known.iter().find(|&&(m, _)| m == mask) {
-                    Some(&(_, nt)) => nt,
-                    None => {
-                        let price = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
-                        let nt = if price.is_finite() { types.len() } else { NONE };
-                        known.push((mask, nt));
-                        if nt != NONE {
-                            types.push((pool, t, mask));
-                        }
-                        nt
+                if !known.iter().any(|&(m, _)| m == mask) {
+                    let price = least_price(&self.sim.ctx.pools[pool].instance_types[t], mask);
+                    let nt = if price.is_finite() { types.len() } else { NONE };
+                    known.push((mask, nt));
+                    if nt != NONE {
+                        types.push((pool, t, mask));
                     }
-                };
-                if nt != NONE {
-                    mine.push((pool, t, mask));
                 }
-            }
-            offered.push(mine);
+            });
         }
         let mut input = crate::bound::BoundInput {
             dimensions: self.dense.names.clone(),
@@ -1164,13 +1161,16 @@ impl<'s, 'a> Packer<'s, 'a> {
                 min_nodes: 0,
                 max_per_node: per_node,
             });
-            for &(pool, t, mask) in &offered[k] {
+            // Every node type launching a part of the item's offerings hosts it (an item's
+            // offerings are found again rather than kept: kept, they are the largest part of
+            // the memory here).
+            self.offers(i, |pool, t, mask| {
                 for &(m, nt) in &masks[pool][t] {
                     if nt != NONE && m & !mask == 0 {
                         input.node_types[nt].classes.push(k);
                     }
                 }
-            }
+            });
         }
         for node_type in &mut input.node_types {
             node_type.classes.sort_unstable();
