@@ -11,7 +11,7 @@
 //! (default 1000 5000 20000 40000 pods, karpenter and optimize modes). Per size and mode it
 //! prints the time to parse the manifests and to plan (and the phases of the plan), pods per
 //! second end to end, the plan's size, cost, lower bound and gap, and the peak memory of that
-//! run. `--manifests` prints the first size's manifests instead (NodePool first), ready for
+//! run (each size and mode in a process of its own). `--manifests` prints the first size's manifests instead (NodePool first), ready for
 //! `fleetfit plan`. Never fails on speed.
 
 mod common;
@@ -99,7 +99,25 @@ fn main() {
         return;
     }
     let catalog = Catalog::aws("us-east-1").unwrap_or_else(|e| panic!("{e}"));
-    println!("catalog: us-east-1, {} instance types; one NodePool over all of them", catalog.len());
+    let child = std::env::args().any(|a| a == "--run");
+    if !child {
+        println!("catalog: us-east-1, {} instance types; one NodePool over all of them", catalog.len());
+    }
+    if sizes.len() * modes.len() > 1 {
+        // Each run in a process of its own, so its peak memory is its own: an allocator keeps
+        // what earlier runs freed.
+        let me = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+        for &pods in &sizes {
+            for &mode in &modes {
+                let status = std::process::Command::new(&me)
+                    .args([pods.to_string(), mode.to_string(), "--run".to_string()])
+                    .status()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(status.success(), "the run of {pods} pods in {mode} mode failed: {status}");
+            }
+        }
+        return;
+    }
     for &pods in &sizes {
         let text = format!("{NODEPOOL}{}", workloads(pods, 7));
         for &mode in &modes {
