@@ -344,7 +344,8 @@ pub(crate) fn lp_packing(input: &BoundInput, effort: &Effort) -> Result<(Vec<LpP
     if instance.classes.is_empty() || effort.max_iterations == 0 {
         return Ok((Vec::new(), worth));
     }
-    let generated = columns::generate(&instance, effort, prices.map(|p| (volume.value, p)), true);
+    let generated =
+        columns::generate(&instance, effort, prices.map(|p| (volume.value, p)), true, knapsack::Aim::Patterns);
     if let Some(certificate) = &generated.certificate {
         set_worth(certificate);
     }
@@ -372,7 +373,7 @@ pub(crate) fn best_fill(room: &[f64], items: &[(f64, Vec<f64>, f64)], budget: us
         .filter(|(_, (value, _, most))| *value > 0.0 && *most >= 1.0)
         .map(|(class, (value, demand, most))| knapsack::Item { class, value: *value, demand, limit: *most })
         .collect();
-    let answer = knapsack::maximise(room, items, 0.0, budget);
+    let answer = knapsack::maximise(room, items, 0.0, budget, knapsack::Aim::Patterns);
     answer.patterns.into_iter().next().map_or_else(Vec::new, |(_, counts)| {
         counts.into_iter().filter(|&(_, a)| a >= 1.0).map(|(c, a)| (c, a as u64)).collect()
     })
@@ -420,7 +421,7 @@ pub(crate) fn pattern_pool(
             certificate: prices.clone(),
         }
     } else {
-        columns::generate(&instance, effort, prices.clone().map(|p| (volume.value, p)), false)
+        columns::generate(&instance, effort, prices.clone().map(|p| (volume.value, p)), false, knapsack::Aim::Bound)
     };
     let lp = volume.value;
     let (bound, certificate) =

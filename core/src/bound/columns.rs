@@ -14,7 +14,7 @@
 //! solution within the limits. An artificial column per class (one pod for a high price) keeps
 //! that master feasible whatever the limits, and the patterns it held are returned as the pool.
 
-use super::knapsack::{self, Item};
+use super::knapsack::{self, Aim, Item};
 use super::prepare::{copies_fitting, Instance, NodeType, FIT_SLACK};
 use super::seed;
 use super::volume::{Prices, ROUNDING_MARGIN};
@@ -88,12 +88,18 @@ pub(super) struct Generated {
 /// Column generation from `start` (a valid bound and the dual-feasible prices that prove it),
 /// if any.
 pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>) -> Bound {
-    generate(instance, effort, start, false).bound
+    generate(instance, effort, start, false, Aim::Bound).bound
 }
 
 /// Column generation from `start`, keeping its patterns and the prices of its best bound, and
-/// with `usage` the master's solution.
-pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>, usage: bool) -> Generated {
+/// with `usage` the master's solution; its knapsacks search with `aim`.
+pub(super) fn generate(
+    instance: &Instance,
+    effort: &Effort,
+    start: Option<(f64, Prices)>,
+    usage: bool,
+    aim: Aim,
+) -> Generated {
     let mut out = Bound {
         value: 0.0,
         method: BoundMethod::ColumnGeneration,
@@ -178,7 +184,7 @@ pub(super) fn generate(instance: &Instance, effort: &Effort, start: Option<(f64,
                 _ => own.clone(),
             };
             let pricing = crate::profile::phase("column generation: pricing", || {
-                price(instance, &prices, budget, 1.0 + PRICING_TOLERANCE)
+                price(instance, &prices, budget, 1.0 + PRICING_TOLERANCE, aim)
             });
             if let Some((value, proof)) = pricing.farley(instance, &prices).filter(|(value, _)| *value > best) {
                 best = value;
@@ -299,7 +305,7 @@ pub(super) fn fixed_value(ty: &NodeType, prices: &Prices) -> f64 {
 
 /// Prices every type: the best pattern of each worth more than `worth` times its price, and
 /// `ρ`, the largest ratio of (an upper bound on) a pattern's value to its type's price.
-fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pricing {
+fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64, aim: Aim) -> Pricing {
     let mut rho = 0.0f64;
     let mut patterns = Vec::new();
     let mut own = Vec::new();
@@ -335,7 +341,7 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64) -> Pri
             })
             .filter(|item| item.limit >= 1.0)
             .collect();
-        let answer = knapsack::maximise(&ty.capacity, items, threshold, budget);
+        let answer = knapsack::maximise(&ty.capacity, items, threshold, budget, aim);
         match ty.own_row {
             Some(row) => own.push((t, fixed + prices.limits[row] + answer.upper.max(0.0))),
             None => rho = rho.max((fixed + answer.upper.max(0.0)) / ty.price),

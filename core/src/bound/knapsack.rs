@@ -22,6 +22,8 @@ use crate::lp::{Options, Problem, Relation};
 /// Patterns returned per knapsack: the best few incumbents, so that a pricing round can add
 /// more than one column per type.
 const PATTERNS: usize = 3;
+/// Choices of the large items' copies enumerated at most (see `Search::large_first`).
+const MAX_CHOICES: usize = 512;
 /// Children of one node searched at most (copy counts tried); the rest count as unexplored.
 /// Keeps a node finite when copies run into the millions.
 const MAX_BRANCHES: usize = 1_000;
@@ -38,6 +40,18 @@ pub(super) struct Item<'a> {
     pub limit: f64,
 }
 
+/// What a caller of [`maximise`] wants most, which decides how it searches when some items
+/// are large (at most two copies fit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Aim {
+    /// Good patterns: depth first from the root.
+    Patterns,
+    /// Also a tight upper bound (Farley's bound divides by the loosest type's): every choice
+    /// of the large items first, each bounded by the LP relaxation of the rest (see
+    /// `Search::large_first`).
+    Bound,
+}
+
 /// The outcome: the best pattern found and an upper bound on the optimum.
 #[derive(Debug, Clone)]
 pub(super) struct Answer {
@@ -51,7 +65,7 @@ pub(super) struct Answer {
 /// Maximises the pattern value over `items` within `capacity`. Only patterns worth more than
 /// `threshold` are of interest: subtrees that cannot beat it are not searched (their bound
 /// still counts in [`Answer::upper`]).
-pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f64, budget: usize) -> Answer {
+pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f64, budget: usize, aim: Aim) -> Answer {
     let dims = capacity.len();
     let scale: Vec<f64> = capacity.iter().map(|&c| if c > 0.0 { 1.0 / c } else { 0.0 }).collect();
     let size = |item: &Item<'_>| item.demand.iter().zip(&scale).map(|(d, s)| d * s).sum::<f64>();
@@ -146,6 +160,8 @@ pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f6
         suffix_value,
         suffix_density,
         large,
+        local: Vec::new(),
+        local_gain: Vec::new(),
         residual,
         counts: vec![0.0; n],
         best_value: f64::NEG_INFINITY,
@@ -161,7 +177,9 @@ pub(super) fn maximise(capacity: &[f64], mut items: Vec<Item<'_>>, threshold: f6
         search.best_value = base_value + value;
         search.found.push((base_value + value, copies));
     }
-    search.dfs(0, base_value);
+    if aim == Aim::Patterns || search.large == 0 || !search.large_first(base_value) {
+        search.dfs(0, base_value);
+    }
     let upper = search.best_value.max(search.loose).min(root);
     let patterns = search
         .found
@@ -270,6 +288,14 @@ fn root_bound(items: &[Item<'_>], room: &[f64], weights: &[Vec<f64>]) -> f64 {
     bound
 }
 
+/// The LP relaxation of the small items below a choice of the large ones: its multipliers,
+/// their Lagrangian gains from each item on, and its copies of the small items.
+struct Local {
+    multipliers: Vec<f64>,
+    gain: Vec<f64>,
+    fractions: Vec<f64>,
+}
+
 struct Search<'a> {
     items: &'a [Item<'a>],
     capacity: &'a [f64],
@@ -288,6 +314,12 @@ struct Search<'a> {
     /// Items before this one are the large ones; each run is in decreasing value per
     /// multiplier-weighted size.
     large: usize,
+    /// Below a choice of the large items: the multipliers of the LP relaxation of the rest
+    /// within the room they leave, and their Lagrangian gains of the items from `i` on (empty
+    /// above). The root's multipliers weigh a fraction of every large item, so once those are
+    /// decided they misjudge which dimension binds.
+    local: Vec<f64>,
+    local_gain: Vec<f64>,
     /// Remaining capacity before deciding item `i`, at `i * dims`.
     residual: Vec<f64>,
     counts: Vec<f64>,
@@ -317,7 +349,154 @@ impl Search<'_> {
             }
         }
         bound = bound.min(self.suffix_gain[i] + dot(&room, self.multipliers));
+        if !self.local.is_empty() {
+            bound = bound.min(self.local_gain[i] + dot(&room, &self.local));
+        }
         value + bound.min(self.fractional_fill(i, dot(&room, self.multipliers)))
+    }
+
+    /// The multipliers of the LP relaxation of the small items within `room`, and their
+    /// Lagrangian gains from each item on (see [`Search::local`]); `None` when they weigh
+    /// nothing.
+    fn local_multipliers(&self, room: &[f64]) -> Option<Local> {
+        let (n, first) = (self.items.len(), self.large);
+        if first == n {
+            return None;
+        }
+        let (multipliers, fractions) = lp_relaxation(room, &self.items[first..]);
+        if multipliers.iter().all(|&w| w <= 0.0) {
+            return None;
+        }
+        let mut gain = vec![0.0; n + 1];
+        for j in (first..n).rev() {
+            let item = &self.items[j];
+            gain[j] = gain[j + 1] + item.limit * (item.value - dot(item.demand, &multipliers)).max(0.0);
+        }
+        Some(Local { multipliers, gain, fractions })
+    }
+
+    /// The search when there are large items: every choice of their copies first (up to
+    /// [`MAX_CHOICES`]; false, having searched nothing, past that), then the small items below
+    /// the choices, best bound first. A choice's bound is the least of the root's bounds and
+    /// the Lagrangian bounds of the small items within its room, for the multipliers of the
+    /// small items' LP relaxation at the choices solved so far (the small items' term of such a
+    /// bound is the same for every choice). The best choice is solved (its own LP) before it
+    /// is searched or, once the budget runs out, counted in the upper bound: by nearly the
+    /// small items' optimum there, rather than by the root's bound, which counts a fraction of
+    /// every large item.
+    fn large_first(&mut self, value: f64) -> bool {
+        let (dims, first) = (self.capacity.len(), self.large);
+        let mut choices: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new();
+        let mut counts = vec![0.0; first];
+        let start = self.residual[..dims].to_vec();
+        if !self.choices(0, value, start, &mut counts, &mut choices) {
+            return false;
+        }
+        let rooms: Vec<Vec<f64>> = choices
+            .iter()
+            .map(|(_, residual, _)| residual.iter().zip(&self.slack).map(|(r, s)| r.max(0.0) + s).collect())
+            .collect();
+        let mut bounds: Vec<f64> = choices
+            .iter()
+            .map(|(_, residual, value)| {
+                self.residual[first * dims..(first + 1) * dims].copy_from_slice(residual);
+                self.bound(first, *value)
+            })
+            .collect();
+        // Per choice: its own LP once solved (`Some(None)`: the small items all fit there).
+        let mut solved: Vec<Option<Option<Local>>> = (0..choices.len()).map(|_| None).collect();
+        let mut open = vec![true; choices.len()];
+        loop {
+            let best = (0..choices.len())
+                .filter(|&k| open[k])
+                .max_by(|&a, &b| bounds[a].total_cmp(&bounds[b]).then(b.cmp(&a)));
+            let Some(k) = best else { break };
+            let bound = bounds[k];
+            if bound <= self.best_value.max(self.threshold) {
+                // Every choice left is bounded by this one's bound.
+                if bound > self.best_value {
+                    self.loose = self.loose.max(bound);
+                }
+                break;
+            }
+            if solved[k].is_none() {
+                let local = self.local_multipliers(&rooms[k]);
+                if let Some(local) = &local {
+                    let gain = local.gain[first];
+                    for j in (0..choices.len()).filter(|&j| open[j]) {
+                        bounds[j] = bounds[j].min(choices[j].2 + dot(&rooms[j], &local.multipliers) + gain);
+                    }
+                }
+                solved[k] = Some(local);
+                continue;
+            }
+            if self.nodes > self.budget {
+                self.loose = self.loose.max(bound);
+                break;
+            }
+            open[k] = false;
+            let (counts, residual, value) = &choices[k];
+            self.residual[first * dims..(first + 1) * dims].copy_from_slice(residual);
+            self.counts[..first].copy_from_slice(counts);
+            if let Some(Some(local)) = solved[k].take() {
+                // The LP's packing of the small items here, rounded down, is an incumbent the
+                // search below need only beat.
+                let (copies, small) = rounded_down(&self.items[first..], &local.fractions, &rooms[k]);
+                if value + small > self.best_value {
+                    self.best_value = value + small;
+                    if self.best_value > self.threshold {
+                        let mut all = counts.clone();
+                        all.extend(copies);
+                        self.found.push((self.best_value, all));
+                    }
+                }
+                self.local = local.multipliers;
+                self.local_gain = local.gain;
+            }
+            self.dfs(first, *value);
+            self.local.clear();
+            self.local_gain.clear();
+        }
+        self.counts[..first].iter_mut().for_each(|a| *a = 0.0);
+        true
+    }
+
+    /// Every choice of the copies of the large items from `i` on within `residual` (with the
+    /// fit test's slack), as (copies of each large item, residual, value); false past
+    /// [`MAX_CHOICES`].
+    fn choices(
+        &self,
+        i: usize,
+        value: f64,
+        residual: Vec<f64>,
+        counts: &mut Vec<f64>,
+        out: &mut Vec<(Vec<f64>, Vec<f64>, f64)>,
+    ) -> bool {
+        if i == self.large {
+            out.push((counts.clone(), residual, value));
+            return out.len() <= MAX_CHOICES;
+        }
+        let item = &self.items[i];
+        let mut most = item.limit;
+        for (k, &d) in item.demand.iter().enumerate() {
+            if d > 0.0 {
+                most = most.min(((residual[k] + self.slack[k]) / d).floor().max(0.0));
+            }
+        }
+        let mut copies = most;
+        loop {
+            counts[i] = copies;
+            let left: Vec<f64> = residual.iter().zip(item.demand).map(|(r, d)| r - copies * d).collect();
+            if !self.choices(i + 1, value + copies * item.value, left, counts, out) {
+                return false;
+            }
+            if copies <= 0.0 {
+                break;
+            }
+            copies -= 1.0;
+        }
+        counts[i] = 0.0;
+        true
     }
 
     /// The fractional optimum of the multiplier-weighted surrogate with per-item limits for the
@@ -431,9 +610,15 @@ impl Search<'_> {
             let at = |a: f64| value + a * item.value + density * (room - a * size).max(0.0);
             bound = bound.min(at(0.0).max(at(most)));
         }
-        let (room, size) = (dot(&room, self.multipliers), dot(item.demand, self.multipliers));
-        let at = |a: f64| value + a * item.value + self.suffix_gain[i + 1] + room - a * size;
-        bound.min(at(0.0).max(at(most)))
+        for (w, gain) in [(self.multipliers, &self.suffix_gain), (&self.local[..], &self.local_gain)] {
+            if w.is_empty() {
+                continue;
+            }
+            let (room, size) = (dot(&room, w), dot(item.demand, w));
+            let at = |a: f64| value + a * item.value + gain[i + 1] + room - a * size;
+            bound = bound.min(at(0.0).max(at(most)));
+        }
+        bound
     }
 }
 
@@ -451,7 +636,7 @@ mod tests {
         // Best: a + b = 10 (c + a = 9.5, c + c = 9).
         let items =
             vec![item(0, 5.0, &[6.0, 1.0], 1.0), item(1, 5.0, &[1.0, 6.0], 1.0), item(2, 4.5, &[4.0, 4.0], 2.0)];
-        let answer = maximise(&[10.0, 10.0], items, 0.0, 1000);
+        let answer = maximise(&[10.0, 10.0], items, 0.0, 1000, Aim::Bound);
         let (value, counts) = answer.patterns[0].clone();
         assert_eq!(value, 10.0);
         assert_eq!(counts, vec![(0, 1.0), (1, 1.0)]);
@@ -463,15 +648,15 @@ mod tests {
         let demands: Vec<[f64; 2]> = (0..12).map(|c| [1.0 + (c % 3) as f64, 1.0 + (c % 4) as f64]).collect();
         let items: Vec<Item> =
             demands.iter().enumerate().map(|(c, d)| item(c, 1.0 + (c % 5) as f64 * 0.3, d, 3.0)).collect();
-        let exact = maximise(&[17.0, 19.0], items.clone(), 0.0, usize::MAX);
+        let exact = maximise(&[17.0, 19.0], items.clone(), 0.0, usize::MAX, Aim::Bound);
         let (best, _) = exact.patterns[0].clone();
         assert_eq!(exact.upper, best);
         for budget in [1, 5, 50, 500] {
-            let partial = maximise(&[17.0, 19.0], items.clone(), 0.0, budget);
+            let partial = maximise(&[17.0, 19.0], items.clone(), 0.0, budget, Aim::Bound);
             assert!(partial.upper >= best - 1e-12, "budget {budget}: {} < {best}", partial.upper);
             assert!(partial.patterns[0].0 <= best);
         }
-        let above = maximise(&[17.0, 19.0], items, best + 1.0, usize::MAX);
+        let above = maximise(&[17.0, 19.0], items, best + 1.0, usize::MAX, Aim::Bound);
         assert!(above.patterns.is_empty());
         assert!(above.upper >= best);
     }
@@ -484,9 +669,9 @@ mod tests {
         let demands = [[1.0, 1.0], [0.25, 8.0], [0.5, 2.0]];
         let items: Vec<Item> =
             demands.iter().enumerate().map(|(c, d)| item(c, 0.1 * d[0] + 0.01 * d[1], d, 500.0)).collect();
-        let exact = maximise(&[64.0, 256.0], items.clone(), 0.0, usize::MAX);
+        let exact = maximise(&[64.0, 256.0], items.clone(), 0.0, usize::MAX, Aim::Bound);
         let (best, _) = exact.patterns[0].clone();
-        let tiny = maximise(&[64.0, 256.0], items, 0.0, 1);
+        let tiny = maximise(&[64.0, 256.0], items, 0.0, 1, Aim::Bound);
         let (found, counts) = tiny.patterns[0].clone();
         // At most one pod of each item short of the optimum.
         assert!(found >= best - 0.1 - 0.0825 - 0.07, "{found} vs {best}: {counts:?}");
@@ -496,7 +681,7 @@ mod tests {
     #[test]
     fn free_items_and_large_limits() {
         let items = vec![item(3, 2.0, &[0.0], 5.0), item(1, 1.0, &[1e-9], 1e18)];
-        let answer = maximise(&[1.0], items, 0.0, 100);
+        let answer = maximise(&[1.0], items, 0.0, 100, Aim::Bound);
         let (value, counts) = answer.patterns[0].clone();
         assert!(value >= 10.0);
         assert_eq!(counts[0], (1, 1e9));
@@ -512,8 +697,71 @@ mod tests {
         let (large, a, b, c) = ([70.0, 40.0], [1.0, 3.0], [3.0, 1.0], [7.0, 5.0]);
         let items =
             vec![item(0, 90.0, &large, 2.0), item(1, 2.1, &a, 200.0), item(2, 2.0, &b, 200.0), item(3, 6.1, &c, 200.0)];
-        let answer = maximise(&[100.0, 100.0], items, 0.0, 20);
+        let answer = maximise(&[100.0, 100.0], items, 0.0, 20, Aim::Bound);
         assert!((answer.patterns[0].0 - 135.9).abs() < 1e-9, "{answer:?}");
         assert!((answer.upper - 135.9).abs() < 1e-9, "{answer:?}");
+    }
+
+    #[test]
+    fn each_choice_of_the_large_items_is_bounded_by_its_own_lp() {
+        // Room (64, 128): seven large pods (25 to 32 cpu: at most two fit) and two kinds of
+        // small ones. From the root a fraction of every large pod counts, and 20 search nodes
+        // leave the bound 5% above the optimum; bounding each choice of the large pods by the
+        // LP of the small ones left proves the optimum within the same budget.
+        let large = [[25.0, 78.0], [32.0, 38.0], [31.0, 59.0], [28.0, 47.0], [26.0, 50.0], [27.0, 77.0], [28.0, 58.0]];
+        let worth = [4.06, 3.2, 4.29, 4.64, 3.1, 5.14, 3.96];
+        let small = [([1.4, 2.3], 0.191), ([0.3, 1.7], 0.047)];
+        let mut items: Vec<Item> = large.iter().zip(worth).enumerate().map(|(k, (d, v))| item(k, v, d, 1.0)).collect();
+        items.extend(small.iter().enumerate().map(|(k, (d, v))| item(7 + k, *v, d, 500.0)));
+        let room = [64.0, 128.0];
+        let exact = maximise(&room, items.clone(), 0.0, usize::MAX, Aim::Patterns);
+        let optimum = exact.patterns[0].0;
+        assert!((exact.upper - optimum).abs() < 1e-9);
+        let root = maximise(&room, items.clone(), 0.0, 20, Aim::Patterns);
+        let choices = maximise(&room, items, 0.0, 20, Aim::Bound);
+        assert!(root.upper > optimum * 1.04, "{} against {optimum}", root.upper);
+        assert!((choices.upper - optimum).abs() < 1e-6, "{} against {optimum}", choices.upper);
+        assert!((choices.patterns[0].0 - optimum).abs() < 1e-9);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Whatever the budget, threshold and aim, the upper bound is at least the optimum and
+        /// every pattern fits and is worth what it says, at most the optimum.
+        #[test]
+        fn bounds_hold_and_patterns_fit_under_any_budget_and_aim(
+            specs in proptest::collection::vec((1u32..40, 1u32..40, 1u32..30, 1u32..12), 1..9),
+            room in (20u32..100, 20u32..100),
+            budget in 1usize..30,
+            threshold in 0u32..30,
+        ) {
+            let demands: Vec<[f64; 2]> = specs.iter().map(|&(a, b, _, _)| [a as f64, b as f64]).collect();
+            let items: Vec<Item> = specs
+                .iter()
+                .zip(&demands)
+                .enumerate()
+                .map(|(k, (&(_, _, v, l), d))| item(k, v as f64, d, l as f64))
+                .collect();
+            let room = [room.0 as f64, room.1 as f64];
+            let optimum = maximise(&room, items.clone(), 0.0, usize::MAX, Aim::Patterns);
+            let best = optimum.patterns.first().map_or(0.0, |p| p.0);
+            proptest::prop_assert!((optimum.upper - best).abs() < 1e-9 || best == 0.0);
+            for aim in [Aim::Patterns, Aim::Bound] {
+                let answer = maximise(&room, items.clone(), threshold as f64, budget, aim);
+                proptest::prop_assert!(answer.upper >= best - 1e-9, "{aim:?}: {} < {best}", answer.upper);
+                for (value, counts) in &answer.patterns {
+                    let mut used = [0.0, 0.0];
+                    let mut worth = 0.0;
+                    for &(c, a) in counts {
+                        proptest::prop_assert!(a >= 1.0 && a <= items[c].limit);
+                        used[0] += a * demands[c][0];
+                        used[1] += a * demands[c][1];
+                        worth += a * items[c].value;
+                    }
+                    proptest::prop_assert!(used[0] <= room[0] * (1.0 + 1e-6) && used[1] <= room[1] * (1.0 + 1e-6));
+                    proptest::prop_assert!((worth - value).abs() < 1e-9 && *value <= best + 1e-9);
+                }
+            }
+        }
     }
 }
