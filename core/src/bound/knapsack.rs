@@ -22,8 +22,9 @@ use crate::lp::{Options, Problem, Relation};
 /// Patterns returned per knapsack: the best few incumbents, so that a pricing round can add
 /// more than one column per type.
 const PATTERNS: usize = 3;
-/// Choices of the large items' copies enumerated at most (see `Search::large_first`).
-const MAX_CHOICES: usize = 512;
+/// Choices of the large items' copies enumerated at most (see `Search::large_first`): each costs
+/// a bound of the root's kind; their LPs are solved only as the best bound needs.
+const MAX_CHOICES: usize = 4096;
 /// Children of one node searched at most (copy counts tried); the rest count as unexplored.
 /// Keeps a node finite when copies run into the millions.
 const MAX_BRANCHES: usize = 1_000;
