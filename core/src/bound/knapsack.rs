@@ -9,7 +9,10 @@
 //!   and the multipliers of the knapsack's LP relaxation (solved with [`crate::lp`]);
 //! - the Lagrangian bound for those multipliers, `w·C + Σ_c limit_c · max(0, π_c − w·d_c)`,
 //!   which is the LP bound at the root whatever the LP solver's accuracy;
-//! - inside the tree the same, on the remaining items and capacity.
+//! - inside the tree the same, on the remaining items and capacity;
+//! - for a bound ([`Aim::Bound`]) with large items (at most two copies fit), below each choice
+//!   of their copies the Lagrangian bound of the small items for the multipliers of their LP
+//!   relaxation within the room that choice leaves (valid for any non-negative multipliers).
 //!
 //! When the node budget runs out, the largest bound of the unexplored subtrees is returned as
 //! the upper bound, so a caller always gets a valid over-estimate of the optimum. All
