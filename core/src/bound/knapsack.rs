@@ -341,7 +341,24 @@ impl Search<'_> {
     /// What items from `i` on may still use, per dimension.
     fn room(&self, i: usize) -> Vec<f64> {
         let dims = self.capacity.len();
-        self.residual[i * dims..(i + 1) * dims].iter().zip(&self.slack).map(|(r, s)| r.max(0.0) + s).collect()
+        self.room_of(&self.residual[i * dims..(i + 1) * dims])
+    }
+
+    /// What items may use of `residual` capacity, per dimension (the fit test's slack added).
+    fn room_of(&self, residual: &[f64]) -> Vec<f64> {
+        residual.iter().zip(&self.slack).map(|(r, s)| r.max(0.0) + s).collect()
+    }
+
+    /// The most copies of `item` that fit in `residual` capacity (with the fit test's slack),
+    /// at most its limit.
+    fn most_copies(&self, item: &Item<'_>, residual: &[f64]) -> f64 {
+        let mut copies = item.limit;
+        for ((&d, &r), &s) in item.demand.iter().zip(residual).zip(&self.slack) {
+            if d > 0.0 {
+                copies = copies.min(((r + s) / d).floor().max(0.0));
+            }
+        }
+        copies
     }
 
     fn bound(&self, i: usize, value: f64) -> f64 {
@@ -396,10 +413,7 @@ impl Search<'_> {
         if !self.choices(0, value, start, &mut counts, &mut choices) {
             return false;
         }
-        let rooms: Vec<Vec<f64>> = choices
-            .iter()
-            .map(|(_, residual, _)| residual.iter().zip(&self.slack).map(|(r, s)| r.max(0.0) + s).collect())
-            .collect();
+        let rooms: Vec<Vec<f64>> = choices.iter().map(|(_, residual, _)| self.room_of(residual)).collect();
         let mut bounds: Vec<f64> = choices
             .iter()
             .map(|(_, residual, value)| {
@@ -481,13 +495,7 @@ impl Search<'_> {
             return out.len() <= MAX_CHOICES;
         }
         let item = &self.items[i];
-        let mut most = item.limit;
-        for (k, &d) in item.demand.iter().enumerate() {
-            if d > 0.0 {
-                most = most.min(((residual[k] + self.slack[k]) / d).floor().max(0.0));
-            }
-        }
-        let mut copies = most;
+        let mut copies = self.most_copies(item, &residual);
         loop {
             counts[i] = copies;
             let left: Vec<f64> = residual.iter().zip(item.demand).map(|(r, d)| r - copies * d).collect();
@@ -564,14 +572,7 @@ impl Search<'_> {
         }
         let dims = self.capacity.len();
         let item = &self.items[i];
-        let mut copies = item.limit;
-        for k in 0..dims {
-            let d = item.demand[k];
-            if d > 0.0 {
-                let room = self.residual[i * dims + k] + self.slack[k];
-                copies = copies.min((room / d).floor().max(0.0));
-            }
-        }
+        let mut copies = self.most_copies(item, &self.residual[i * dims..(i + 1) * dims]);
         for tried in 1.. {
             for k in 0..dims {
                 self.residual[(i + 1) * dims + k] = self.residual[i * dims + k] - copies * item.demand[k];
