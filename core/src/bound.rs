@@ -87,6 +87,7 @@
 //! Everything is deterministic: no clock, no hashing order, no randomness; effort is counted in
 //! rounds, columns, knapsack nodes and LPs, never in time.
 
+mod branch;
 mod columns;
 #[cfg(feature = "milp")]
 mod enumerate;
@@ -147,6 +148,8 @@ pub enum BoundMethod {
     ColumnGeneration,
     /// The resource-volume rows over whole nodes ([`whole`]).
     WholeNodes,
+    /// Column generation over whole node counts per type ([`branch`]).
+    BranchAndPrice,
 }
 
 /// A lower bound on the cost per hour of the new nodes.
@@ -295,10 +298,47 @@ pub fn lower_bound(input: &BoundInput, effort: Effort) -> Bound {
     if effort.max_iterations == 0 || instance.classes.is_empty() {
         return volume;
     }
-    let columns = columns::bound(&instance, &effort, prices.map(|p| (volume.value, p)));
-    let best = if columns.value > volume.value { columns } else { volume.clone() };
-    with_whole_nodes(&instance, volume.value, best)
+    let generated = columns::generate(
+        &instance,
+        &effort,
+        prices.map(|p| (volume.value, p)),
+        branches(&instance),
+        knapsack::Aim::Bound,
+    );
+    let best = if generated.bound.value > volume.value { generated.bound.clone() } else { volume.clone() };
+    let best = with_whole_nodes(&instance, volume.value, best);
+    with_whole_counts(&instance, &effort, &generated, best)
 }
+
+/// Whether the bounds branch on the node counts of column generation's master ([`branch`]):
+/// on inputs of up to [`BRANCH_CELLS`] classes × types.
+fn branches(instance: &prepare::Instance) -> bool {
+    instance.classes.len() * instance.types.len() <= BRANCH_CELLS
+}
+
+/// `best`, or column generation over whole node counts ([`branch`], from `generated`, the
+/// root's, with its usage) when it says more, beyond rounding (whole nodes often reach the
+/// same value).
+fn with_whole_counts(
+    instance: &prepare::Instance,
+    effort: &Effort,
+    generated: &columns::Generated,
+    best: Bound,
+) -> Bound {
+    if !branches(instance) {
+        return best;
+    }
+    match branch::bound(instance, effort, generated) {
+        Some((value, subtrees)) if value > best.value * (1.0 + 1e-9) => {
+            Bound { value, method: BoundMethod::BranchAndPrice, iterations: subtrees, proven: false, ..best }
+        }
+        _ => best,
+    }
+}
+
+/// Classes × kept types up to which the bounds also branch on the node counts of their
+/// column generation ([`branch`]; small inputs, where whole nodes are much of the cost).
+const BRANCH_CELLS: usize = 2_000;
 
 /// `best`, or the resource-volume rows over whole nodes ([`whole`]) when they say more (tried
 /// on inputs of up to [`WHOLE_NODES_CELLS`] rows × types; `lp` is the rows' LP value).
@@ -421,13 +461,20 @@ pub(crate) fn pattern_pool(
             certificate: prices.clone(),
         }
     } else {
-        columns::generate(&instance, effort, prices.clone().map(|p| (volume.value, p)), false, knapsack::Aim::Bound)
+        let start = prices.clone().map(|p| (volume.value, p));
+        columns::generate(&instance, effort, start, branches(&instance), knapsack::Aim::Bound)
     };
     let lp = volume.value;
-    let (bound, certificate) =
-        if generated.bound.value > volume.value { (generated.bound, generated.certificate) } else { (volume, prices) };
+    let (bound, certificate) = if generated.bound.value > volume.value {
+        (generated.bound.clone(), generated.certificate.clone())
+    } else {
+        (volume, prices)
+    };
     // Whole nodes hold without the limit rows, so with them too.
     let bound = with_whole_nodes(&instance, lp, bound);
+    // Branching keeps the limit rows (they are the instance's).
+    let bound =
+        if generated.usage.is_empty() { bound } else { with_whole_counts(&instance, effort, &generated, bound) };
     let enumerated = enumerate::maximal_patterns(
         &instance,
         enumerate::Filter::All,

@@ -285,6 +285,24 @@ fn whole_nodes_see_what_fractions_cannot() {
 }
 
 #[test]
+fn whole_node_counts_see_what_whole_volumes_cannot() {
+    // Four pods of (30 cpu, 30 memory). A ($1, 100 cpu / 200 memory) holds three, B ($0.45,
+    // 50 / 50) one, C ($3, 200 / 60) two: the optimum is A + B ($1.45). The pattern LP buys 4/3
+    // of an A ($1.33); whole nodes of the volume rows three Bs ($1.35: 150 of each resource,
+    // but a B holds one pod). With whole node counts, the pattern LP needs two nodes: A + B.
+    let i = input(
+        &["cpu", "memory"],
+        vec![class(4, &[30.0, 30.0])],
+        vec![node(1.0, &[100.0, 200.0], &[0]), node(0.45, &[50.0, 50.0], &[0]), node(3.0, &[200.0, 60.0], &[0])],
+    );
+    let columns = column_generation_bound(&i, 200);
+    assert!(close(columns.value, 4.0 / 3.0), "{columns:?}");
+    let best = lower_bound(&i, Effort::default());
+    assert_eq!(best.method, BoundMethod::BranchAndPrice, "{best:?}");
+    assert!(close(best.value, 1.45) && close(exact_cost(&i), 1.45), "{best:?}");
+}
+
+#[test]
 fn deterministic_to_the_bit() {
     let i = random_like_instance(30, 25, 3);
     let a = lower_bound(&i, Effort::default());

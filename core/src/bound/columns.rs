@@ -137,14 +137,16 @@ pub(super) fn generate(
         }
     }
     let mut master = Master { instance, seen: BTreeSet::new(), order: Vec::new(), column_of: Vec::new(), columns: 0 };
-    if !instance.limits.is_empty() {
-        // One pod of a class for more than any node costs: the master stays feasible whatever
-        // the limits, and these columns are no patterns.
-        let dearest = instance.types.iter().map(|t| t.price).fold(0.0f64, f64::max);
-        for c in 0..instance.classes.len() {
-            if problem.add_column(2.0 * dearest + 1.0, f64::INFINITY, &[(c, 1.0)]).is_err() {
-                return stop(out, Vec::new(), certificate);
-            }
+    // One pod of a class (when there are limits) or one node of a set that confines no class
+    // (a branch's floor, [`super::branch`]) for more than any node costs: the master stays
+    // feasible whatever the limits and floors, and these columns are no patterns.
+    let n = instance.classes.len();
+    let classes = if instance.limits.is_empty() { 0..0 } else { 0..n };
+    let floors = instance.sets.iter().enumerate().filter(|(_, s)| s.classes.is_empty()).map(|(s, _)| n + s);
+    let dearest = instance.types.iter().map(|t| t.price).fold(0.0f64, f64::max);
+    for row in classes.chain(floors) {
+        if problem.add_column(2.0 * dearest + 1.0, f64::INFINITY, &[(row, 1.0)]).is_err() {
+            return stop(out, Vec::new(), certificate);
         }
     }
     let mut initial = initial_patterns(instance);

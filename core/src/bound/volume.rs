@@ -30,14 +30,14 @@ enum RowKind {
     Clique {
         clique: usize,
     },
-    /// A branch's floor on one type's node count ([`super::whole`]).
+    /// A branch's floor on a node count ([`super::whole`]).
     Floor,
 }
 
 impl Row {
-    /// `n_t ≥ floor`.
-    pub fn floor(t: usize, floor: f64) -> Row {
-        Row { kind: RowKind::Floor, entries: vec![(t, 1.0)], rhs: floor }
+    /// `Σ_{t ∈ types} n_t ≥ floor`.
+    pub fn floor(types: Vec<usize>, floor: f64) -> Row {
+        Row { kind: RowKind::Floor, entries: types.into_iter().map(|t| (t, 1.0)).collect(), rhs: floor }
     }
 }
 

@@ -24,29 +24,48 @@ pub(super) const WHOLE_NODES_LPS: usize = 200;
 /// on it).
 const INTEGRAL: f64 = 1e-6;
 
-/// A subtree: per type, its floor and ceiling on the node count (only those that differ from
-/// `0` and the type's limit), and its LP's safe value and solution.
-struct Subtree {
-    value: f64,
-    /// Order of creation, breaking ties (so the search is the same everywhere).
-    order: usize,
-    floors: Vec<(usize, f64)>,
-    ceilings: Vec<(usize, f64)>,
-    x: Vec<f64>,
+/// A subtree of a branch and bound on the node count of each type: per type, its floor and
+/// ceiling on the count (only those that differ from `0` and the type's limit; one per type at
+/// most), its relaxation's valid value, the counts its relaxation's solution uses (all `0` when
+/// there is none: it is then not branched on), and what its children may start from.
+/// What a floor or a ceiling counts: the nodes of one type, or all nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Count {
+    Type(usize),
+    Total,
 }
 
-impl PartialEq for Subtree {
+/// Floors or ceilings: what each counts and its value, one per [`Count`] at most.
+pub(super) type Limits = Vec<(Count, f64)>;
+
+pub(super) struct Subtree<P = ()> {
+    pub value: f64,
+    /// Order of creation, breaking ties (so the search is the same everywhere).
+    order: usize,
+    pub floors: Limits,
+    pub ceilings: Limits,
+    pub x: Vec<f64>,
+    pub start: P,
+}
+
+impl<P> Subtree<P> {
+    pub fn new(value: f64, floors: Limits, ceilings: Limits, x: Vec<f64>, start: P) -> Self {
+        Subtree { value, order: 0, floors, ceilings, x, start }
+    }
+}
+
+impl<P> PartialEq for Subtree<P> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Subtree {}
-impl PartialOrd for Subtree {
+impl<P> Eq for Subtree<P> {}
+impl<P> PartialOrd for Subtree<P> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Subtree {
+impl<P> Ord for Subtree<P> {
     /// The heap's top is the least value (then the first made).
     fn cmp(&self, other: &Self) -> Ordering {
         other.value.total_cmp(&self.value).then(other.order.cmp(&self.order))
@@ -63,37 +82,58 @@ pub(super) fn bound(instance: &Instance, lp: f64) -> Option<(f64, usize)> {
     }
     let costs: Vec<f64> = instance.types.iter().map(|t| t.price).collect();
     let most: Vec<f64> = (0..instance.types.len()).map(|t| instance.most_nodes(t)).collect();
+    best_first(&costs, WHOLE_NODES_LPS, false, |floors, ceilings, parent| {
+        solve(&base, &costs, &most, floors, ceilings, parent.map_or(lp, |p| p.value))
+    })
+}
+
+/// Best-first branch and bound on the node counts of the types (of prices `costs`): `solve`
+/// bounds the subtree with these floors and ceilings (given its parent, `None` for the root),
+/// or rules it out (`None`: no solution in it). Branches the open subtree of least value on
+/// the total count of its solution when that is fractional and `total` allows, else on the
+/// type count it makes most fractional, weighted by price, until that subtree's counts are
+/// whole or `max_solves` subtrees were solved. Returns the least value
+/// of the open subtrees (a lower bound over all of them, so over every solution) and the
+/// subtrees solved; `None` when every subtree is ruled out.
+pub(super) fn best_first<P>(
+    costs: &[f64],
+    max_solves: usize,
+    total: bool,
+    mut solve: impl FnMut(Limits, Limits, Option<&Subtree<P>>) -> Option<Subtree<P>>,
+) -> Option<(f64, usize)> {
     let mut heap = BinaryHeap::new();
-    let mut made = 0;
-    let root = solve(&base, &costs, &most, Vec::new(), Vec::new(), lp, &mut made)?;
+    let mut root = solve(Vec::new(), Vec::new(), None)?;
+    root.order = 0;
     heap.push(root);
     let mut solved = 1;
     while let Some(top) = heap.peek() {
-        let Some(t) = branching(&top.x, &costs) else {
+        let sum: f64 = top.x.iter().sum();
+        let on = if total && (sum - sum.round()).abs() > INTEGRAL {
+            Some((Count::Total, sum))
+        } else {
+            branching(&top.x, costs).map(|t| (Count::Type(t), top.x[t]))
+        };
+        let Some((on, v)) = on else {
             // Integral: no subtree left can do better than this one's value.
             return Some((top.value, solved));
         };
-        if solved + 2 > WHOLE_NODES_LPS {
+        if solved + 2 > max_solves {
             return Some((top.value, solved));
         }
         let node = heap.pop()?;
-        let v = node.x[t];
-        let ceiling = |ceilings: &[(usize, f64)]| {
-            let mut c = ceilings.to_vec();
-            c.retain(|&(u, _)| u != t);
-            c.push((t, v.floor()));
-            c
+        let with = |limits: &Limits, value: f64| {
+            let mut out = limits.clone();
+            out.retain(|&(c, _)| c != on);
+            out.push((on, value));
+            out
         };
-        let floor = |floors: &[(usize, f64)]| {
-            let mut f = floors.to_vec();
-            f.retain(|&(u, _)| u != t);
-            f.push((t, v.ceil()));
-            f
-        };
+        let (ceiling, floor) = (|c: &Limits| with(c, v.floor()), |f: &Limits| with(f, v.ceil()));
         let children = [(node.floors.clone(), ceiling(&node.ceilings)), (floor(&node.floors), node.ceilings.clone())];
         for (floors, ceilings) in children {
             solved += 1;
-            if let Some(child) = solve(&base, &costs, &most, floors, ceilings, node.value, &mut made) {
+            if let Some(mut child) = solve(floors, ceilings, Some(&node)) {
+                child.value = child.value.max(node.value);
+                child.order = solved;
                 heap.push(child);
             }
         }
@@ -136,34 +176,29 @@ fn branching(x: &[f64], costs: &[f64]) -> Option<usize> {
 /// The subtree with these floors and ceilings: `None` when ruled out (some row short with every
 /// type at its ceiling, or a floor above a ceiling); its value never below `parent`, the
 /// parent's (valid for every subtree of it).
-fn solve(
-    base: &[Row],
-    costs: &[f64],
-    most: &[f64],
-    floors: Vec<(usize, f64)>,
-    ceilings: Vec<(usize, f64)>,
-    parent: f64,
-    made: &mut usize,
-) -> Option<Subtree> {
+fn solve(base: &[Row], costs: &[f64], most: &[f64], floors: Limits, ceilings: Limits, parent: f64) -> Option<Subtree> {
+    // (A ceiling on all nodes is left out: a relaxation. This search never makes one.)
     let mut upper = most.to_vec();
-    for &(t, c) in &ceilings {
-        upper[t] = upper[t].min(c);
-    }
-    if floors.iter().any(|&(t, f)| f > upper[t]) {
-        return None;
+    for &(c, most) in &ceilings {
+        if let Count::Type(t) = c {
+            upper[t] = upper[t].min(most);
+        }
     }
     let mut all: Vec<Row> = Vec::with_capacity(base.len() + floors.len());
     all.extend(base.iter().cloned());
-    all.extend(floors.iter().map(|&(t, f)| Row::floor(t, f)));
+    for &(c, floor) in &floors {
+        match c {
+            Count::Type(t) => all.push(Row::floor(vec![t], floor)),
+            Count::Total => all.push(Row::floor((0..costs.len()).collect(), floor)),
+        }
+    }
     let short = |row: &Row| row.entries.iter().map(|&(t, a)| a * upper[t]).sum::<f64>() < row.rhs;
     if all.iter().any(short) {
         return None;
     }
-    *made += 1;
     // Without an LP solution the subtree is bounded by its parent's value alone, and not
     // branched on (an all-zero count reads as integral).
-    let unsolved =
-        |floors, ceilings| Subtree { value: parent, order: *made, floors, ceilings, x: vec![0.0; costs.len()] };
+    let unsolved = |floors, ceilings| Subtree::new(parent, floors, ceilings, vec![0.0; costs.len()], ());
     let mut problem = Problem::new();
     let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); costs.len()];
     for (i, row) in all.iter().enumerate() {
@@ -184,7 +219,7 @@ fn solve(
         return Some(unsolved(floors, ceilings));
     }
     let (value, _, _) = safe_duals(&all, costs, &upper, &solution.duals);
-    Some(Subtree { value: value.max(parent), order: *made, floors, ceilings, x: solution.x })
+    Some(Subtree::new(value.max(parent), floors, ceilings, solution.x, ()))
 }
 
 #[cfg(test)]
@@ -194,7 +229,7 @@ mod tests {
     #[test]
     fn coefficients_above_the_right_hand_side_are_lowered_to_it() {
         // 50 GiB needed; a 256 GiB node meets it alone (50 counts), a 32 GiB one does not.
-        let mut row = Row::floor(0, 50.0);
+        let mut row = Row::floor(vec![0], 50.0);
         row.entries = vec![(0, 256.0), (1, 32.0), (2, 50.0)];
         let rows = tightened(vec![row]);
         assert_eq!(rows[0].entries, vec![(0, 50.0), (1, 32.0), (2, 50.0)]);
