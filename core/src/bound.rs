@@ -84,6 +84,17 @@
 //! inputs, where one node is much of the cost, it often says more than both LPs (the pods need
 //! three quarters of the cheapest large node: the LPs pay for three quarters of it).
 //!
+//! # Whole node counts ([`lower_bound`], small inputs)
+//! Column generation's master with the total node count and each type's node count an integer,
+//! by best-first branch and price ([`branch`]): a subtree's floors are node-count rows over
+//! the types they count, its ceilings limit rows; its column generation's Farley bound bounds
+//! every solution within them, and the least over the open subtrees every solution. A child
+//! starts from its parent's proving prices (new rows priced 0: still dual feasible, worth at
+//! least the parent's value). On inputs of up to 2,000 classes × types, within a
+//! budget of rounds; the pattern MILP's pool bound uses it too (with its limit rows). Where the
+//! master buys 1.26 nodes of the type cheapest per GiB, a solution buys one and smaller nodes
+//! for the rest, or two: the subtrees price both.
+//!
 //! Everything is deterministic: no clock, no hashing order, no randomness; effort is counted in
 //! rounds, columns, knapsack nodes and LPs, never in time.
 
