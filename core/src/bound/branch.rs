@@ -25,7 +25,7 @@ use super::whole::{best_first, Count, Limits, Subtree};
 use super::Effort;
 
 /// Subtrees solved at most (each a column generation).
-pub(super) const MAX_SUBTREES: usize = 200;
+const MAX_SUBTREES: usize = 200;
 /// Column-generation rounds of all subtrees together, times the instance's classes × types:
 /// the search's effort, counted in rounds so that the bound is the same on every machine
 /// (about 0.1–0.3 s on one core).

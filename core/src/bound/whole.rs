@@ -10,7 +10,8 @@
 //! early (after [`WHOLE_NODES_LPS`] LPs) still leaves a valid bound. A subtree is ruled out only
 //! when its ceilings leave some row short even with every type at its ceiling (the rows have no
 //! negative coefficient, so that is exactly infeasibility); the solver's word is never taken
-//! for it.
+//! for it. The best-first search ([`best_first`]) also serves column generation over whole
+//! node counts ([`super::branch`]).
 
 use super::prepare::Instance;
 use super::volume::{rows, safe_duals, Row};
@@ -24,10 +25,6 @@ pub(super) const WHOLE_NODES_LPS: usize = 200;
 /// on it).
 const INTEGRAL: f64 = 1e-6;
 
-/// A subtree of a branch and bound on the node count of each type: per type, its floor and
-/// ceiling on the count (only those that differ from `0` and the type's limit; one per type at
-/// most), its relaxation's valid value, the counts its relaxation's solution uses (all `0` when
-/// there is none: it is then not branched on), and what its children may start from.
 /// What a floor or a ceiling counts: the nodes of one type, or all nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Count {
@@ -38,6 +35,10 @@ pub(super) enum Count {
 /// Floors or ceilings: what each counts and its value, one per [`Count`] at most.
 pub(super) type Limits = Vec<(Count, f64)>;
 
+/// A subtree of a branch and bound on node counts: its floors and ceilings (only those that
+/// differ from `0` and the types' limits), its relaxation's valid value, the counts per type
+/// its relaxation's solution uses (all `0` when there is none: it is then not branched on),
+/// and what its children may start from.
 pub(super) struct Subtree<P = ()> {
     pub value: f64,
     /// Order of creation, breaking ties (so the search is the same everywhere).
