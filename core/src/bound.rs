@@ -284,6 +284,15 @@ pub fn resource_volume_bound(input: &BoundInput) -> Bound {
     }
 }
 
+/// The indices of the node types the bounds keep (sorted): those hosting a class, less the
+/// dominated ones (see the [module documentation](self)); every type when the input is invalid.
+pub(crate) fn kept_types(input: &BoundInput) -> Vec<usize> {
+    match prepare::Instance::new(input) {
+        Ok(instance) => instance.types.iter().map(|t| t.input).collect(),
+        Err(_) => (0..input.node_types.len()).collect(),
+    }
+}
+
 /// The Gilmore–Gomory LP bound by column generation, stopped after `max_iterations` rounds
 /// (still valid then, see the [module documentation](self)). It starts from the
 /// resource-volume prices, so it is never below [`resource_volume_bound`].

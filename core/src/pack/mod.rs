@@ -27,6 +27,7 @@ mod optimize;
 mod order;
 mod spot;
 mod topology;
+mod zones;
 
 use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
 use crate::catalog::Catalog;
@@ -180,7 +181,9 @@ fn plan_bounded(
     // Valid bounds: every pod, with the existing nodes' room shared; the classes no existing
     // node can take; and, when some pods must share a node, every pod with that rule left out
     // (a relaxation, but a small one, which column generation solves better within its
-    // effort than one with a large pod per group). The best one stands.
+    // effort than one with a large pod per group); and the first with zones' shares split off
+    // (stronger, but larger: it may lose the whole-node branching the first gets). The best
+    // one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
     if bounded {
         let input = |partial: bool, together: bool| {
@@ -188,11 +191,11 @@ fn plan_bounded(
                 bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, partial, together)
             })
         };
-        let whole = input(true, true);
+        let (whole, zoned) = input(true, true);
         // Without existing room to share, the second is the first.
-        let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| input(false, true));
-        let apart = (0..classes.len()).any(|c| topology.shared_host(c).is_some()).then(|| input(true, false));
-        for input in std::iter::once(whole).chain(strict).chain(apart) {
+        let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| input(false, true).0);
+        let apart = (0..classes.len()).any(|c| topology.shared_host(c).is_some()).then(|| input(true, false).0);
+        for input in std::iter::once(whole).chain(zoned).chain(strict).chain(apart) {
             lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
         }
     }
@@ -336,7 +339,9 @@ fn topology_of(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classe
 /// for every plan. With `partial` false, only the classes no existing node can take at all,
 /// on new nodes (a smaller problem, whose bound the column generation sometimes gets closer
 /// to within its effort). With `together` false, pods that must share a node are classed as
-/// if they need not.
+/// if they need not. With it, when some class spreads over zones, the same problem with each
+/// zone's share of those classes split off (see [`zones`]), when it stays within
+/// [`COLUMN_GENERATION_CELLS`].
 #[allow(clippy::too_many_arguments)]
 fn bound_input(
     ctx: &FilterContext,
@@ -347,7 +352,7 @@ fn bound_input(
     topology: &Topology,
     partial: bool,
     together: bool,
-) -> BoundInput {
+) -> (BoundInput, Option<BoundInput>) {
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
         for c in classes {
@@ -381,6 +386,8 @@ fn bound_input(
     let one_node =
         if together { one_node_groups(classes, filters, &existing, topology) } else { vec![None; classes.len()] };
     let mut together: BTreeMap<usize, (Vec<&ClassFilter>, Vec<f64>)> = BTreeMap::new();
+    // Per bound class: the fewest of its pods each zone gets (see `zones`).
+    let mut pinned: BTreeMap<usize, BTreeMap<String, u64>> = BTreeMap::new();
     for (ci, class) in classes.iter().enumerate() {
         let room: Vec<bool> = existing.iter().map(|n| n.room_for(class) > 0).collect();
         let on_existing = room.iter().any(|&r| r);
@@ -408,7 +415,14 @@ fn bound_input(
         let min_nodes = topology.min_nodes(ci, count, pod, &class.terms[0]);
         let max_per_node = topology.max_per_node(ci, pod);
         let demand: Vec<f64> = dimensions.iter().map(|d| class.requests.get(d) as f64).collect();
-        let index = if merge_constrained || (min_nodes == 0 && max_per_node.is_none()) {
+        // The fewest pods each zone gets by the class's zone spread (one node-affinity term
+        // only: with several, the zones it may use are theirs together).
+        let floors = if merge_constrained || class.terms.len() != 1 {
+            BTreeMap::new()
+        } else {
+            zones::floors(&topology.zone_spreads(ci, pod, &class.terms[0]), count)
+        };
+        let index = if merge_constrained || (min_nodes == 0 && max_per_node.is_none() && floors.is_empty()) {
             let key = (Arc::as_ptr(&filters[ci]), demand.iter().map(|d| d.to_bits()).collect());
             match alike.entry(key) {
                 std::collections::hash_map::Entry::Occupied(e) => {
@@ -442,6 +456,9 @@ fn bound_input(
             uses[f].1.push(class_index);
             class_index
         });
+        if !floors.is_empty() {
+            pinned.insert(index, floors);
+        }
         for (n, _) in room.iter().enumerate().filter(|(_, &r)| r) {
             if !takes[n].contains(&index) {
                 takes[n].push(index);
@@ -532,25 +549,33 @@ fn bound_input(
     for node_type in &mut out.node_types {
         node_type.classes.sort_unstable();
     }
-    // The existing nodes' free room, alike nodes as one type of as many nodes.
-    let mut rooms: std::collections::BTreeMap<(Vec<u64>, Vec<usize>), u64> = Default::default();
+    // The existing nodes' free room, alike nodes (in one zone, when zones matter) as one type
+    // of as many nodes.
+    // Keyed by room, classes taken and zone.
+    type Room = (Vec<u64>, Vec<usize>, Option<String>);
+    let mut rooms: BTreeMap<Room, u64> = Default::default();
     for (node, mut hosts) in existing.iter().zip(takes) {
         if hosts.is_empty() {
             continue;
         }
         hosts.sort_unstable();
         let room: Vec<u64> = dimensions.iter().map(|d| node.available().get(d).max(0) as u64).collect();
-        *rooms.entry((room, hosts)).or_default() += 1;
+        let zone = if pinned.is_empty() { None } else { node.node.labels.get(crate::labels::ZONE).cloned() };
+        *rooms.entry((room, hosts, zone)).or_default() += 1;
     }
-    for ((room, hosts), nodes) in rooms {
+    let first_room = out.node_types.len();
+    let mut room_zones = Vec::new();
+    for ((room, hosts, zone), nodes) in rooms {
         out.node_types.push(BoundNodeType {
             price: 0.0,
             capacity: room.into_iter().map(|v| v as f64).collect(),
             classes: hosts,
             max_nodes: Some(nodes),
         });
+        room_zones.push(zone);
     }
-    out
+    let zoned = zones::pin(&out, &pinned, first_room, &room_zones, COLUMN_GENERATION_CELLS);
+    (out, zoned)
 }
 
 /// `v` rounded down to a power of 2^(1/8) (0 stays 0).

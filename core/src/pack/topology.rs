@@ -10,6 +10,7 @@
 //! the pod, in the node's domain when it is a single one (anti-affinity blocks every domain the
 //! node may still land in).
 
+use super::zones::ZoneSpread;
 use crate::labels;
 use crate::model::{LabelSelector, Labels, NodeInclusionPolicy, Pod, PodAffinityTerm, WhenUnsatisfiable};
 use crate::requirements::{Requirement, Requirements};
@@ -646,6 +647,33 @@ impl Topology {
                 Kind::Affinity => 0,
             };
             out = out.max(nodes);
+        }
+        out
+    }
+
+    /// The required zone spreads of a class that count its pods alone (no other pending class
+    /// is selected by them): per such group, its eligible zones with the pods counted there,
+    /// which of them the class's pods may land in, and its maxSkew. `pod` is one of the pods,
+    /// `pod_reqs` its node requirement (as in [`Topology::min_nodes`]).
+    pub fn zone_spreads(&self, class: usize, pod: &Pod, pod_reqs: &Requirements) -> Vec<ZoneSpread> {
+        let Some(required) = self.owned[class].last() else { return Vec::new() };
+        let mut out = Vec::new();
+        for &g in required {
+            let group = &self.groups[g];
+            let Kind::Spread { max_skew, min_domains, honor_affinity } = &group.kind else { continue };
+            if group.key != labels::ZONE || !group.selects(pod) || self.selected_count[g] != 1 {
+                continue;
+            }
+            let allowed = pod_reqs.get(&group.key);
+            let eligible: Vec<&String> =
+                self.domains(&group.key, if *honor_affinity { allowed } else { None }).collect();
+            out.push(ZoneSpread {
+                zones: eligible.iter().map(|d| d.to_string()).collect(),
+                counted: eligible.iter().map(|d| group.count(d)).collect(),
+                placeable: eligible.iter().map(|d| allowed.is_none_or(|r| r.has(d))).collect(),
+                max_skew: i64::from(*max_skew),
+                least_counts: !eligible.is_empty() && min_domains.is_none_or(|m| eligible.len() >= m as usize),
+            });
         }
         out
     }

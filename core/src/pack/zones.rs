@@ -1,0 +1,275 @@
+//! Zones in the lower bound. A class whose pods spread over zones (a required
+//! `topology.kubernetes.io/zone` spread that counts its pods alone) puts at least so many of
+//! them in each zone, whatever the plan; those pods need nodes in that zone, and a node in one
+//! zone cannot host another zone's share. The bound learns it by splitting the class into a
+//! share per zone, each allowed only on that zone's copy of every node type (and on the
+//! existing nodes in that zone), and the rest, free to go anywhere: a relaxation of every plan
+//! that keeps the spread, much stronger than ignoring zones when the shares are small and the
+//! nodes cheapest per resource are large (six zones of two memory-heavy pods each cannot share
+//! one large node).
+
+use crate::bound::{BoundClass, BoundInput, BoundNodeType};
+use std::collections::BTreeMap;
+
+/// One required zone spread of a class, over its eligible zones (see
+/// [`super::topology::Topology::zone_spreads`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ZoneSpread {
+    /// The eligible zones, sorted.
+    pub zones: Vec<String>,
+    /// Per zone: the pods the group counts there already.
+    pub counted: Vec<i64>,
+    /// Per zone: whether the class's pods may land there (their node affinity).
+    pub placeable: Vec<bool>,
+    pub max_skew: i64,
+    /// Whether the rule measures skew from the least count (false when minDomains is not met,
+    /// or no zone is eligible: then from 0).
+    pub least_counts: bool,
+}
+
+impl ZoneSpread {
+    /// Per zone: the fewest of `pods` new pods that any placement keeping the spread puts
+    /// there.
+    ///
+    /// A pod joins zone `z` only while `count(z) + 1 ≤ min + maxSkew`, the minimum over the
+    /// eligible zones (0 when [`ZoneSpread::least_counts`] is false), and the minimum never
+    /// falls; so when all are placed, with `m` the final minimum, every zone that gained a pod
+    /// ends at most at `m + maxSkew`, and every eligible zone at `m` or more. For each
+    /// possible `m` that gives each zone a least and a most share; a zone's share is at least
+    /// its least and at least what the other zones' mosts leave; the floor is the smallest of
+    /// that over the `m` that leave room for every pod. None when no `m` does (not every pod
+    /// can be placed).
+    pub fn floors(&self, pods: u64) -> Option<Vec<u64>> {
+        let n = i64::try_from(pods).ok()?;
+        if self.max_skew < 1 || self.zones.is_empty() {
+            return None;
+        }
+        let counted: i64 = self.counted.iter().sum();
+        // The minimum is at most the mean.
+        let highest = if self.least_counts { (n + counted) / self.zones.len() as i64 } else { 0 };
+        let mut best: Option<Vec<i64>> = None;
+        for m in 0..=highest {
+            let (mut least, mut most) = (Vec::new(), Vec::new());
+            for (z, &e) in self.counted.iter().enumerate() {
+                let lo = if self.least_counts { (m - e).max(0) } else { 0 };
+                let hi = if self.placeable[z] { (m + self.max_skew - e).max(0) } else { 0 };
+                least.push(lo);
+                most.push(hi);
+            }
+            let (sum_least, sum_most): (i64, i64) = (least.iter().sum(), most.iter().sum());
+            if least.iter().zip(&most).any(|(lo, hi)| lo > hi) || sum_least > n || sum_most < n {
+                continue;
+            }
+            let floors = least.iter().zip(&most).map(|(&lo, &hi)| lo.max(n - (sum_most - hi)));
+            best = Some(match best {
+                None => floors.collect(),
+                Some(b) => b.into_iter().zip(floors).map(|(a, f)| a.min(f)).collect(),
+            });
+        }
+        best.map(|b| b.into_iter().map(|f| f as u64).collect())
+    }
+}
+
+/// Per zone, the fewest of a class's `pods` every placement keeping all of `spreads` puts there
+/// (the most over the spreads; zones with none left out). Empty when some spread cannot place
+/// them all or the floors add up to more than the pods: no placement keeps them, nothing to
+/// learn.
+pub(super) fn floors(spreads: &[ZoneSpread], pods: u64) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for spread in spreads {
+        let Some(floors) = spread.floors(pods) else { return BTreeMap::new() };
+        for (zone, f) in spread.zones.iter().zip(floors).filter(|(_, f)| *f > 0) {
+            let at = out.entry(zone.clone()).or_default();
+            *at = (*at).max(f);
+        }
+    }
+    if out.values().sum::<u64>() > pods {
+        return BTreeMap::new();
+    }
+    out
+}
+
+/// The bound input with the pinned classes split by zone (see the module documentation):
+/// `pinned` holds, per class index, the fewest of its pods each zone gets; node types before
+/// `first_room` are new nodes, copied per zone where they host a pinned class (those the
+/// bounds would drop as dominated are left out first: a type no better than another in every
+/// respect stays so in every zone); the others are
+/// existing nodes' rooms, `room_zones` their zones in order (a room without one hosts every
+/// zone's share: a relaxation). `None` when the result would have more than `max_cells` classes
+/// × node types (the caller keeps the input as it is).
+pub(super) fn pin(
+    input: &BoundInput,
+    pinned: &BTreeMap<usize, BTreeMap<String, u64>>,
+    first_room: usize,
+    room_zones: &[Option<String>],
+    max_cells: usize,
+) -> Option<BoundInput> {
+    let zones: Vec<&String> = {
+        let mut z: Vec<&String> =
+            pinned.values().flat_map(|f| f.iter().filter(|(_, n)| **n > 0).map(|(z, _)| z)).collect();
+        z.sort();
+        z.dedup();
+        z
+    };
+    if zones.is_empty() {
+        return None;
+    }
+    // Per class: the index of its free part and of its share in each zone.
+    let mut classes: Vec<BoundClass> = Vec::new();
+    let mut free: Vec<Option<usize>> = Vec::new();
+    let mut shares: Vec<Vec<Option<usize>>> = Vec::new();
+    for (c, class) in input.classes.iter().enumerate() {
+        let mut share = vec![None; zones.len()];
+        let Some(floors) = pinned.get(&c) else {
+            free.push(Some(classes.len()));
+            classes.push(class.clone());
+            shares.push(share);
+            continue;
+        };
+        let part = |count: u64| BoundClass {
+            count,
+            demand: class.demand.clone(),
+            min_nodes: class.max_per_node.map_or(0, |k| count.div_ceil(k.max(1))),
+            max_per_node: class.max_per_node,
+        };
+        let rest = class.count - floors.values().sum::<u64>().min(class.count);
+        free.push((rest > 0).then(|| {
+            classes.push(part(rest));
+            classes.len() - 1
+        }));
+        for (z, zone) in zones.iter().enumerate() {
+            if let Some(&n) = floors.get(*zone).filter(|n| **n > 0) {
+                share[z] = Some(classes.len());
+                classes.push(part(n));
+            }
+        }
+        shares.push(share);
+    }
+    // The classes a node type hosts in zone `z` (`None`: in every zone).
+    let hosts = |t: &BoundNodeType, zone: Option<usize>| -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for &c in &t.classes {
+            out.extend(free[c]);
+            match zone {
+                Some(z) => out.extend(shares[c][z]),
+                None => out.extend(shares[c].iter().flatten()),
+            }
+        }
+        out.sort_unstable();
+        out
+    };
+    // Types every bound would drop (dominated ones) are left out before they are copied.
+    let kept = crate::bound::kept_types(input);
+    let mut node_types: Vec<BoundNodeType> = Vec::new();
+    for (t, node_type) in input.node_types.iter().enumerate() {
+        if t < first_room && kept.binary_search(&t).is_err() {
+            continue;
+        }
+        let copy = |classes: Vec<usize>| BoundNodeType { classes, ..node_type.clone() };
+        if t >= first_room {
+            let classes = match &room_zones[t - first_room] {
+                None => hosts(node_type, None),
+                Some(zone) => match zones.binary_search(&zone) {
+                    Ok(z) => hosts(node_type, Some(z)),
+                    // No share is pinned there: only free parts.
+                    Err(_) => node_type.classes.iter().filter_map(|&c| free[c]).collect(),
+                },
+            };
+            node_types.push(copy(classes));
+        } else if node_type.classes.iter().any(|&c| pinned.contains_key(&c)) {
+            node_types.extend((0..zones.len()).map(|z| copy(hosts(node_type, Some(z)))));
+        } else {
+            node_types.push(copy(hosts(node_type, None)));
+        }
+    }
+    (classes.len() * node_types.len() <= max_cells).then(|| BoundInput {
+        dimensions: input.dimensions.clone(),
+        classes,
+        node_types,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every final count vector sequential placement can reach, by the rule itself.
+    fn reachable(spread: &ZoneSpread, pods: u64) -> Vec<Vec<i64>> {
+        let mut states = vec![spread.counted.clone()];
+        for _ in 0..pods {
+            let mut next: Vec<Vec<i64>> = Vec::new();
+            for s in &states {
+                let least = if spread.least_counts { *s.iter().min().unwrap() } else { 0 };
+                for z in 0..s.len() {
+                    if spread.placeable[z] && s[z] < least + spread.max_skew {
+                        let mut t = s.clone();
+                        t[z] += 1;
+                        if !next.contains(&t) {
+                            next.push(t);
+                        }
+                    }
+                }
+            }
+            states = next;
+        }
+        states
+    }
+
+    fn spread(counted: Vec<i64>, placeable: Vec<bool>, max_skew: i64, least_counts: bool) -> ZoneSpread {
+        let zones = (0..counted.len()).map(|z| format!("z{z}")).collect();
+        ZoneSpread { zones, counted, placeable, max_skew, least_counts }
+    }
+
+    #[test]
+    fn even_spread_over_six_zones() {
+        let s = spread(vec![0; 6], vec![true; 6], 1, true);
+        assert_eq!(s.floors(11), Some(vec![1; 6]));
+        assert_eq!(s.floors(5), Some(vec![0; 6]));
+        assert_eq!(s.floors(13), Some(vec![2; 6]));
+    }
+
+    #[test]
+    fn counted_pods_shift_the_shares() {
+        // Two pods already in z0: the next four go to z1 and z2 first.
+        let s = spread(vec![2, 0, 0], vec![true; 3], 1, true);
+        assert_eq!(s.floors(4), Some(vec![0, 2, 2]));
+        // A zone the pods may not use still counts: none can be placed past its count + 1.
+        let s = spread(vec![0, 0, 0], vec![true, true, false], 1, true);
+        assert_eq!(s.floors(2), Some(vec![1, 1, 0]));
+        assert_eq!(s.floors(3), None);
+    }
+
+    proptest! {
+        /// No placement the rule allows puts fewer pods in a zone than its floor, and when
+        /// nothing is counted yet under maxSkew 1 the floors are the least shares.
+        #[test]
+        fn floors_never_above_a_reachable_share(
+            counted in proptest::collection::vec(0i64..4, 1..5),
+            placeable_bits in 0u8..16,
+            max_skew in 1i64..3,
+            least_counts in any::<bool>(),
+            pods in 0u64..9,
+        ) {
+            let placeable: Vec<bool> = (0..counted.len()).map(|z| placeable_bits & (1 << z) == 0).collect();
+            let s = spread(counted.clone(), placeable, max_skew, least_counts);
+            let states = reachable(&s, pods);
+            match s.floors(pods) {
+                None => prop_assert!(states.is_empty()),
+                Some(floors) => {
+                    for state in &states {
+                        for z in 0..counted.len() {
+                            prop_assert!(floors[z] as i64 <= state[z] - counted[z], "{floors:?} above {state:?}");
+                        }
+                    }
+                    if max_skew == 1 && least_counts && counted.iter().all(|&e| e == 0) && s.placeable.iter().all(|&p| p) {
+                        for z in 0..counted.len() {
+                            let least = states.iter().map(|st| st[z]).min().unwrap();
+                            prop_assert_eq!(floors[z] as i64, least);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
