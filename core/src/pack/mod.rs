@@ -386,8 +386,8 @@ fn bound_input(
     let one_node =
         if together { one_node_groups(classes, filters, &existing, topology) } else { vec![None; classes.len()] };
     let mut together: BTreeMap<usize, (Vec<&ClassFilter>, Vec<f64>)> = BTreeMap::new();
-    // Per bound class: the fewest of its pods each zone gets (see `zones`).
-    let mut pinned: BTreeMap<usize, BTreeMap<String, u64>> = BTreeMap::new();
+    // Per bound class: its pods' shares per zone, when some zone gets at least one (see `zones`).
+    let mut pinned: BTreeMap<usize, zones::Shares> = BTreeMap::new();
     for (ci, class) in classes.iter().enumerate() {
         let room: Vec<bool> = existing.iter().map(|n| n.room_for(class) > 0).collect();
         let on_existing = room.iter().any(|&r| r);
@@ -413,16 +413,20 @@ fn bound_input(
         }
         let pod = pending[class.pods[0]];
         let min_nodes = topology.min_nodes(ci, count, pod, &class.terms[0]);
-        let max_per_node = topology.max_per_node(ci, pod);
-        let demand: Vec<f64> = dimensions.iter().map(|d| class.requests.get(d) as f64).collect();
-        // The fewest pods each zone gets by the class's zone spread (one node-affinity term
-        // only: with several, the zones it may use are theirs together).
-        let floors = if merge_constrained || class.terms.len() != 1 {
-            BTreeMap::new()
+        // What its zone spreads say of each zone's share (one node-affinity term only: with
+        // several, the zones it may use are theirs together): a zone, so a node, holds at most
+        // so many of its pods.
+        let shares = if merge_constrained || class.terms.len() != 1 {
+            zones::Shares::default()
         } else {
-            zones::floors(&topology.zone_spreads(ci, pod, &class.terms[0]), count)
+            zones::shares(&topology.zone_spreads(ci, pod, &class.terms[0]), count)
         };
-        let index = if merge_constrained || (min_nodes == 0 && max_per_node.is_none() && floors.is_empty()) {
+        let max_per_node = match (topology.max_per_node(ci, pod), shares.most) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let demand: Vec<f64> = dimensions.iter().map(|d| class.requests.get(d) as f64).collect();
+        let index = if merge_constrained || (min_nodes == 0 && max_per_node.is_none()) {
             let key = (Arc::as_ptr(&filters[ci]), demand.iter().map(|d| d.to_bits()).collect());
             match alike.entry(key) {
                 std::collections::hash_map::Entry::Occupied(e) => {
@@ -456,8 +460,8 @@ fn bound_input(
             uses[f].1.push(class_index);
             class_index
         });
-        if !floors.is_empty() {
-            pinned.insert(index, floors);
+        if !shares.floors.is_empty() {
+            pinned.insert(index, shares);
         }
         for (n, _) in room.iter().enumerate().filter(|(_, &r)| r) {
             if !takes[n].contains(&index) {

@@ -7,6 +7,10 @@
 //! that keeps the spread, much stronger than ignoring zones when the shares are small and the
 //! nodes cheapest per resource are large (six zones of two memory-heavy pods each cannot share
 //! one large node).
+//!
+//! A spread also caps each zone's share, and a node is in one zone: a node holds at most the
+//! largest cap of the class's pods (both inputs use it), and at most the largest cap beyond a
+//! zone's floor of the pods past the floors (the split one does).
 
 use crate::bound::{BoundClass, BoundInput, BoundNodeType};
 use std::collections::BTreeMap;
@@ -28,18 +32,19 @@ pub(super) struct ZoneSpread {
 }
 
 impl ZoneSpread {
-    /// Per zone: the fewest of `pods` new pods that any placement keeping the spread puts
-    /// there.
+    /// Per zone: the fewest and the most of `pods` new pods that any placement keeping the
+    /// spread puts there.
     ///
     /// A pod joins zone `z` only while `count(z) + 1 ≤ min + maxSkew`, the minimum over the
     /// eligible zones (0 when [`ZoneSpread::least_counts`] is false), and the minimum never
     /// falls; so when all are placed, with `m` the final minimum, every zone that gained a pod
     /// ends at most at `m + maxSkew`, and every eligible zone at `m` or more. For each
     /// possible `m` that gives each zone a least and a most share; a zone's share is at least
-    /// its least and at least what the other zones' mosts leave; the floor is the smallest of
-    /// that over the `m` that leave room for every pod. None when no `m` does (not every pod
+    /// its least and at least what the other zones' mosts leave, at most its most and at most
+    /// what the other zones' leasts leave; the floor is the smallest of that over the `m` that
+    /// leave room for every pod, the ceiling the largest. None when no `m` does (not every pod
     /// can be placed).
-    pub fn floors(&self, pods: u64) -> Option<Vec<u64>> {
+    pub fn shares(&self, pods: u64) -> Option<(Vec<u64>, Vec<u64>)> {
         let n = i64::try_from(pods).ok()?;
         if self.max_skew < 1 || self.zones.is_empty() {
             return None;
@@ -47,7 +52,7 @@ impl ZoneSpread {
         let counted: i64 = self.counted.iter().sum();
         // The minimum is at most the mean.
         let highest = if self.least_counts { (n + counted) / self.zones.len() as i64 } else { 0 };
-        let mut best: Option<Vec<i64>> = None;
+        let mut best: Option<(Vec<i64>, Vec<i64>)> = None;
         for m in 0..=highest {
             let (mut least, mut most) = (Vec::new(), Vec::new());
             for (z, &e) in self.counted.iter().enumerate() {
@@ -61,36 +66,63 @@ impl ZoneSpread {
                 continue;
             }
             let floors = least.iter().zip(&most).map(|(&lo, &hi)| lo.max(n - (sum_most - hi)));
+            let ceilings = least.iter().zip(&most).map(|(&lo, &hi)| hi.min(n - (sum_least - lo)));
             best = Some(match best {
-                None => floors.collect(),
-                Some(b) => b.into_iter().zip(floors).map(|(a, f)| a.min(f)).collect(),
+                None => (floors.collect(), ceilings.collect()),
+                Some((f, c)) => (
+                    f.into_iter().zip(floors).map(|(a, b)| a.min(b)).collect(),
+                    c.into_iter().zip(ceilings).map(|(a, b)| a.max(b)).collect(),
+                ),
             });
         }
-        best.map(|b| b.into_iter().map(|f| f as u64).collect())
+        let whole = |v: Vec<i64>| v.into_iter().map(|x| x as u64).collect();
+        best.map(|(f, c)| (whole(f), whole(c)))
     }
 }
 
-/// Per zone, the fewest of a class's `pods` every placement keeping all of `spreads` puts there
-/// (the most over the spreads; zones with none left out). Empty when some spread cannot place
-/// them all or the floors add up to more than the pods: no placement keeps them, nothing to
-/// learn.
-pub(super) fn floors(spreads: &[ZoneSpread], pods: u64) -> BTreeMap<String, u64> {
-    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+/// What a class's required zone spreads say of its pods' shares per zone, whatever the plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Shares {
+    /// Per zone, the fewest of them there (the most over the spreads; zones with none left out).
+    pub floors: BTreeMap<String, u64>,
+    /// The most of them one zone holds, so one node: `None` without a spread.
+    pub most: Option<u64>,
+    /// The most beyond its floor one zone holds: how many of the pods past the floors one node
+    /// may hold.
+    pub beyond: Option<u64>,
+}
+
+/// The shares of a class's `pods` under all of `spreads` (see [`Shares`]): nothing when some
+/// spread cannot place them all or the floors add up to more than the pods (no placement
+/// keeps them, nothing to learn).
+pub(super) fn shares(spreads: &[ZoneSpread], pods: u64) -> Shares {
+    let mut floors: BTreeMap<String, u64> = BTreeMap::new();
+    // The zones every spread lets the pods use, with the least of their ceilings there.
+    let mut ceilings: Option<BTreeMap<String, u64>> = None;
     for spread in spreads {
-        let Some(floors) = spread.floors(pods) else { return BTreeMap::new() };
-        for (zone, f) in spread.zones.iter().zip(floors).filter(|(_, f)| *f > 0) {
-            let at = out.entry(zone.clone()).or_default();
+        let Some((low, high)) = spread.shares(pods) else { return Shares::default() };
+        for (zone, f) in spread.zones.iter().zip(low).filter(|(_, f)| *f > 0) {
+            let at = floors.entry(zone.clone()).or_default();
             *at = (*at).max(f);
         }
+        let mine: BTreeMap<String, u64> = spread.zones.iter().cloned().zip(high).collect();
+        ceilings = Some(match ceilings {
+            None => mine,
+            Some(c) => c.into_iter().filter_map(|(z, u)| mine.get(&z).map(|&v| (z, u.min(v)))).collect(),
+        });
     }
-    if out.values().sum::<u64>() > pods {
-        return BTreeMap::new();
+    if floors.values().sum::<u64>() > pods {
+        return Shares::default();
     }
-    out
+    let Some(ceilings) = ceilings else { return Shares::default() };
+    let most = ceilings.values().copied().max();
+    let beyond = ceilings.iter().map(|(z, u)| u.saturating_sub(floors.get(z).copied().unwrap_or(0))).max();
+    Shares { floors, most, beyond }
 }
 
 /// The bound input with the pinned classes split by zone (see the module documentation):
-/// `pinned` holds, per class index, the fewest of its pods each zone gets; node types before
+/// `pinned` holds, per class index, its [`Shares`] (the part beyond the floors holds at most
+/// [`Shares::beyond`] pods on a node); node types before
 /// `first_room` are new nodes, copied per zone where they host a pinned class (those the
 /// bounds would drop as dominated are left out first: a type no better than another in every
 /// respect stays so in every zone); the others are
@@ -99,14 +131,14 @@ pub(super) fn floors(spreads: &[ZoneSpread], pods: u64) -> BTreeMap<String, u64>
 /// × node types (the caller keeps the input as it is).
 pub(super) fn pin(
     input: &BoundInput,
-    pinned: &BTreeMap<usize, BTreeMap<String, u64>>,
+    pinned: &BTreeMap<usize, Shares>,
     first_room: usize,
     room_zones: &[Option<String>],
     max_cells: usize,
 ) -> Option<BoundInput> {
     let zones: Vec<&String> = {
         let mut z: Vec<&String> =
-            pinned.values().flat_map(|f| f.iter().filter(|(_, n)| **n > 0).map(|(z, _)| z)).collect();
+            pinned.values().flat_map(|f| f.floors.iter().filter(|(_, n)| **n > 0).map(|(z, _)| z)).collect();
         z.sort();
         z.dedup();
         z
@@ -120,27 +152,33 @@ pub(super) fn pin(
     let mut shares: Vec<Vec<Option<usize>>> = Vec::new();
     for (c, class) in input.classes.iter().enumerate() {
         let mut share = vec![None; zones.len()];
-        let Some(floors) = pinned.get(&c) else {
+        let Some(pins) = pinned.get(&c).filter(|s| !s.floors.is_empty()) else {
             free.push(Some(classes.len()));
             classes.push(class.clone());
             shares.push(share);
             continue;
         };
-        let part = |count: u64| BoundClass {
-            count,
-            demand: class.demand.clone(),
-            min_nodes: class.max_per_node.map_or(0, |k| count.div_ceil(k.max(1))),
-            max_per_node: class.max_per_node,
+        let part = |count: u64, most: Option<u64>| {
+            let max_per_node = match (class.max_per_node, most) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            BoundClass {
+                count,
+                demand: class.demand.clone(),
+                min_nodes: max_per_node.map_or(0, |k| count.div_ceil(k.max(1))),
+                max_per_node,
+            }
         };
-        let rest = class.count - floors.values().sum::<u64>().min(class.count);
+        let rest = class.count - pins.floors.values().sum::<u64>().min(class.count);
         free.push((rest > 0).then(|| {
-            classes.push(part(rest));
+            classes.push(part(rest, pins.beyond));
             classes.len() - 1
         }));
         for (z, zone) in zones.iter().enumerate() {
-            if let Some(&n) = floors.get(*zone).filter(|n| **n > 0) {
+            if let Some(&n) = pins.floors.get(*zone).filter(|n| **n > 0) {
                 share[z] = Some(classes.len());
-                classes.push(part(n));
+                classes.push(part(n, None));
             }
         }
         shares.push(share);
@@ -224,27 +262,29 @@ mod tests {
     #[test]
     fn even_spread_over_six_zones() {
         let s = spread(vec![0; 6], vec![true; 6], 1, true);
-        assert_eq!(s.floors(11), Some(vec![1; 6]));
-        assert_eq!(s.floors(5), Some(vec![0; 6]));
-        assert_eq!(s.floors(13), Some(vec![2; 6]));
+        assert_eq!(s.shares(11), Some((vec![1; 6], vec![2; 6])));
+        assert_eq!(s.shares(5), Some((vec![0; 6], vec![1; 6])));
+        assert_eq!(s.shares(13), Some((vec![2; 6], vec![3; 6])));
+        let shares = shares(&[s], 11);
+        assert_eq!((shares.floors.len(), shares.most, shares.beyond), (6, Some(2), Some(1)));
     }
 
     #[test]
     fn counted_pods_shift_the_shares() {
         // Two pods already in z0: the next four go to z1 and z2 first.
         let s = spread(vec![2, 0, 0], vec![true; 3], 1, true);
-        assert_eq!(s.floors(4), Some(vec![0, 2, 2]));
+        assert_eq!(s.shares(4), Some((vec![0, 2, 2], vec![0, 2, 2])));
         // A zone the pods may not use still counts: none can be placed past its count + 1.
         let s = spread(vec![0, 0, 0], vec![true, true, false], 1, true);
-        assert_eq!(s.floors(2), Some(vec![1, 1, 0]));
-        assert_eq!(s.floors(3), None);
+        assert_eq!(s.shares(2), Some((vec![1, 1, 0], vec![1, 1, 0])));
+        assert_eq!(s.shares(3), None);
     }
 
     proptest! {
-        /// No placement the rule allows puts fewer pods in a zone than its floor, and when
-        /// nothing is counted yet under maxSkew 1 the floors are the least shares.
+        /// No placement the rule allows puts fewer pods in a zone than its floor or more than
+        /// its ceiling, and when nothing is counted yet under maxSkew 1 both are reached.
         #[test]
-        fn floors_never_above_a_reachable_share(
+        fn shares_hold_every_reachable_share(
             counted in proptest::collection::vec(0i64..4, 1..5),
             placeable_bits in 0u8..16,
             max_skew in 1i64..3,
@@ -254,18 +294,21 @@ mod tests {
             let placeable: Vec<bool> = (0..counted.len()).map(|z| placeable_bits & (1 << z) == 0).collect();
             let s = spread(counted.clone(), placeable, max_skew, least_counts);
             let states = reachable(&s, pods);
-            match s.floors(pods) {
+            match s.shares(pods) {
                 None => prop_assert!(states.is_empty()),
-                Some(floors) => {
+                Some((floors, ceilings)) => {
                     for state in &states {
                         for z in 0..counted.len() {
-                            prop_assert!(floors[z] as i64 <= state[z] - counted[z], "{floors:?} above {state:?}");
+                            let share = state[z] - counted[z];
+                            prop_assert!(floors[z] as i64 <= share && share <= ceilings[z] as i64,
+                                "{floors:?} / {ceilings:?} miss {state:?}");
                         }
                     }
                     if max_skew == 1 && least_counts && counted.iter().all(|&e| e == 0) && s.placeable.iter().all(|&p| p) {
                         for z in 0..counted.len() {
                             let least = states.iter().map(|st| st[z]).min().unwrap();
-                            prop_assert_eq!(floors[z] as i64, least);
+                            let most = states.iter().map(|st| st[z]).max().unwrap();
+                            prop_assert_eq!((floors[z] as i64, ceilings[z] as i64), (least, most));
                         }
                     }
                 }
