@@ -186,15 +186,27 @@ fn plan_bounded(
     // one stands.
     let mut lower = exact_bound.unwrap_or(0.0);
     if bounded {
-        let input = |partial: bool, together: bool| {
+        let input = |partial: bool, together: bool, merge: bool| {
             phase("bound input", || {
-                bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, partial, together)
+                bound_input(&ctx, &pending, &classes, &filters, &cluster, &topology, partial, together, merge)
             })
         };
-        let (whole, zoned) = input(true, true);
+        // Classes alike but for their topology merge past MERGE_CONSTRAINED_FROM classes, and
+        // when the input would otherwise be too large for column generation (which the merged
+        // one gets, where the other would get the resource-volume LP alone).
+        let mut merge = classes.len() > MERGE_CONSTRAINED_FROM;
+        let (mut whole, mut zoned) = input(true, true, merge);
+        let cells = |i: &BoundInput| i.classes.len() * i.node_types.len();
+        if !merge && cells(&whole) > COLUMN_GENERATION_CELLS {
+            let merged = input(true, true, true);
+            if cells(&merged.0) <= COLUMN_GENERATION_CELLS {
+                merge = true;
+                (whole, zoned) = merged;
+            }
+        }
         // Without existing room to share, the second is the first.
-        let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| input(false, true).0);
-        let apart = (0..classes.len()).any(|c| topology.shared_host(c).is_some()).then(|| input(true, false).0);
+        let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| input(false, true, merge).0);
+        let apart = (0..classes.len()).any(|c| topology.shared_host(c).is_some()).then(|| input(true, false, merge).0);
         for input in std::iter::once(whole).chain(zoned).chain(strict).chain(apart) {
             lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
         }
@@ -339,7 +351,8 @@ fn topology_of(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classe
 /// for every plan. With `partial` false, only the classes no existing node can take at all,
 /// on new nodes (a smaller problem, whose bound the column generation sometimes gets closer
 /// to within its effort). With `together` false, pods that must share a node are classed as
-/// if they need not. With it, when some class spreads over zones, the same problem with each
+/// if they need not. With `merge_constrained`, classes alike but for their topology are one (a
+/// relaxation, for inputs too large otherwise). With it, when some class spreads over zones, the same problem with each
 /// zone's share of those classes split off (see [`zones`]), when it stays within
 /// [`COLUMN_GENERATION_CELLS`].
 #[allow(clippy::too_many_arguments)]
@@ -352,6 +365,7 @@ fn bound_input(
     topology: &Topology,
     partial: bool,
     together: bool,
+    merge_constrained: bool,
 ) -> (BoundInput, Option<BoundInput>) {
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
@@ -376,11 +390,10 @@ fn bound_input(
     // Classes alike to the bound (the same candidates, the same demand, no topology rule) are
     // one: the relaxation cannot tell them apart, and it stays small. An existing node may
     // take the merged class when it could take one of them (more room only lowers a bound).
-    // Past MERGE_CONSTRAINED_FROM classes, classes with topology merge too, as a relaxation:
+    // With `merge_constrained`, classes with topology merge too, as a relaxation:
     // the merged pods need at least the most distinct nodes any of them needs, and a node
     // holds at most the sum of their caps (none when one has none).
     let mut alike: std::collections::HashMap<(*const ClassFilter, Vec<u64>), usize> = Default::default();
-    let merge_constrained = classes.len() > MERGE_CONSTRAINED_FROM;
     // Pods that must all share one node are one pod of their summed demand (see
     // `one_node_groups`): per group, its member classes' filters and the summed demand.
     let one_node =
