@@ -159,7 +159,7 @@ pub enum BoundMethod {
     ColumnGeneration,
     /// The resource-volume rows over whole nodes ([`whole`]).
     WholeNodes,
-    /// Column generation over whole node counts per type ([`branch`]).
+    /// Column generation over whole node counts, in all and per type ([`branch`]).
     BranchAndPrice,
 }
 
