@@ -17,8 +17,10 @@
 //!    cheaper plan is kept; past it, they are placed apart from the others by Karpenter's
 //!    rules alone, as only their zones are kept.
 //! 2. Every other pod (a *free* pod: its class alone decides where it may go) goes onto an
-//!    existing node if one has room (first fit, largest pods first), then into the room a
-//!    node of step 1 has left on the instance type it launches (no extra cost).
+//!    existing node if one has room — each node in turn takes the pods worth most in its room
+//!    (what they would cost on new nodes), then first fit, largest pods first, for the rest —
+//!    then into the room a node of step 1 has left on the instance type it launches (no extra
+//!    cost).
 //! 3. Groups first: each opens the node where it costs least net of the pods that fill the
 //!    rest of its room, a pod worth its price in the resource-volume LP of the other pods.
 //!    The remaining free pods are packed by shape class. First by linear programming: column
@@ -699,10 +701,63 @@ impl<'s, 'a> Packer<'s, 'a> {
         &self.space[pool][t]
     }
 
-    /// Step 2a: existing nodes, first fit, largest pods first.
+    /// Step 2a: existing nodes. In a plan, each in turn (in Karpenter's order) takes the pods
+    /// worth most in its room (a knapsack, a pod worth its class's price per pod on its
+    /// cheapest node: what it saves there); then first fit, largest pods first, for what still
+    /// fits. A consolidation trial (few pods, thousands of nodes, run many times) fits first
+    /// only.
     fn fill_existing(&mut self) {
         if self.sim.existing.is_empty() {
             return;
+        }
+        let by_worth = if self.sim.lp_packing { self.sim.existing.len() } else { 0 };
+        for n in 0..by_worth {
+            let node = &self.sim.existing[n];
+            let room: Vec<i64> = self.dense.of(node.available());
+            // The classes with pods that fit its room; when they all fit at once, first fit
+            // below takes every one the node allows.
+            let mut sized: Vec<(usize, usize)> = Vec::new();
+            let mut all = vec![0i64; room.len()];
+            for &c in &self.order {
+                let most = copies(&self.demand[c], &room, self.left[c].len());
+                if most > 0 {
+                    sized.push((c, most));
+                    all.iter_mut().zip(&self.demand[c]).for_each(|(a, d)| *a += d * most as i64);
+                }
+            }
+            if all.iter().zip(&room).all(|(a, r)| a <= r) {
+                continue;
+            }
+            let mut items: Vec<usize> = Vec::new();
+            let mut knapsack: Vec<(f64, Vec<f64>, f64)> = Vec::new();
+            for (c, most) in sized {
+                if node.fits(self.sim.pods[self.left[c][0]], &self.sim.classes[c], None) {
+                    items.push(c);
+                    knapsack.push((
+                        self.value[c],
+                        self.demand[c].iter().map(|&d| d.max(0) as f64).collect(),
+                        most as f64,
+                    ));
+                }
+            }
+            let room: Vec<f64> = room.iter().map(|&r| r.max(0) as f64).collect();
+            for (j, k) in crate::bound::best_fill(&room, &knapsack, FILL_NODES) {
+                let c = items[j];
+                let class = &self.sim.classes[c];
+                let mut kept = Vec::new();
+                let mut placed = 0;
+                for p in std::mem::take(&mut self.left[c]) {
+                    let pod = self.sim.pods[p];
+                    if placed < k && self.sim.existing[n].fits(pod, class, None) {
+                        self.sim.existing[n].add(pod, p);
+                        self.sim.placement[p] = Placement::Existing(n);
+                        placed += 1;
+                    } else {
+                        kept.push(p);
+                    }
+                }
+                self.left[c] = kept;
+            }
         }
         for c in self.order.clone() {
             let class = &self.sim.classes[self.class(c)];
