@@ -195,15 +195,16 @@ fn plan_bounded(
         // when the input would otherwise be too large for column generation (which the merged
         // one gets, where the other would get the resource-volume LP alone).
         let mut merge = classes.len() > MERGE_CONSTRAINED_FROM;
-        let (mut whole, mut zoned) = input(true, true, merge);
+        let (mut whole, mut zoning) = input(true, true, merge);
         let cells = |i: &BoundInput| i.classes.len() * i.node_types.len();
         if !merge && cells(&whole) > COLUMN_GENERATION_CELLS {
             let merged = input(true, true, true);
             if cells(&merged.0) <= COLUMN_GENERATION_CELLS {
                 merge = true;
-                (whole, zoned) = merged;
+                (whole, zoning) = merged;
             }
         }
+        let zoned = zoning.and_then(|z| phase("bound input", || z.split(&whole, COLUMN_GENERATION_CELLS)));
         // Without existing room to share, the second is the first.
         let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| input(false, true, merge).0);
         let apart = (0..classes.len()).any(|c| topology.shared_host(c).is_some()).then(|| input(true, false, merge).0);
@@ -352,9 +353,8 @@ fn topology_of(ctx: &FilterContext, cluster: &Cluster<'_>, pods: &[&Pod], classe
 /// on new nodes (a smaller problem, whose bound the column generation sometimes gets closer
 /// to within its effort). With `together` false, pods that must share a node are classed as
 /// if they need not. With `merge_constrained`, classes alike but for their topology are one (a
-/// relaxation, for inputs too large otherwise). With it, when some class spreads over zones, the same problem with each
-/// zone's share of those classes split off (see [`zones`]), when it stays within
-/// [`COLUMN_GENERATION_CELLS`].
+/// relaxation, for inputs too large otherwise). With it, when some class spreads over zones,
+/// how to split each zone's share of those classes off (see [`zones`]).
 #[allow(clippy::too_many_arguments)]
 fn bound_input(
     ctx: &FilterContext,
@@ -366,7 +366,7 @@ fn bound_input(
     partial: bool,
     together: bool,
     merge_constrained: bool,
-) -> (BoundInput, Option<BoundInput>) {
+) -> (BoundInput, Option<zones::Zoning>) {
     let dimensions: Vec<String> = {
         let mut names: BTreeSet<String> = BTreeSet::new();
         for c in classes {
@@ -591,8 +591,8 @@ fn bound_input(
         });
         room_zones.push(zone);
     }
-    let zoned = zones::pin(&out, &pinned, first_room, &room_zones, COLUMN_GENERATION_CELLS);
-    (out, zoned)
+    let zoning = (!pinned.is_empty()).then_some(zones::Zoning { pinned, first_room, room_zones });
+    (out, zoning)
 }
 
 /// `v` rounded down to a power of 2^(1/8) (0 stays 0).

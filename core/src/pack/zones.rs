@@ -120,16 +120,30 @@ pub(super) fn shares(spreads: &[ZoneSpread], pods: u64) -> Shares {
     Shares { floors, most, beyond }
 }
 
-/// The bound input with the pinned classes split by zone (see the module documentation):
-/// `pinned` holds, per class index, its [`Shares`] (the part beyond the floors holds at most
-/// [`Shares::beyond`] pods on a node); node types before
-/// `first_room` are new nodes, copied per zone where they host a pinned class (those the
-/// bounds would drop as dominated are left out first: a type no better than another in every
-/// respect stays so in every zone); the others are
-/// existing nodes' rooms, `room_zones` their zones in order (a room without one hosts every
-/// zone's share: a relaxation). `None` when the result would have more than `max_cells` classes
-/// × node types (the caller keeps the input as it is).
-pub(super) fn pin(
+/// How to split a bound input's classes by zone: per class index with a floor somewhere, its
+/// [`Shares`]; node types before `first_room` are new nodes, the others existing nodes' rooms,
+/// `room_zones` their zones in order.
+#[derive(Debug, Clone)]
+pub(super) struct Zoning {
+    pub pinned: BTreeMap<usize, Shares>,
+    pub first_room: usize,
+    pub room_zones: Vec<Option<String>>,
+}
+
+impl Zoning {
+    /// The input with the pinned classes split by zone (see the module documentation): each
+    /// share only on its zone's nodes, the part beyond the floors at most [`Shares::beyond`]
+    /// pods on a node. New node types are copied per zone where they host a pinned class
+    /// (those the bounds would drop as dominated are left out first: a type no better than
+    /// another in every respect stays so in every zone); a room without a zone hosts every
+    /// zone's share (a relaxation). `None` when the result would have more than `max_cells`
+    /// classes × node types (the input stands alone).
+    pub fn split(&self, input: &BoundInput, max_cells: usize) -> Option<BoundInput> {
+        pin(input, &self.pinned, self.first_room, &self.room_zones, max_cells)
+    }
+}
+
+fn pin(
     input: &BoundInput,
     pinned: &BTreeMap<usize, Shares>,
     first_room: usize,
