@@ -407,7 +407,10 @@ impl<P: CloudProvider> Lifecycle<P> {
                 Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.code == 404 => return Ok(true),
                 // Changed meanwhile: the next pass sees it as it is now.
-                Err(kube::Error::Api(s)) if s.code == 409 => return Ok(false),
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    tracing::debug!(node = %node_name, "tainting: the node changed meanwhile; retried");
+                    return Ok(false);
+                }
                 Err(e) => return Err(e),
             }
             self.event(node, EventType::Normal, "Draining", &format!("draining for NodeClaim {claim}")).await;
@@ -420,6 +423,12 @@ impl<P: CloudProvider> Lifecycle<P> {
             .state_filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node_name.as_str()));
         let step = crate::termination::next_step(&pods, now, deadline);
         if !step.done() && !past_deadline {
+            tracing::debug!(
+                node = %node_name,
+                left = step.left,
+                evict = ?step.evict.iter().map(|p| crate::termination::key(p)).collect::<Vec<_>>(),
+                "draining"
+            );
             for pod in &step.evict {
                 self.evict(pod).await;
             }
@@ -481,6 +490,7 @@ impl<P: CloudProvider> Lifecycle<P> {
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 self.evictions.forget(&key);
                 self.metrics.eviction(404);
+                tracing::debug!(pod = %key, "eviction: the pod is gone");
             }
             // A PodDisruptionBudget allows no eviction now (429), or cannot say (500, a pod
             // two budgets select): asked again later, never forced.

@@ -140,13 +140,15 @@ pub fn next_step(pods: &[Arc<Pod>], now: i64, deadline: Option<i64>) -> Step {
 }
 
 /// Per pod, when an eviction may be asked again after a refusal (429: a PDB allows none now),
-/// with exponential backoff: 1 s, doubling, at most 30 s.
+/// with exponential backoff as Karpenter's eviction queue: 100 ms, doubling, at most 10 s. A
+/// budget that opens again (a replacement Ready, a disrupted pod's entry expired) is asked
+/// within 10 s.
 #[derive(Default)]
 pub struct Backoff(Mutex<HashMap<String, (Instant, Duration)>>);
 
 impl Backoff {
-    const FIRST: Duration = Duration::from_secs(1);
-    const MAX: Duration = Duration::from_secs(30);
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(10);
 
     /// Whether `pod` may be asked now.
     pub fn ready(&self, pod: &str) -> bool {
@@ -285,7 +287,7 @@ mod tests {
         b.refused("shop/web");
         assert!(!b.ready("shop/web"));
         b.refused("shop/web");
-        assert_eq!(b.0.lock().unwrap()["shop/web"].1, Duration::from_secs(2));
+        assert_eq!(b.0.lock().unwrap()["shop/web"].1, Duration::from_millis(200));
         for _ in 0..10 {
             b.refused("shop/web");
         }

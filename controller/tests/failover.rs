@@ -54,8 +54,13 @@ const RUNS: usize = 20;
 /// Garbage collection's grace (`--gc-grace`) and interval (`--gc-interval`).
 const GC_GRACE: Duration = Duration::from_secs(5);
 const GC_INTERVAL: Duration = Duration::from_secs(2);
-/// How long a run may take to finish its work before the test gives up on it.
-const RUN_TIMEOUT: Duration = Duration::from_secs(150);
+/// How long a run may take to finish its work before the test gives up on it. More than
+/// Kubernetes' disruption controller may hold a PodDisruptionBudget shut on its own: when an
+/// evicted pod vanishes at once (KWOK deletes it the moment it is marked) before the
+/// controller's sync sees it gone, the pod stays in the budget's `disruptedPods` until that
+/// entry's 2-minute `DeletionTimeout`, and every eviction the budget guards is refused
+/// meanwhile (seen: a drain refused 429 for 125 s while every web pod was Ready).
+const RUN_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// splitmix64: a small seeded generator, so that a run can be replayed.
 struct Rng(u64);
@@ -428,7 +433,19 @@ impl Snapshot {
             }
         }
         for n in self.nodes.iter().filter(|n| n.metadata.deletion_timestamp.is_some()) {
-            why.push(format!("Node {} being deleted", n.metadata.name.as_deref().unwrap_or_default()));
+            let name = n.metadata.name.as_deref().unwrap_or_default();
+            // What its drain may wait for: the pods still bound to it.
+            let on_it: Vec<String> = self
+                .pods
+                .iter()
+                .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name))
+                .map(|p| {
+                    let phase = p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("?");
+                    let deleting = if p.metadata.deletion_timestamp.is_some() { ", being deleted" } else { "" };
+                    format!("{} ({phase}{deleting})", p.metadata.name.as_deref().unwrap_or_default())
+                })
+                .collect();
+            why.push(format!("Node {name} being deleted, pods on it: {on_it:?}"));
         }
         why
     }
