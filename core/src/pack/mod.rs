@@ -434,10 +434,7 @@ fn bound_input(
         } else {
             zones::shares(&topology.zone_spreads(ci, pod, &class.terms[0]), count)
         };
-        let max_per_node = match (topology.max_per_node(ci, pod), shares.most) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let max_per_node = zones::tighter_cap(topology.max_per_node(ci, pod), shares.most);
         let demand: Vec<f64> = dimensions.iter().map(|d| class.requests.get(d) as f64).collect();
         let index = if merge_constrained || (min_nodes == 0 && max_per_node.is_none()) {
             let key = (Arc::as_ptr(&filters[ci]), demand.iter().map(|d| d.to_bits()).collect());

@@ -731,7 +731,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             let mut items: Vec<usize> = Vec::new();
             let mut knapsack: Vec<(f64, Vec<f64>, f64)> = Vec::new();
             for (c, most) in sized {
-                if node.fits(self.sim.pods[self.left[c][0]], &self.sim.classes[c], None) {
+                if node.fits(self.sim.pods[self.left[c][0]], &self.sim.classes[self.class(c)], None) {
                     items.push(c);
                     knapsack.push((
                         self.value[c],
@@ -743,7 +743,7 @@ impl<'s, 'a> Packer<'s, 'a> {
             let room: Vec<f64> = room.iter().map(|&r| r.max(0) as f64).collect();
             for (j, k) in crate::bound::best_fill(&room, &knapsack, FILL_NODES) {
                 let c = items[j];
-                let class = &self.sim.classes[c];
+                let class = &self.sim.classes[self.class(c)];
                 let mut kept = Vec::new();
                 let mut placed = 0;
                 for p in std::mem::take(&mut self.left[c]) {

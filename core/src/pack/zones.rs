@@ -173,10 +173,7 @@ fn pin(
             continue;
         };
         let part = |count: u64, most: Option<u64>| {
-            let max_per_node = match (class.max_per_node, most) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let max_per_node = tighter_cap(class.max_per_node, most);
             BoundClass {
                 count,
                 demand: class.demand.clone(),
@@ -239,6 +236,14 @@ fn pin(
         classes,
         node_types,
     })
+}
+
+/// The tighter of two caps on a class's pods per node, either when the other is missing.
+pub(crate) fn tighter_cap(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[cfg(test)]
