@@ -53,7 +53,10 @@ pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
         (&'a [crate::model::TopologySpreadConstraint], &'a [crate::model::HostPort]),
     );
     let read = selected_label_keys(pods, inventory);
-    let mut index: HashMap<Key<'_>, usize> = HashMap::new();
+    // Keys hashed once each: as the index grows it rehashes the numbers, not the keys (with
+    // thousands of classes, rehashing was a third of the work).
+    let hasher = std::hash::RandomState::new();
+    let mut index: HashMap<Prehashed<Key<'_>>, usize> = HashMap::new();
     let mut classes: Vec<ShapeClass> = Vec::new();
     // Per class, its workloads already listed (kind, namespace, name).
     let mut seen_workloads: Vec<HashSet<(&str, &str, &str)>> = Vec::new();
@@ -74,6 +77,7 @@ pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
             (&pod.namespace, labels, &pod.pod_affinity, &pod.pod_anti_affinity),
             (&pod.topology_spread, &pod.host_ports),
         );
+        let key = Prehashed { hash: std::hash::BuildHasher::hash_one(&hasher, &key), key };
         let class = *index.entry(key).or_insert_with(|| {
             let (extra, volume_error) = match volumes {
                 Some(Ok(reqs)) => (reqs, None),
@@ -102,6 +106,26 @@ pub fn shape_classes(pods: &[&Pod], inventory: &Inventory) -> Vec<ShapeClass> {
         }
     }
     classes
+}
+
+/// A map key with its hash computed once (see [`shape_classes`]).
+struct Prehashed<K> {
+    hash: u64,
+    key: K,
+}
+
+impl<K: PartialEq> PartialEq for Prehashed<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.key == other.key
+    }
+}
+
+impl<K: Eq> Eq for Prehashed<K> {}
+
+impl<K> std::hash::Hash for Prehashed<K> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 /// The pod label keys some selector may read: those of the label selectors, `matchLabelKeys`
