@@ -75,17 +75,32 @@ impl<P> Ord for Subtree<P> {
 
 /// The integer resource-volume bound, starting from `lp` (the LP's own value, a valid bound
 /// of the root), and the LPs it solved. `None` when it has nothing to say (no rows, no integer
-/// solution at all).
-pub(super) fn bound(instance: &Instance, lp: f64) -> Option<(f64, usize)> {
+/// solution at all), or nothing above `beat`: the root's counts rounded up meet every row
+/// within the types' limits for at most `beat`, so the integer optimum is no more than that.
+pub(super) fn bound(instance: &Instance, lp: f64, beat: f64) -> Option<(f64, usize)> {
     let base = tightened(rows(instance));
     if base.is_empty() || instance.types.is_empty() {
         return None;
     }
     let costs: Vec<f64> = instance.types.iter().map(|t| t.price).collect();
     let most: Vec<f64> = (0..instance.types.len()).map(|t| instance.most_nodes(t)).collect();
-    best_first(&costs, WHOLE_NODES_LPS, false, |floors, ceilings, parent| {
-        solve(&base, &costs, &most, floors, ceilings, parent.map_or(lp, |p| p.value))
+    let mut root = Some(solve(&base, &costs, &most, Vec::new(), Vec::new(), lp)?);
+    if root.as_ref().and_then(|r| rounded_up(&base, &costs, &most, &r.x)).is_some_and(|cost| cost <= beat) {
+        return None;
+    }
+    best_first(&costs, WHOLE_NODES_LPS, false, |floors, ceilings, parent| match parent {
+        None => root.take(),
+        Some(p) => solve(&base, &costs, &most, floors, ceilings, p.value),
     })
+}
+
+/// The cost of the counts `x` rounded up, when that is a solution: within the limits `most`
+/// and meeting every row (checked here, not taken from the solver).
+fn rounded_up(rows: &[Row], costs: &[f64], most: &[f64], x: &[f64]) -> Option<f64> {
+    let counts: Vec<f64> = x.iter().map(|&v| (v - INTEGRAL).ceil().max(0.0)).collect();
+    let within = counts.iter().zip(most).all(|(c, m)| c <= m);
+    let meets = rows.iter().all(|row| row.entries.iter().map(|&(t, a)| a * counts[t]).sum::<f64>() >= row.rhs);
+    (within && meets && counts.len() == costs.len()).then(|| counts.iter().zip(costs).map(|(c, p)| c * p).sum())
 }
 
 /// Best-first branch and bound on the node counts of the types (of prices `costs`): `solve`
@@ -235,5 +250,18 @@ mod tests {
         let rows = tightened(vec![row]);
         assert_eq!(rows[0].entries, vec![(0, 50.0), (1, 32.0), (2, 50.0)]);
         assert_eq!(rows[0].rhs, 50.0);
+    }
+
+    #[test]
+    fn counts_rounded_up_are_a_solution_only_within_limits_and_rows() {
+        // 10 CPUs: 2.5 nodes of 4 CPUs (price 1) round up to 3 for 3.
+        let mut row = Row::floor(vec![0], 10.0);
+        row.entries = vec![(0, 4.0), (1, 8.0)];
+        let rows = vec![row];
+        assert_eq!(rounded_up(&rows, &[1.0, 3.0], &[f64::INFINITY; 2], &[2.5, 0.0]), Some(3.0));
+        // Past a type's limit of 2 nodes, not a solution.
+        assert_eq!(rounded_up(&rows, &[1.0, 3.0], &[2.0, f64::INFINITY], &[2.5, 0.0]), None);
+        // Counts that fall short of a row even rounded up, not a solution.
+        assert_eq!(rounded_up(&rows, &[1.0, 3.0], &[f64::INFINITY; 2], &[1.5, 0.0]), None);
     }
 }
