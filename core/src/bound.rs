@@ -366,7 +366,7 @@ fn with_whole_nodes(instance: &prepare::Instance, lp: f64, best: Bound) -> Bound
     if volume::rows(instance).len() * instance.types.len() > WHOLE_NODES_CELLS {
         return best;
     }
-    match whole::bound(instance, lp) {
+    match whole::bound(instance, lp, best.value) {
         Some((value, lps)) if value > best.value => {
             Bound { value, method: BoundMethod::WholeNodes, iterations: lps, proven: false, ..best }
         }

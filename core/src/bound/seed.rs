@@ -27,6 +27,7 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
     let mut order: Vec<usize> = (0..instance.classes.len()).collect();
     order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
     let mut remaining: Vec<f64> = instance.classes.iter().map(|c| c.count).collect();
+    let hosts = Hosts::of(instance);
     let mut open: Vec<OpenNode> = Vec::new();
     // Per type: nodes opened (a type of at most so many nodes opens no more).
     let mut opened = vec![0.0; instance.types.len()];
@@ -49,7 +50,7 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
             if remaining[c] <= 0.0 {
                 break;
             }
-            if class.types.binary_search(t).is_err() {
+            if !hosts.has(*t, c) {
                 continue;
             }
             let there = counts.iter().find(|(k, _)| *k == c).map_or(0.0, |(_, n)| *n);
@@ -112,7 +113,7 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
                 let score = match trials[k] {
                     Some((score, took)) if took <= remaining[c] => score,
                     _ => {
-                        let fresh = trial(instance, t, &order[position..], &remaining, values);
+                        let fresh = trial(instance, &hosts, t, &order[position..], &remaining, values);
                         trials[k] = Some(fresh);
                         fresh.0
                     }
@@ -143,6 +144,30 @@ pub(super) fn patterns(instance: &Instance, values: &[f64]) -> Vec<(usize, Vec<(
         .collect()
 }
 
+/// Which type hosts which class, a bit per pair (the packing asks for every open node and
+/// every class of a trial).
+struct Hosts {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl Hosts {
+    fn of(instance: &Instance) -> Self {
+        let words = instance.classes.len().div_ceil(64);
+        let mut bits = vec![0; words * instance.types.len()];
+        for (t, ty) in instance.types.iter().enumerate() {
+            for &c in &ty.hosts {
+                bits[t * words + c / 64] |= 1 << (c % 64);
+            }
+        }
+        Hosts { words, bits }
+    }
+
+    fn has(&self, t: usize, c: usize) -> bool {
+        self.bits[t * self.words + c / 64] & (1 << (c % 64)) != 0
+    }
+}
+
 /// A node of the packing: its type, remaining capacity and `(class, count)` pairs.
 type OpenNode = (usize, Vec<f64>, Vec<(usize, f64)>);
 
@@ -159,13 +184,20 @@ fn take(room: &mut [f64], counts: &mut Vec<(usize, f64)>, class: usize, demand: 
 /// Value per unit of price of an empty node of type `t` filled greedily with the classes of
 /// `upcoming` it hosts (the first one is the class being placed), and how many pods of that
 /// class it took.
-fn trial(instance: &Instance, t: usize, upcoming: &[usize], remaining: &[f64], values: &[f64]) -> (f64, f64) {
+fn trial(
+    instance: &Instance,
+    hosts: &Hosts,
+    t: usize,
+    upcoming: &[usize],
+    remaining: &[f64],
+    values: &[f64],
+) -> (f64, f64) {
     let ty = &instance.types[t];
     let mut room = ty.capacity.clone();
     let mut value = 0.0;
     let mut took = 0.0;
     for (position, &c) in upcoming.iter().take(LOOKAHEAD).enumerate() {
-        if remaining[c] <= 0.0 || ty.hosts.binary_search(&c).is_err() {
+        if remaining[c] <= 0.0 || !hosts.has(t, c) {
             continue;
         }
         let class = &instance.classes[c];
