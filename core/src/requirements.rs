@@ -563,12 +563,19 @@ impl Requirements {
 }
 
 impl FromIterator<Requirement> for Requirements {
+    /// As [`Requirements::add`] of each in turn (requirements on one key intersect), built at
+    /// once: sorted by key, then the map made from the sorted run (a catalog builds thousands).
     fn from_iter<I: IntoIterator<Item = Requirement>>(iter: I) -> Self {
-        let mut out = Requirements::new();
-        for r in iter {
-            out.add(r);
+        let mut all: Vec<Requirement> = iter.into_iter().collect();
+        all.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut merged: Vec<Requirement> = Vec::with_capacity(all.len());
+        for r in all {
+            match merged.last_mut() {
+                Some(last) if last.key == r.key => *last = last.intersection(&r),
+                _ => merged.push(r),
+            }
         }
-        out
+        Requirements { by_key: merged.into_iter().map(|r| (r.key.clone(), r)).collect() }
     }
 }
 
@@ -738,6 +745,23 @@ mod tests {
         #[test]
         fn intersects_agrees_with_a_non_empty_intersection(a in arb_requirement(), b in arb_requirement()) {
             prop_assert_eq!(a.intersects(&b), !a.intersection(&b).is_empty());
+        }
+
+        #[test]
+        fn collecting_is_adding_each_in_turn(rs in proptest::collection::vec((any::<bool>(), arb_requirement()), 0..6)) {
+            let rs: Vec<Requirement> = rs
+                .into_iter()
+                .map(|(other, mut r)| {
+                    if other {
+                        r.key = "j".to_string();
+                    }
+                    r
+                })
+                .collect();
+            let mut added = Requirements::new();
+            rs.iter().for_each(|r| added.add(r.clone()));
+            let collected: Requirements = rs.into_iter().collect();
+            prop_assert_eq!(collected, added);
         }
 
         #[test]

@@ -671,44 +671,44 @@ impl Catalog {
 
     fn requirements(&self, spec: &TypeSpec, offerings: &[Offering], nodeclass: &NodeClass) -> Requirements {
         let table = &*self.table;
-        let mut reqs = Requirements::new();
+        let mut reqs = Vec::with_capacity(AWS_LABELS.len() + spec.extra_labels.len() + 8);
         let arch = table.str(spec.arch);
-        reqs.add(Requirement::single(labels::INSTANCE_TYPE, table.name(spec)));
-        reqs.add(Requirement::single(labels::ARCH, arch));
+        reqs.push(Requirement::single(labels::INSTANCE_TYPE, table.name(spec)));
+        reqs.push(Requirement::single(labels::ARCH, arch));
         let family = nodeclass.ami_family;
         if capacity::is_windows(family) {
             // Windows AMIs exist for amd64 only; other architectures cannot run the class.
-            reqs.add(if arch == "amd64" {
+            reqs.push(if arch == "amd64" {
                 Requirement::single(labels::OS, "windows")
             } else {
                 Requirement::does_not_exist(labels::OS)
             });
         } else {
-            reqs.add(Requirement::single(labels::OS, table.str(spec.os)));
+            reqs.push(Requirement::single(labels::OS, table.str(spec.os)));
         }
-        reqs.add(match capacity::windows_build(family) {
+        reqs.push(match capacity::windows_build(family) {
             Some(build) => Requirement::single(labels::WINDOWS_BUILD, build),
             None => Requirement::does_not_exist(labels::WINDOWS_BUILD),
         });
-        reqs.add(Requirement::single(labels::REGION, self.region.as_str()));
+        reqs.push(Requirement::single(labels::REGION, self.region.as_str()));
         let mut zones: Vec<&str> = offerings.iter().map(|o| o.zone.as_str()).collect();
         zones.sort_unstable();
         zones.dedup();
-        reqs.add(Requirement::any_of(labels::ZONE, zones));
+        reqs.push(Requirement::any_of(labels::ZONE, zones));
         let mut capacity_types: Vec<&str> = offerings.iter().map(|o| o.capacity_type.as_str()).collect();
         capacity_types.sort_unstable();
         capacity_types.dedup();
-        reqs.add(Requirement::any_of(labels::CAPACITY_TYPE, capacity_types));
+        reqs.push(Requirement::any_of(labels::CAPACITY_TYPE, capacity_types));
         for (slot, key) in AWS_LABELS.iter().enumerate() {
-            reqs.add(match spec.labels[slot] {
+            reqs.push(match spec.labels[slot] {
                 NONE => Requirement::does_not_exist(key),
                 value => Requirement::single(key, table.str(value)),
             });
         }
         for (key, value) in spec.extra_labels.iter() {
-            reqs.add(Requirement::single(table.str(*key), table.str(*value)));
+            reqs.push(Requirement::single(table.str(*key), table.str(*value)));
         }
-        reqs
+        reqs.into_iter().collect()
     }
 }
 
