@@ -19,7 +19,7 @@
 //! capacities get the slack of the fit test ([`super::prepare::fits`]), which errs towards
 //! fitting.
 
-use super::prepare::FIT_SLACK;
+use super::prepare::{floor, FIT_SLACK};
 use crate::lp::{Options, Problem, Relation};
 
 /// Patterns returned per knapsack: the best few incumbents, so that a pricing round can add
@@ -241,7 +241,7 @@ fn rounded_down(items: &[Item<'_>], fractions: &[f64], room: &[f64]) -> (Vec<f64
     let mut left = room.to_vec();
     let mut copies = vec![0.0; items.len()];
     let fit = |item: &Item<'_>, left: &[f64], want: f64| {
-        item.demand.iter().zip(left).filter(|(d, _)| **d > 0.0).fold(want, |a, (d, l)| a.min((l / d).floor().max(0.0)))
+        item.demand.iter().zip(left).filter(|(d, _)| **d > 0.0).fold(want, |a, (d, l)| a.min(floor(l / d).max(0.0)))
     };
     for pass in 0..2 {
         for (j, item) in items.iter().enumerate() {
@@ -275,7 +275,8 @@ fn root_bound(items: &[Item<'_>], room: &[f64], weights: &[Vec<f64>]) -> f64 {
                 free += item.value * item.limit;
             }
         }
-        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // Any order of equal densities fills to the same value.
+        keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         let mut left = room;
         let mut value = free;
         for (density, size, whole) in keyed {
@@ -355,7 +356,7 @@ impl Search<'_> {
         let mut copies = item.limit;
         for ((&d, &r), &s) in item.demand.iter().zip(residual).zip(&self.slack) {
             if d > 0.0 {
-                copies = copies.min(((r + s) / d).floor().max(0.0));
+                copies = copies.min(floor((r + s) / d).max(0.0));
             }
         }
         copies

@@ -13,12 +13,29 @@ pub(crate) fn fits(load: f64, capacity: f64) -> bool {
     load <= capacity + FIT_SLACK * capacity.max(1.0)
 }
 
+/// `x.floor()`, without a call into the math library (the baseline x86-64 target has no
+/// rounding instruction, and the packings floor in their innermost loops): exact for every
+/// `f64`, as one of magnitude `2^52` or more is already whole.
+pub(crate) fn floor(x: f64) -> f64 {
+    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+    if x.abs() < WHOLE_FROM {
+        let t = x as i64 as f64;
+        if t > x {
+            t - 1.0
+        } else {
+            t
+        }
+    } else {
+        x
+    }
+}
+
 /// The largest `a` with `a · demand` fitting `capacity` in every dimension, at most `limit`.
 pub(super) fn copies_fitting(demand: &[f64], capacity: &[f64], limit: f64) -> f64 {
     let mut most = limit;
     for (&d, &cap) in demand.iter().zip(capacity) {
         if d > 0.0 {
-            let mut a = ((cap + FIT_SLACK * cap.max(1.0)) / d).floor().min(most);
+            let mut a = floor((cap + FIT_SLACK * cap.max(1.0)) / d).min(most);
             // Division rounds: settle on the side of the test itself (while `a + 1` is exact).
             if a < 1e15 {
                 for _ in 0..4 {
@@ -397,6 +414,16 @@ fn cliques(classes: &[Class], types: &[NodeType], type_sets: &[BitSet], dimensio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn floor_is_the_math_librarys(bits in proptest::prelude::any::<u64>(), small in -1e6f64..1e6) {
+            for x in [f64::from_bits(bits), small, small.round(), small.round() - 0.5] {
+                let (ours, theirs) = (floor(x), x.floor());
+                proptest::prop_assert!(ours == theirs || (ours.is_nan() && theirs.is_nan()), "floor({x}) = {ours}, not {theirs}");
+            }
+        }
+    }
 
     #[test]
     fn fitting_copies() {
