@@ -822,14 +822,16 @@ impl<'a> Simulation<'a> {
     /// Karpenter's queue: CPU desc, memory desc, creation asc, then namespace/name.
     fn queue(&self) -> Vec<usize> {
         // (CPU and memory, descending; creation), then uid, namespace and name; the numbers come
-        // first side by side, so that most comparisons never reach the names.
-        type Keyed<'p> = ((std::cmp::Reverse<(i64, i64)>, Option<i64>), (&'p str, &'p str, &'p str), usize);
+        // first side by side, so that most comparisons never reach the names, and the names
+        // compare by their first bytes before their text.
+        type Keyed<'p> =
+            ((std::cmp::Reverse<(i64, i64)>, Option<i64>), (Prefixed<'p>, Prefixed<'p>, Prefixed<'p>), usize);
         let mut keyed: Vec<Keyed> = (0..self.pods.len())
             .map(|p| {
                 let pod = self.pods[p];
                 (
                     (std::cmp::Reverse((pod.requests.cpu.0, pod.requests.memory.0)), pod.created.map(|t| t.0)),
-                    (pod.uid.as_str(), pod.namespace.as_str(), pod.name.as_str()),
+                    (Prefixed::new(&pod.uid), Prefixed::new(&pod.namespace), Prefixed::new(&pod.name)),
                     p,
                 )
             })
@@ -1189,9 +1191,61 @@ fn domains(ctx: &FilterContext, inventory: &Inventory, keys: &BTreeSet<String>) 
     out
 }
 
+/// A string ordered as its bytes, compared first by its first eight bytes as one number (a
+/// sort of many names then rarely reads their text).
+#[derive(Debug, Clone, Copy)]
+struct Prefixed<'a> {
+    head: u64,
+    text: &'a str,
+}
+
+impl<'a> Prefixed<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut head = [0u8; 8];
+        let n = text.len().min(8);
+        head[..n].copy_from_slice(&text.as_bytes()[..n]);
+        Prefixed { head: u64::from_be_bytes(head), text }
+    }
+}
+
+impl Ord for Prefixed<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Heads zero-padded: when they differ, so do the texts, the same way (a shorter text
+        // is a prefix, or differs earlier); equal heads of equal short lengths are equal texts.
+        self.head.cmp(&other.head).then_with(|| {
+            if self.text.len() == other.text.len() && self.text.len() <= 8 {
+                std::cmp::Ordering::Equal
+            } else {
+                self.text.cmp(other.text)
+            }
+        })
+    }
+}
+
+impl PartialOrd for Prefixed<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Prefixed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Prefixed<'_> {}
+
 #[cfg(test)]
 mod tests {
-    use super::rounded_down;
+    use super::{rounded_down, Prefixed};
+
+    proptest::proptest! {
+        #[test]
+        fn prefixed_names_order_as_their_text(a in "[a\\x00b-]{0,12}", b in "[a\\x00b-]{0,12}") {
+            proptest::prop_assert_eq!(Prefixed::new(&a).cmp(&Prefixed::new(&b)), a.cmp(&b));
+        }
+    }
 
     #[test]
     fn demand_rounds_down_to_a_power_of_the_eighth_root_of_two() {
