@@ -669,8 +669,9 @@ struct Simulation<'a> {
     /// resources its pool limits (`optimize`), or every option (`karpenter`, which charges
     /// the largest against the limits).
     trim_options: bool,
-    /// `optimize`: whether the free pods are packed by column generation's LP first (see
-    /// [`optimize`]); a consolidation trial, run many times on few pods, packs greedily.
+    /// `optimize`: whether the free pods are packed by column generation's LP first, and small
+    /// packings parted anew (see [`optimize`]); a consolidation trial, run many times on few
+    /// pods, packs greedily.
     pub(crate) lp_packing: bool,
     /// `optimize`: a NodeClaim grows in a way that wastes more than a fresh node would only
     /// when no other node, old or new, can take the pod (see [`efficiency`]); per pool.

@@ -36,7 +36,10 @@
 //!    launches the cheapest (downsizing when a smaller type holds the pattern).
 //! 4. Local improvement, until nothing changes: a node whose pods all fit into the room
 //!    other nodes leave on their launched types is removed; two nodes whose pods one cheaper
-//!    node holds are merged.
+//!    node holds are merged; and on packings of a few nodes, the pods of one node or two are
+//!    parted anew over one node more when that costs less (every way of parting them, within
+//!    an effort cap: a large type may cost more than two smaller ones, two nodes more than
+//!    three).
 //!
 //! Everything is deterministic: orders are total and no clock or hash order is involved.
 
@@ -52,6 +55,13 @@ use std::sync::Arc;
 const IMPROVEMENT_ROUNDS: usize = 8;
 /// Nodes considered for pairwise merges per round (the least efficient ones).
 const MERGE_CANDIDATES: usize = 48;
+/// Packings of at most so many nodes are parted anew (see `Packer::repart`): of one node or
+/// two at most so many ways a time, within an effort of so many ways looked at, a node built
+/// counting as [`REPART_BUILD_EFFORT`] of them.
+const REPART_UP_TO_NODES: usize = 12;
+const REPART_WAYS: usize = 4_096;
+const REPART_EFFORT: usize = 10_000;
+const REPART_BUILD_EFFORT: usize = 20;
 /// Past this many pods to pack again, they are placed apart and packed again only (see
 /// `run_optimize_then`); up to it, the packing runs both with and without them.
 const SPLIT_FROM: usize = 2_000;
@@ -1353,15 +1363,146 @@ impl<'s, 'a> Packer<'s, 'a> {
         pods
     }
 
-    /// Step 4: remove nodes whose pods fit elsewhere for free; merge pairs into a cheaper node.
+    /// Step 4: remove nodes whose pods fit elsewhere for free; merge pairs into a cheaper node;
+    /// on small packings, part one node's or two nodes' pods anew over one node more.
     fn improve(&mut self) {
+        let mut effort = REPART_EFFORT;
         for _ in 0..IMPROVEMENT_ROUNDS {
             let removed = self.empty_weakest();
             let merged = self.merge_pairs();
-            if !removed && !merged {
+            let small = self.sim.lp_packing && self.packed.len() <= REPART_UP_TO_NODES;
+            let parted = small && self.repart(&mut effort);
+            if !removed && !merged && !parted {
                 break;
             }
         }
+    }
+
+    /// On small packings, where a node is much of the cost (not in consolidation's trials, run
+    /// many times): the pods of one node, or of two,
+    /// parted anew over one node more (a large type may cost more than two smaller ones, two
+    /// nodes more than three), every way of parting them tried (by their counts per class, up
+    /// to [`REPART_WAYS`] ways a time), the cheapest kept when it costs less; within `effort`
+    /// (spent here: a way looked at counts one, a node built [`REPART_BUILD_EFFORT`]).
+    fn repart(&mut self, effort: &mut usize) -> bool {
+        let mut nodes: Vec<(f64, usize)> = self.packed.iter().map(|&n| (self.efficiency(n), n)).collect();
+        nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let nodes: Vec<usize> = nodes.into_iter().map(|(_, n)| n).collect();
+        let mut sets: Vec<Vec<usize>> = nodes.iter().map(|&n| vec![n]).collect();
+        for i in 0..nodes.len() {
+            sets.extend(nodes[i + 1..].iter().map(|&m| vec![nodes[i], m]));
+        }
+        for set in sets {
+            let pool = self.sim.new_nodes[set[0]].pool;
+            if set.iter().any(|&n| !self.packed.contains(&n) || self.sim.new_nodes[n].pool != pool)
+                || !self.caps_apart(&set)
+            {
+                continue;
+            }
+            let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+            for &n in &set {
+                for (c, k) in self.class_counts(n) {
+                    *counts.entry(c).or_default() += k;
+                }
+            }
+            let counts: Vec<(usize, usize)> = counts.into_iter().collect();
+            let parts = set.len() + 1;
+            // Ways to deal each class's pods over the parts: C(k + parts − 1, parts − 1) each.
+            let ways = counts.iter().try_fold(1usize, |w, &(_, k)| {
+                let per: usize = (1..parts).map(|j| k + j).product::<usize>() / (1..parts).product::<usize>();
+                w.checked_mul(per).filter(|&w| w <= REPART_WAYS)
+            });
+            if ways.is_none() || *effort < parts * REPART_BUILD_EFFORT {
+                continue;
+            }
+            let ctx_pool = &self.sim.ctx.pools[pool];
+            let mut remaining = self.sim.remaining[pool].clone();
+            for &n in &set {
+                self.sim.new_nodes[n].charge(ctx_pool, &mut remaining, -1);
+            }
+            let price: f64 = set.iter().map(|&n| self.price(n)).sum();
+            let mut best: Option<(f64, Vec<(NewNode, Vec<(usize, usize)>)>)> = None;
+            let mut deal = vec![vec![0usize; counts.len()]; parts];
+            // Without limits a part's node is the same in every deal: built once.
+            let mut known: HashMap<Vec<(usize, usize)>, Option<(NewNode, f64)>> = HashMap::new();
+            self.each_deal(&counts, 0, &mut deal, &mut |packer, deal| {
+                if *effort < 1 + parts * REPART_BUILD_EFFORT {
+                    return false;
+                }
+                *effort -= 1;
+                // Parts alike but for their order are tried once: non-empty, in descending order.
+                if deal.iter().any(|d| d.iter().all(|&k| k == 0)) || deal.windows(2).any(|w| w[0] < w[1]) {
+                    return true;
+                }
+                let mut left = remaining.clone();
+                let mut built = Vec::with_capacity(parts);
+                let mut cost = 0.0;
+                for d in deal {
+                    let part: Vec<(usize, usize)> =
+                        counts.iter().zip(d).filter(|(_, &k)| k > 0).map(|(&(c, _), &k)| (c, k)).collect();
+                    let mut build = || {
+                        *effort -= REPART_BUILD_EFFORT;
+                        let node = packer.build(pool, &part, &left)?;
+                        let price = node.launch(ctx_pool).map_or(f64::INFINITY, |l| l.price);
+                        Some((node, price))
+                    };
+                    let made =
+                        if left.is_empty() { known.entry(part.clone()).or_insert_with(build).clone() } else { build() };
+                    let Some((node, price)) = made else { return true };
+                    node.charge(ctx_pool, &mut left, 1);
+                    cost += price;
+                    built.push((node, part));
+                }
+                if cost < price - EPSILON && best.as_ref().is_none_or(|(b, _)| cost < *b - EPSILON) {
+                    best = Some((cost, built));
+                }
+                true
+            });
+            if let Some((_, built)) = best {
+                for &n in &set {
+                    self.retire(n);
+                }
+                for (node, part) in built {
+                    self.open(node, &part);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Calls `each` with every way to deal the pods of `counts` (from class `from` on) over
+    /// the parts of `deal` (per part, per class, a count); stops when it returns false.
+    fn each_deal(
+        &self,
+        counts: &[(usize, usize)],
+        from: usize,
+        deal: &mut Vec<Vec<usize>>,
+        each: &mut dyn FnMut(&Self, &[Vec<usize>]) -> bool,
+    ) -> bool {
+        if from == counts.len() {
+            return each(self, deal);
+        }
+        fn spread(
+            k: usize,
+            part: usize,
+            class: usize,
+            deal: &mut Vec<Vec<usize>>,
+            go: &mut dyn FnMut(&mut Vec<Vec<usize>>) -> bool,
+        ) -> bool {
+            if part + 1 == deal.len() {
+                deal[part][class] = k;
+                return go(deal);
+            }
+            for here in (0..=k).rev() {
+                deal[part][class] = here;
+                if !spread(k - here, part + 1, class, deal, go) {
+                    return false;
+                }
+            }
+            true
+        }
+        spread(counts[from].1, 0, from, deal, &mut |deal| self.each_deal(counts, from + 1, deal, each))
     }
 
     /// Removes every packed node whose pods all fit into the room other nodes leave on their
