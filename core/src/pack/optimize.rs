@@ -62,6 +62,9 @@ const REPART_UP_TO_NODES: usize = 12;
 const REPART_WAYS: usize = 4_096;
 const REPART_EFFORT: usize = 10_000;
 const REPART_BUILD_EFFORT: usize = 20;
+
+/// `(item, pods)` pairs: what a node holds, or is to hold.
+type Counts = Vec<(usize, usize)>;
 /// Past this many pods to pack again, they are placed apart and packed again only (see
 /// `run_optimize_then`); up to it, the packing runs both with and without them.
 const SPLIT_FROM: usize = 2_000;
@@ -1421,10 +1424,10 @@ impl<'s, 'a> Packer<'s, 'a> {
                 self.sim.new_nodes[n].charge(ctx_pool, &mut remaining, -1);
             }
             let price: f64 = set.iter().map(|&n| self.price(n)).sum();
-            let mut best: Option<(f64, Vec<(NewNode, Vec<(usize, usize)>)>)> = None;
+            let mut best: Option<(f64, Vec<(NewNode, Counts)>)> = None;
             let mut deal = vec![vec![0usize; counts.len()]; parts];
             // Without limits a part's node is the same in every deal: built once.
-            let mut known: HashMap<Vec<(usize, usize)>, Option<(NewNode, f64)>> = HashMap::new();
+            let mut known: HashMap<Counts, Option<(NewNode, f64)>> = HashMap::new();
             self.each_deal(&counts, 0, &mut deal, &mut |packer, deal| {
                 if *effort < 1 + parts * REPART_BUILD_EFFORT {
                     return false;
