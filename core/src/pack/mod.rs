@@ -4,8 +4,9 @@
 //! `karpenter` mode follows Karpenter v1's scheduler pod by pod:
 //! - pods in queue order (CPU desc, memory desc, creation, name);
 //! - each pod tries existing nodes (ready first, then by name), first fit; then the new nodes
-//!   of this run in ascending pod count (ties by creation); then a new NodeClaim from each
-//!   NodePool by weight — the first that fits wins;
+//!   of this run in ascending pod count, as Go's `sort.Slice` leaves Karpenter's slice of
+//!   them ([`order`]); then a new NodeClaim from each NodePool by weight — the first that fits
+//!   wins;
 //! - adding a pod to a NodeClaim narrows its requirements and instance-type options: the
 //!   options keep the types whose allocatable, less DaemonSet overhead, holds all its pods and
 //!   that have a compatible offering; host ports must not clash; minValues must hold;
@@ -14,14 +15,14 @@
 //! - a NodeClaim launches its cheapest option, preferring reserved, then spot (no dearer than
 //!   the cheapest on-demand offering, unless a requirement has minValues), then on-demand.
 //!
-//! Documented differences: new nodes with the same pod count are tried in the order Karpenter's
-//! stable sort of up to 12 NodeClaims leaves them ([`order`]); with 13–49 its unstable sort
-//! differs (see `core/tests/karpenter/README.md`); among equally good topology domains the
-//! first in name order is taken (Karpenter's choice is random); a pod whose required
-//! node-affinity terms are ORed uses, per NodePool, the first term that NodePool can satisfy.
+//! Documented differences (see `core/tests/karpenter/README.md`): among equally good topology
+//! domains the first in name order is taken (Karpenter's choice is random); a pod whose
+//! required node-affinity terms are ORed uses, per NodePool, the first term that NodePool can
+//! satisfy.
 
 mod cluster;
 mod efficiency;
+mod go_sort;
 mod nodes;
 mod optimize;
 mod order;
@@ -877,6 +878,7 @@ impl<'a> Simulation<'a> {
     fn reorder(&mut self, n: usize) {
         let node = &self.new_nodes[n];
         let pool = &self.ctx.pools[node.pool];
+        self.order.count(n, node.pods.len());
         if node.has_room_for(&self.smallest, pool) && node.within_cap(&self.smallest) {
             self.order.place(n, node.pods.len(), &node.requirements);
             self.parked.remove(&n);
@@ -914,7 +916,7 @@ impl<'a> Simulation<'a> {
             pod_topology.as_ref().and_then(|tp| self.topology.admitted_domains(c, level, pod, tp.pod_requirements));
         let candidates = match &admitted {
             Some((key, domains)) => self.order.iter_admitting(key, domains),
-            None => Box::new(self.order.iter()),
+            None => self.order.iter(),
         };
         // Optimize: nodes that could take the pod only by growing wastefully (or past
         // the room they keep to since they could), tried again if no other node, old or new,

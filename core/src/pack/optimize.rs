@@ -208,6 +208,7 @@ impl Simulation<'_> {
     /// Karpenter's loop.
     fn run_optimize_then(&mut self, then: impl FnOnce(&mut Packer<'_, '_>)) {
         self.trim_options = true;
+        self.order.stable();
         let efficiency = super::efficiency::Efficiency::new(self.pods);
         self.efficiency = Some(vec![efficiency; self.ctx.pools.len()]);
         let queue = self.queue();
