@@ -1383,11 +1383,11 @@ impl<'s, 'a> Packer<'s, 'a> {
     }
 
     /// On small packings, where a node is much of the cost (not in consolidation's trials, run
-    /// many times): the pods of one node, or of two,
-    /// parted anew over one node more (a large type may cost more than two smaller ones, two
-    /// nodes more than three), every way of parting them tried (by their counts per class, up
-    /// to [`REPART_WAYS`] ways a time), the cheapest kept when it costs less; within `effort`
-    /// (spent here: a way looked at counts one, a node built [`REPART_BUILD_EFFORT`]).
+    /// many times): the pods of one node, or of two, parted anew over one node more (a large
+    /// type may cost more than two smaller ones, two nodes more than three), every way of
+    /// parting them tried (by their counts per class, up to [`REPART_WAYS`] ways a time), the
+    /// cheapest kept when it costs less; within `effort` (spent here: a way looked at counts
+    /// one, a node built [`REPART_BUILD_EFFORT`]).
     fn repart(&mut self, effort: &mut usize) -> bool {
         let mut nodes: Vec<(f64, usize)> = self.packed.iter().map(|&n| (self.efficiency(n), n)).collect();
         nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
