@@ -4,7 +4,7 @@
 
 use crate::catalog::Catalog;
 use crate::labels;
-use crate::model::{Inventory, Node, NodeClaim, Pod};
+use crate::model::{Inventory, Node, NodeClaim};
 use crate::requirements::{Operator, Requirement, RequirementSpec};
 use crate::resources::Resources;
 use std::borrow::Cow;
@@ -27,7 +27,8 @@ impl Inventory {
 /// as in Karpenter): named as the claim; labelled with the claim's labels and each
 /// requirement that allows one value; tainted with its taints (startup taints are tolerated
 /// by scheduling, as Karpenter ignores them); and with the claim's allocatable once launched,
-/// else the least every instance type it allows offers, less its NodePool's DaemonSets.
+/// else the least every instance type it allows offers (the packing keeps the room of the
+/// DaemonSets that will run there, as on any node without them).
 /// Unchanged (borrowed) when no claim is in flight.
 ///
 /// A claim's Node that is not initialized yet (no `karpenter.sh/initialized` label) is taken
@@ -124,8 +125,9 @@ fn as_node(claim: &NodeClaim, inventory: &Inventory, catalog: &Catalog) -> Node 
 }
 
 /// What every instance type the claim allows offers at least (and at least what the claim
-/// requests: its own pods fit whichever option launches), less the DaemonSets its NodePool
-/// runs; its requests (less those DaemonSets) when it names no type the catalog has.
+/// requests: its own pods fit whichever option launches); its requests when it names no type
+/// the catalog has. The room its DaemonSets will take is kept by the packing, as on every node
+/// that does not run them yet (`pack::nodes::daemon_reserve`).
 fn least_allocatable(claim: &NodeClaim, inventory: &Inventory, catalog: &Catalog) -> Resources {
     let class = node_class(claim, inventory);
     let allowed: Vec<Requirement> = claim
@@ -141,16 +143,7 @@ fn least_allocatable(claim: &NodeClaim, inventory: &Inventory, catalog: &Catalog
         .map(|t| &t.allocatable)
         .fold(None::<Resources>, |least, a| Some(least.map_or_else(|| a.clone(), |l| l.min(a))));
     // The claim holds at least what it was made for, whichever option launches.
-    let least = least.map_or_else(|| claim.requests.clone(), |l| l.max(&claim.requests));
-    let pool = claim.nodepool().and_then(|name| inventory.nodepools.iter().find(|p| p.name == name));
-    let overhead = match pool {
-        Some(pool) => {
-            let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
-            crate::filter::daemon_overhead(pool, &pool.requirements(), &daemonsets)
-        }
-        None => Resources::default(),
-    };
-    least.sub(&overhead)
+    least.map_or_else(|| claim.requests.clone(), |l| l.max(&claim.requests))
 }
 
 /// The NodeClaim Karpenter would create for a new node of a plan, named `name`: its NodePool's

@@ -163,8 +163,9 @@ impl<'a> Cluster<'a> {
                 bound.push(p);
             }
         }
-        let existing = ExistingNode::all(&nodes);
-        let placeholder = ExistingNode::all(&[(&*PLACEHOLDER, Vec::new())]).pop().expect("a usable node").1;
+        let daemonsets: Vec<&Pod> = inventory.daemonsets.iter().map(|d| &d.template).collect();
+        let existing = ExistingNode::all(&nodes, &daemonsets);
+        let placeholder = ExistingNode::all(&[(&*PLACEHOLDER, Vec::new())], &[]).pop().expect("a usable node").1;
         Cluster {
             inventory,
             removed: vec![false; nodes.len()],

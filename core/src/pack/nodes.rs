@@ -832,6 +832,43 @@ fn launchable<'s>(options: &'s [(u32, u64)], pool: &'s PoolContext) -> impl Iter
     options.iter().copied().filter(move |(t, _)| !generic || !exotic[*t as usize])
 }
 
+/// Whether `node`'s labels match one of `terms`: every key a term requires must be on the
+/// node with an allowed value, or absent under a negative operator (the kube-scheduler's rule
+/// for existing nodes).
+fn labels_match(node: &Node, terms: &[Requirements]) -> bool {
+    terms.iter().any(|term| {
+        term.iter().all(|r| match node.labels.get(r.key()) {
+            Some(v) => r.has(v),
+            None => matches!(r.operator(), Operator::NotIn | Operator::DoesNotExist),
+        })
+    })
+}
+
+/// The room an existing node keeps for the DaemonSets that would run on it (every taint
+/// tolerated, the labels matching) but whose pods it does not hold yet, as Karpenter keeps it
+/// (`remainingDaemonResources`): what those DaemonSets' pods request, less what the node's
+/// DaemonSet pods request, never below zero. A node that runs its DaemonSets keeps nothing; a
+/// node that is starting, or written without them, keeps their room.
+pub(super) fn daemon_reserve(node: &Node, pods: &[&Pod], daemonsets: &[&Pod]) -> Resources {
+    let mut wanted = Resources::default();
+    for ds in daemonsets {
+        let tolerated = crate::taints::first_untolerated(&node.taints, &ds.tolerations).is_none();
+        if tolerated && labels_match(node, &crate::filter::node_terms(ds, None)) {
+            wanted.add_assign(&ds.requests);
+        }
+    }
+    if wanted.is_zero() {
+        return wanted;
+    }
+    let mut running = Resources::default();
+    for pod in pods.iter().filter(|p| p.owner.as_ref().is_some_and(|o| o.kind == "DaemonSet")) {
+        running.add_assign(&pod.requests);
+    }
+    let mut left = wanted.sub(&running).max(&Resources::default());
+    left.extended.retain(|_, v| *v > 0);
+    left
+}
+
 /// A node of the cluster, with the room its bound pods leave.
 #[derive(Debug, Clone)]
 pub(super) struct ExistingNode<'a> {
@@ -846,8 +883,9 @@ pub(super) struct ExistingNode<'a> {
 impl<'a> ExistingNode<'a> {
     /// The nodes pending pods may use (not cordoned, not deleting) of `nodes` (each with the
     /// pods bound to it), ready ones first, then by name, each with its index in `nodes` and
-    /// the requests of its pods taken off.
-    pub fn all(nodes: &[(&'a Node, Vec<&'a Pod>)]) -> Vec<(usize, ExistingNode<'a>)> {
+    /// the requests of its pods taken off, and the room kept for `daemonsets` (their pod
+    /// templates) that would run there (see [`daemon_reserve`]).
+    pub fn all(nodes: &[(&'a Node, Vec<&'a Pod>)], daemonsets: &[&Pod]) -> Vec<(usize, ExistingNode<'a>)> {
         let mut usable: Vec<usize> =
             (0..nodes.len()).filter(|&i| !nodes[i].0.unschedulable && !nodes[i].0.deleting).collect();
         usable.sort_by(|&a, &b| {
@@ -866,9 +904,10 @@ impl<'a> ExistingNode<'a> {
                     ports.extend(pod.host_ports.iter().cloned());
                 }
                 let hostname = node.labels.get(labels::HOSTNAME).unwrap_or(&node.name).as_str();
+                let reserved = daemon_reserve(node, pods, daemonsets);
                 let existing = ExistingNode {
                     node,
-                    available: node.allocatable.sub(&used),
+                    available: node.allocatable.sub(&used).sub(&reserved),
                     ports,
                     requirements: OnceCell::new(),
                     hostname,
@@ -883,21 +922,13 @@ impl<'a> ExistingNode<'a> {
         self.requirements.get_or_init(|| self.node.requirements())
     }
 
-    /// Taints (PreferNoSchedule tolerated, as after Karpenter's relaxation) and labels: every
-    /// key a term requires must be on the node with an allowed value, or absent under a
-    /// negative operator (the kube-scheduler's rule for existing nodes).
+    /// Taints (PreferNoSchedule tolerated, as after Karpenter's relaxation) and labels (see
+    /// [`labels_match`]).
     fn admits(&self, class: &ShapeClass) -> bool {
         let tolerated = self.node.taints.iter().all(|taint| {
             taint.effect == TaintEffect::PreferNoSchedule || class.tolerations.iter().any(|t| t.tolerates(taint))
         });
-        tolerated
-            && class.volume_error.is_none()
-            && class.terms.iter().any(|term| {
-                term.iter().all(|r| match self.node.labels.get(r.key()) {
-                    Some(v) => r.has(v),
-                    None => matches!(r.operator(), Operator::NotIn | Operator::DoesNotExist),
-                })
-            })
+        tolerated && class.volume_error.is_none() && labels_match(self.node, &class.terms)
     }
 
     /// Whether the pod fits now, topology included.
