@@ -181,22 +181,16 @@ impl NodeOrder {
             .filter_map(|d| k.domains.binary_search_by(|x| x.as_str().cmp(d)).ok())
             .chain([k.domains.len()])
             .collect();
-        if self.slice.is_some() {
+        // Karpenter's slice is walked whole. The sorted set: merging the buckets costs a look
+        // at each of them per node; walking the whole order, a look at each node's bucket:
+        // whichever looks less (the same nodes, in the same order).
+        let in_buckets: usize = buckets.iter().map(|&b| k.buckets[b].len()).sum();
+        if self.slice.is_some() || (buckets.len() > 1 && self.all.len() < in_buckets * buckets.len()) {
             let mut wanted = vec![false; k.buckets.len()];
             for &b in &buckets {
                 wanted[b] = true;
             }
             return Box::new(self.iter().filter(move |&n| wanted[k.bucket_of[n]]));
-        }
-        // Merging the buckets costs a look at each of them per node; walking the whole order,
-        // a look at each node's bucket: whichever looks less (the same nodes, in the same order).
-        let in_buckets: usize = buckets.iter().map(|&b| k.buckets[b].len()).sum();
-        if buckets.len() > 1 && self.all.len() < in_buckets * buckets.len() {
-            let mut wanted = vec![false; k.buckets.len()];
-            for &b in &buckets {
-                wanted[b] = true;
-            }
-            return Box::new(self.all.iter().map(|&(_, _, n)| n).filter(move |&n| wanted[k.bucket_of[n]]));
         }
         let mut sources: Vec<_> = buckets.into_iter().map(|b| k.buckets[b].iter().copied().peekable()).collect();
         Box::new(std::iter::from_fn(move || {
