@@ -64,7 +64,7 @@ struct Expect {
     max_cost: Option<f64>,
     /// Lower bound per hour, at least.
     min_bound: Option<f64>,
-    /// Pods sharing no node with each other (one per node).
+    /// Pods sharing no node, new or existing, with each other (one per node).
     #[serde(default)]
     apart: Vec<String>,
     /// Pods on new nodes in pairwise different zones.
@@ -222,7 +222,8 @@ fn check_mode(s: &Scenario, inventory: &fleetfit::Inventory, catalog: &Catalog, 
     for pod in &e.apart {
         let n = node_of(&plan, pod)
             .map(|n| n.name.clone())
-            .ok_or_else(|| format!("{pod} not on a new node{}", summary()))?;
+            .or_else(|| plan.existing.iter().find(|x| &x.pod == pod).map(|x| x.node.clone()))
+            .ok_or_else(|| format!("{pod} not placed{}", summary()))?;
         if let Some(other) = seen.insert(n.clone(), pod.clone()) {
             return Err(format!("{pod} and {other} share node {n}{}", summary()));
         }

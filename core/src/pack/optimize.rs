@@ -216,7 +216,7 @@ impl Simulation<'_> {
             .map(|c| self.topology.is_free(c) && self.pods[self.classes[c].pods[0]].host_ports.is_empty())
             .collect();
         let (free_pods, constrained): (Vec<usize>, Vec<usize>) = queue.iter().partition(|&&p| free[self.pod_class[p]]);
-        let constrained = self.hosts_together(constrained);
+        let constrained = self.hosts_together(self.most_nodes_first(constrained));
         // Groups moved as one are placed by step 1's rules first (see `Packer::release`).
         let movable: Vec<bool> = (0..self.classes.len())
             .map(|c| !free[c] && self.movable_class(c).is_some_and(|m| m.host.is_none()))
@@ -348,6 +348,27 @@ impl Simulation<'_> {
 }
 
 impl Simulation<'_> {
+    /// `queue` (stable) with the pods of the classes that need the most distinct nodes first
+    /// (anti-affinity among their pods or hostname spread: their pending pods over the most a
+    /// node may hold), when there are existing nodes: their room, where a pod costs nothing,
+    /// goes first to the pods that decide how many new nodes are needed. (Without existing
+    /// nodes Karpenter's order is kept: it packs as well on average.)
+    fn most_nodes_first(&self, mut queue: Vec<usize>) -> Vec<usize> {
+        if self.existing.is_empty() {
+            return queue;
+        }
+        let mut pending = vec![0u64; self.classes.len()];
+        queue.iter().for_each(|&p| pending[self.pod_class[p]] += 1);
+        let nodes: Vec<u64> = (0..self.classes.len())
+            .map(|c| {
+                let pod = self.pods[self.classes[c].pods[0]];
+                self.topology.max_per_node(c, pod).map_or(0, |k| pending[c].div_ceil(k.max(1)))
+            })
+            .collect();
+        queue.sort_by_key(|&p| std::cmp::Reverse(nodes[self.pod_class[p]]));
+        queue
+    }
+
     /// `queue` with the pods that must share a node (required hostname affinity to each other)
     /// brought together where the first of them is, so their node is sized for them before
     /// other pods fill it (which would then have to grow into premium types to take them).
@@ -716,15 +737,17 @@ impl<'s, 'a> Packer<'s, 'a> {
     }
 
     /// Step 2a: existing nodes. In a plan, each in turn (in Karpenter's order) takes the pods
-    /// worth most in its room (a knapsack, a pod worth its class's price per pod on its
-    /// cheapest node: what it saves there); then first fit, largest pods first, for what still
-    /// fits. A consolidation trial (few pods, thousands of nodes, run many times) fits first
-    /// only.
+    /// worth most in its room (a knapsack, a pod worth what it saves there: its price in the
+    /// resource-volume LP of the pods left, [`Packer::lp_worth`], or past that LP's size its
+    /// class's price per pod on its cheapest node); then first fit, largest pods first, for
+    /// what still fits. A consolidation trial (few pods, thousands of nodes, run many times)
+    /// fits first only.
     fn fill_existing(&mut self) {
         if self.sim.existing.is_empty() {
             return;
         }
         let by_worth = if self.sim.lp_packing { self.sim.existing.len() } else { 0 };
+        let worth = if by_worth > 0 { self.lp_worth() } else { None };
         for n in 0..by_worth {
             let node = &self.sim.existing[n];
             let room: Vec<i64> = self.dense.of(node.available());
@@ -748,7 +771,7 @@ impl<'s, 'a> Packer<'s, 'a> {
                 if node.fits(self.sim.pods[self.left[c][0]], &self.sim.classes[self.class(c)], None) {
                     items.push(c);
                     knapsack.push((
-                        self.value[c],
+                        worth.as_ref().map_or(self.value[c], |w| w[c]),
                         self.demand[c].iter().map(|&d| d.max(0) as f64).collect(),
                         most as f64,
                     ));
@@ -1248,6 +1271,25 @@ impl<'s, 'a> Packer<'s, 'a> {
         (input, types)
     }
 
+    /// Per item: what one of its pods is worth to a packing of the items with pods left on
+    /// new nodes (groups moved as one aside), its price in the resource-volume LP of them
+    /// (about what packing it elsewhere costs; 0 for the groups); `None` when there are no
+    /// such items, or too many for the LP.
+    fn lp_worth(&self) -> Option<Vec<f64>> {
+        let items: Vec<usize> =
+            self.order.iter().copied().filter(|&i| self.unit(i).is_none() && !self.left[i].is_empty()).collect();
+        if items.is_empty() || items.len() > COLUMN_ITEMS {
+            return None;
+        }
+        let (input, _) = self.lp_input(&items);
+        let effort = crate::bound::Effort::quick();
+        let (_, prices) =
+            crate::profile::phase("optimize: pod prices", || crate::bound::lp_packing(&input, &effort)).ok()?;
+        let mut worth = vec![0.0; self.demand.len()];
+        items.iter().zip(prices).for_each(|(&i, price)| worth[i] = price);
+        Some(worth)
+    }
+
     /// Step 3a, first: each group moved as one (largest first) opens the node where it costs
     /// least net of the pods filling the rest of its room (a knapsack), a pod worth its price
     /// in the resource-volume LP of the other items (about what packing it elsewhere costs).
@@ -1259,18 +1301,7 @@ impl<'s, 'a> Packer<'s, 'a> {
         if units.is_empty() {
             return;
         }
-        let items: Vec<usize> =
-            self.order.iter().copied().filter(|&i| self.unit(i).is_none() && !self.left[i].is_empty()).collect();
-        let mut worth = vec![0.0; self.demand.len()];
-        if !items.is_empty() && items.len() <= COLUMN_ITEMS {
-            let (input, _) = self.lp_input(&items);
-            let effort = crate::bound::Effort::quick();
-            if let Ok((_, prices)) =
-                crate::profile::phase("optimize: prices for groups", || crate::bound::lp_packing(&input, &effort))
-            {
-                items.iter().zip(prices).for_each(|(&i, price)| worth[i] = price);
-            }
-        }
+        let worth = self.lp_worth().unwrap_or_else(|| vec![0.0; self.demand.len()]);
         for anchor in units {
             let Some(pattern) = self.best_pattern(anchor, Some(&worth)) else { continue };
             let counts = self.pick(&pattern.counts);
