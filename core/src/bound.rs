@@ -310,6 +310,18 @@ pub fn column_generation_bound(input: &BoundInput, max_iterations: usize) -> Bou
 /// The better of the two bounds within the effort: the resource-volume bound, improved by
 /// column generation when `effort.max_iterations > 0`.
 pub fn lower_bound(input: &BoundInput, effort: Effort) -> Bound {
+    lower_bound_beyond(input, effort, f64::NEG_INFINITY)
+}
+
+/// [`lower_bound`] for a caller who holds a valid bound `beat` already (of another relaxation
+/// of the same problem): column generation stops as soon as its master LP, whose value no bound
+/// of this input can pass, is at or below `beat`. The bound returned is then valid but may be
+/// weaker than [`lower_bound`]'s (it does not matter: the caller's is better). Only where the
+/// master's value caps every bound column generation gives: no limit rows (their master has
+/// stand-in columns) and no branching on its node counts (which may pass the LP, from its
+/// root). The whole-node rows do not need it (nor does it change them: they are the volume
+/// rows', and what they pass the caller's bound by they pass it by either way).
+pub fn lower_bound_beyond(input: &BoundInput, effort: Effort, beat: f64) -> Bound {
     let instance = match prepare::Instance::new(input) {
         Ok(instance) => instance,
         Err(error) => return Bound::invalid(BoundMethod::ResourceVolume, error),
@@ -318,15 +330,17 @@ pub fn lower_bound(input: &BoundInput, effort: Effort) -> Bound {
     if effort.max_iterations == 0 || instance.classes.is_empty() {
         return volume;
     }
+    let capped = instance.limits.is_empty() && !branches(&instance);
     let generated = columns::generate(
         &instance,
         &effort,
         prices.map(|p| (volume.value, p)),
         branches(&instance),
         knapsack::Aim::Bound,
+        if capped { beat } else { f64::NEG_INFINITY },
     );
     let best = if generated.bound.value > volume.value { generated.bound.clone() } else { volume.clone() };
-    let best = with_whole_nodes(&instance, volume.value, best);
+    let best = with_whole_nodes(&instance, volume.value, best, beat);
     with_whole_counts(&instance, &effort, &generated, best)
 }
 
@@ -361,12 +375,13 @@ fn with_whole_counts(
 const BRANCH_CELLS: usize = 2_000;
 
 /// `best`, or the resource-volume rows over whole nodes ([`whole`]) when they say more (tried
-/// on inputs of up to [`WHOLE_NODES_CELLS`] rows × types; `lp` is the rows' LP value).
-fn with_whole_nodes(instance: &prepare::Instance, lp: f64, best: Bound) -> Bound {
+/// on inputs of up to [`WHOLE_NODES_CELLS`] rows × types; `lp` is the rows' LP value); not
+/// searched when they cannot pass `best` or the caller's `beat` ([`lower_bound_beyond`]).
+fn with_whole_nodes(instance: &prepare::Instance, lp: f64, best: Bound, beat: f64) -> Bound {
     if volume::rows(instance).len() * instance.types.len() > WHOLE_NODES_CELLS {
         return best;
     }
-    match whole::bound(instance, lp, best.value) {
+    match whole::bound(instance, lp, best.value.max(beat)) {
         Some((value, lps)) if value > best.value => {
             Bound { value, method: BoundMethod::WholeNodes, iterations: lps, proven: false, ..best }
         }
@@ -404,8 +419,14 @@ pub(crate) fn lp_packing(input: &BoundInput, effort: &Effort) -> Result<(Vec<LpP
     if instance.classes.is_empty() || effort.max_iterations == 0 {
         return Ok((Vec::new(), worth));
     }
-    let generated =
-        columns::generate(&instance, effort, prices.map(|p| (volume.value, p)), true, knapsack::Aim::Patterns);
+    let generated = columns::generate(
+        &instance,
+        effort,
+        prices.map(|p| (volume.value, p)),
+        true,
+        knapsack::Aim::Patterns,
+        f64::NEG_INFINITY,
+    );
     if let Some(certificate) = &generated.certificate {
         set_worth(certificate);
     }
@@ -482,7 +503,7 @@ pub(crate) fn pattern_pool(
         }
     } else {
         let start = prices.clone().map(|p| (volume.value, p));
-        columns::generate(&instance, effort, start, branches(&instance), knapsack::Aim::Bound)
+        columns::generate(&instance, effort, start, branches(&instance), knapsack::Aim::Bound, f64::NEG_INFINITY)
     };
     let lp = volume.value;
     let (bound, certificate) = if generated.bound.value > volume.value {
@@ -491,7 +512,7 @@ pub(crate) fn pattern_pool(
         (volume, prices)
     };
     // Whole nodes hold without the limit rows, so with them too.
-    let bound = with_whole_nodes(&instance, lp, bound);
+    let bound = with_whole_nodes(&instance, lp, bound, f64::NEG_INFINITY);
     // Branching keeps the limit rows (they are the instance's).
     let bound =
         if generated.usage.is_empty() { bound } else { with_whole_counts(&instance, effort, &generated, bound) };

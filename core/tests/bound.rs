@@ -3,8 +3,8 @@
 //! generation at least the resource-volume bound, determinism, no panics).
 
 use fleetfit::bound::{
-    column_generation_bound, lower_bound, resource_volume_bound, Bound, BoundClass, BoundInput, BoundInputError,
-    BoundMethod, BoundNodeType, Effort,
+    column_generation_bound, lower_bound, lower_bound_beyond, resource_volume_bound, Bound, BoundClass, BoundInput,
+    BoundInputError, BoundMethod, BoundNodeType, Effort,
 };
 use proptest::prelude::*;
 
@@ -315,6 +315,34 @@ fn deterministic_to_the_bit() {
     assert!(close(lower_bound(&back, Effort::default()).value, a.value));
     let json = serde_json::to_string(&a).unwrap();
     assert!(close(serde_json::from_str::<Bound>(&json).unwrap().value, a.value));
+}
+
+#[test]
+fn a_bound_to_beat_stops_early_and_changes_nothing_above_it() {
+    let mut stopped_early = 0;
+    for seed in 0..4 {
+        // 60 classes × 40 types: past the whole-count branching, so column generation alone.
+        let i = random_like_instance(60, 40, seed);
+        let full = lower_bound(&i, Effort::default());
+        let greedy = greedy_cost(&i);
+        for beat in [0.0, 0.9, 1.0, 1.03, 1.2].map(|f| f * full.value) {
+            let beyond = lower_bound_beyond(&i, Effort::default(), beat);
+            assert!(beyond.value <= greedy * (1.0 + 1e-9), "seed {seed}: {} above a packing {greedy}", beyond.value);
+            assert!(
+                close(beyond.value.max(beat), full.value.max(beat)),
+                "seed {seed}, beat {beat}: {} where the full bound is {}",
+                beyond.value,
+                full.value
+            );
+            assert!(beyond.iterations <= full.iterations, "seed {seed}: more rounds to beat {beat}");
+            if beat >= full.value * 1.03 && beyond.iterations < full.iterations {
+                stopped_early += 1;
+            }
+        }
+        let none = lower_bound_beyond(&i, Effort::default(), f64::NEG_INFINITY);
+        assert_eq!(none, full);
+    }
+    assert!(stopped_early > 0, "a bound to beat above the master never saved a round");
 }
 
 /// A deterministic mid-size instance (simple LCG): cpu/memory/pods, some classes restricted.

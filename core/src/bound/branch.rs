@@ -59,7 +59,7 @@ pub(super) fn bound(instance: &Instance, effort: &Effort, root: &Generated) -> O
             (dual_value(&restricted.instance, &prices), prices)
         });
         let effort = Effort { max_iterations: effort.max_iterations.min(rounds), ..effort.clone() };
-        let generated = columns::generate(&restricted.instance, &effort, start, true, Aim::Bound);
+        let generated = columns::generate(&restricted.instance, &effort, start, true, Aim::Bound, f64::NEG_INFINITY);
         rounds -= generated.bound.iterations.min(rounds);
         let x = per_type(&restricted.instance, &generated);
         Some(Subtree::new(generated.bound.value, floors, ceilings, x, generated.certificate))

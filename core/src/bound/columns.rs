@@ -88,17 +88,20 @@ pub(super) struct Generated {
 /// Column generation from `start` (a valid bound and the dual-feasible prices that prove it),
 /// if any.
 pub(super) fn bound(instance: &Instance, effort: &Effort, start: Option<(f64, Prices)>) -> Bound {
-    generate(instance, effort, start, false, Aim::Bound).bound
+    generate(instance, effort, start, false, Aim::Bound, f64::NEG_INFINITY).bound
 }
 
 /// Column generation from `start`, keeping its patterns and the prices of its best bound, and
-/// with `usage` the master's solution; its knapsacks search with `aim`.
+/// with `usage` the master's solution; its knapsacks search with `aim`. It stops once the
+/// master's optimum is at or below `beat` (no bound it could still find passes it; the
+/// caller knows when that holds, [`super::lower_bound_beyond`]).
 pub(super) fn generate(
     instance: &Instance,
     effort: &Effort,
     start: Option<(f64, Prices)>,
     usage: bool,
     aim: Aim,
+    beat: f64,
 ) -> Generated {
     let mut out = Bound {
         value: 0.0,
@@ -175,6 +178,9 @@ pub(super) fn generate(
         let reached = |best: f64| best >= solution.objective - PROOF_TOLERANCE * solution.objective.abs().max(1.0);
         if optimal && reached(best) {
             out.proven = true;
+            break;
+        }
+        if optimal && solution.objective <= beat {
             break;
         }
         let own = prices_from(instance, &solution.duals);

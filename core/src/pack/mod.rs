@@ -30,7 +30,7 @@ mod spot;
 mod topology;
 mod zones;
 
-use crate::bound::{lower_bound, BoundClass, BoundInput, BoundNodeType, Effort};
+use crate::bound::{lower_bound_beyond, BoundClass, BoundInput, BoundNodeType, Effort};
 use crate::catalog::Catalog;
 use crate::filter::{default_nodepool, shape_classes, ClassFilter, FilterContext, ShapeClass};
 use crate::model::{Inventory, NodePool, Pod};
@@ -210,7 +210,7 @@ fn plan_bounded(
         let strict = whole.node_types.iter().any(|t| t.max_nodes.is_some()).then(|| input(false, true, merge).0);
         let apart = (0..classes.len()).any(|c| topology.shared_host(c).is_some()).then(|| input(true, false, merge).0);
         for input in std::iter::once(whole).chain(zoned).chain(strict).chain(apart) {
-            lower = lower.max(phase("lower bound", || lower_bound(&input, bound_effort(&input)).value));
+            lower = lower.max(phase("lower bound", || lower_bound_beyond(&input, bound_effort(&input), lower).value));
         }
     }
     step(&mut done);
