@@ -504,6 +504,13 @@ impl Requirements {
     }
 
     /// The conjunction of both.
+    /// Whether [`Requirements::intersection`] with `other` leaves these as they are, by the
+    /// quick test: every key of `other` is here with the same requirement (a requirement met
+    /// with itself is itself).
+    pub fn holds(&self, other: &Requirements) -> bool {
+        other.iter().all(|r| self.by_key.get(&r.key).is_some_and(|mine| mine == r))
+    }
+
     pub fn intersection(&self, other: &Requirements) -> Requirements {
         let mut out = self.clone();
         for r in other.iter() {
@@ -762,6 +769,26 @@ mod tests {
             rs.iter().for_each(|r| added.add(r.clone()));
             let collected: Requirements = rs.into_iter().collect();
             prop_assert_eq!(collected, added);
+        }
+
+        #[test]
+        fn what_holds_is_left_as_it_is(
+            node in proptest::collection::vec((any::<bool>(), arb_requirement()), 0..5),
+            pod in proptest::collection::vec((any::<bool>(), arb_requirement()), 0..3),
+            copy in any::<bool>(),
+        ) {
+            let keyed = |rs: Vec<(bool, Requirement)>| -> Requirements {
+                rs.into_iter().map(|(other, mut r)| { if other { r.key = "j".to_string(); } r }).collect()
+            };
+            let node = keyed(node);
+            // Either another set, or the node's own (or an intersection's), which holds.
+            let pod = if copy { node.clone() } else { keyed(pod) };
+            if node.holds(&pod) {
+                prop_assert_eq!(node.intersection(&pod), node.clone());
+            }
+            let met = node.intersection(&pod);
+            prop_assert!(met.holds(&met));
+            prop_assert_eq!(met.intersection(&met), met.clone());
         }
 
         #[test]

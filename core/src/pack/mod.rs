@@ -1139,12 +1139,12 @@ fn grows_wastefully(
     if next.offers(before.instance_type, before.offering) {
         return None; // Its options only narrow: what it launched stays the cheapest.
     }
-    let after = next.launch(pool, &node.table)?;
+    let after = next.launch(node, pool)?;
     if after.instance_type == before.instance_type {
         return None;
     }
-    let growth =
-        efficiency.waste(pool, &next.requirements, &after)? - efficiency.waste(pool, &node.requirements, &before)?;
+    let growth = efficiency.waste(pool, next.requirements(node), &after)?
+        - efficiency.waste(pool, &node.requirements, &before)?;
     let wasteful = growth > fresh_waste + 1e-9 && after.price - before.price > fresh_price + 1e-9;
     wasteful.then(|| pool.type_space[before.instance_type as usize].clone())
 }

@@ -10,6 +10,7 @@ use crate::plan::{PlannedNode, Utilisation};
 use crate::requirements::{Operator, Requirements};
 use crate::resources::{describe_amount, Resources};
 use crate::taints::TaintEffect;
+use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -277,7 +278,8 @@ impl PodTopology<'_> {
 
 /// What a NodeClaim becomes if a pod is added.
 pub(super) struct Next {
-    pub requirements: Requirements,
+    /// `None` when the node's own hold (most pods add nothing to them).
+    requirements: Option<Requirements>,
     options: Arc<Vec<(u32, u64)>>,
     pub requests: Resources,
     /// [`NewNode::largest_space`] of the options.
@@ -291,9 +293,14 @@ pub(super) struct Next {
 }
 
 impl Next {
-    /// What the NodeClaim would launch (see [`NewNode::launch`]); `table` is its pool's.
-    pub fn launch(&self, pool: &PoolContext, table: &TypeTable) -> Option<Launch> {
-        *self.launched.get_or_init(|| cheapest_launch(&self.options, &self.requirements, pool, table))
+    /// What the NodeClaim `node` would launch (see [`NewNode::launch`]).
+    pub fn launch(&self, node: &NewNode, pool: &PoolContext) -> Option<Launch> {
+        *self.launched.get_or_init(|| cheapest_launch(&self.options, self.requirements(node), pool, &node.table))
+    }
+
+    /// The requirements `node` (the NodeClaim this was tried on) would have.
+    pub fn requirements<'a>(&'a self, node: &'a NewNode) -> &'a Requirements {
+        self.requirements.as_ref().unwrap_or(&node.requirements)
     }
 
     /// Whether offering `offering` of type `t` is still among its options.
@@ -420,7 +427,11 @@ impl NewNode {
         if let Some(port) = ports_clash(&self.ports, &pod.host_ports) {
             return Err(Rejection::HostPort(port));
         }
-        let mut requirements = self.requirements.intersection(term);
+        // Borrowed while nothing narrows them (the node's requirements often hold the pod's).
+        let mut requirements = Cow::Borrowed(&self.requirements);
+        if !self.requirements.holds(term) {
+            requirements = Cow::Owned(self.requirements.intersection(term));
+        }
         let mut narrowed = Requirements::new();
         if let Some(tp) = topology {
             narrowed = tp.extra(pod, &requirements, &self.hostname)?;
@@ -431,7 +442,9 @@ impl NewNode {
             {
                 return Err(Rejection::Topology(format!("topology needs {} outside the node's", r.key()).into()));
             }
-            requirements = requirements.intersection(&narrowed);
+            if !requirements.holds(&narrowed) {
+                requirements = Cow::Owned(requirements.intersection(&narrowed));
+            }
         }
         let requests = self.requests.add(&pod.requests.scale(copies as i64));
         let want = requests.core();
@@ -575,7 +588,10 @@ impl NewNode {
             }
         }
         Ok(Next {
-            requirements,
+            requirements: match requirements {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(r) => Some(r),
+            },
             options,
             requests,
             largest_space: largest,
@@ -593,17 +609,19 @@ impl NewNode {
     pub fn commit_copies(&mut self, next: Next, pod: &Pod, indices: &[usize]) {
         // Its options only narrow: what it launched, if still among them, stays the cheapest
         // (unless minValues comes or goes, which changes whether spot must be no dearer).
+        let same_min_values = has_min_values(&self.requirements) == has_min_values(next.requirements(self));
         let launched = match (next.launched.into_inner(), self.launched.get()) {
             (Some(known), _) => Some(known),
             (None, Some(&Some(before)))
-                if offers(&next.options, before.instance_type, before.offering)
-                    && has_min_values(&self.requirements) == has_min_values(&next.requirements) =>
+                if offers(&next.options, before.instance_type, before.offering) && same_min_values =>
             {
                 Some(Some(before))
             }
             _ => None,
         };
-        self.requirements = next.requirements;
+        if let Some(requirements) = next.requirements {
+            self.requirements = requirements;
+        }
         self.options = next.options;
         self.largest_space = OnceCell::from(next.largest_space);
         self.smallest_space = next.smallest_space.map_or_else(OnceCell::new, OnceCell::from);
