@@ -265,14 +265,16 @@ impl PodTopology<'_> {
             if let Err(c) = reqs.compatible(preferred) {
                 return Err(Rejection::Requirements(format!("preferred node affinity on {}", c.key())));
             }
-            reqs = std::borrow::Cow::Owned(reqs.intersection(preferred));
+            if !reqs.holds(preferred) {
+                reqs = std::borrow::Cow::Owned(reqs.intersection(preferred));
+            }
             extra = preferred.clone();
         }
         let narrowed = self
             .topology
             .narrow(self.class, self.level, pod, &reqs, hostname, self.pod_requirements)
             .map_err(|r| Rejection::Topology(r.0))?;
-        Ok(extra.intersection(&narrowed))
+        Ok(if extra.is_empty() { narrowed } else { extra.intersection(&narrowed) })
     }
 }
 
