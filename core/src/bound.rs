@@ -322,11 +322,11 @@ pub fn lower_bound(input: &BoundInput, effort: Effort) -> Bound {
 /// root). The whole-node rows do not need it (nor does it change them: they are the volume
 /// rows', and what they pass the caller's bound by they pass it by either way).
 pub fn lower_bound_beyond(input: &BoundInput, effort: Effort, beat: f64) -> Bound {
-    let instance = match prepare::Instance::new(input) {
+    let instance = match crate::profile::phase("column generation: prepare", || prepare::Instance::new(input)) {
         Ok(instance) => instance,
         Err(error) => return Bound::invalid(BoundMethod::ResourceVolume, error),
     };
-    let (volume, prices) = volume::bound(&instance);
+    let (volume, prices) = crate::profile::phase("column generation: volume bound", || volume::bound(&instance));
     if effort.max_iterations == 0 || instance.classes.is_empty() {
         return volume;
     }
