@@ -1348,11 +1348,17 @@ impl<'s, 'a> Packer<'s, 'a> {
 
     /// Per class, how many of the node's pods belong to it.
     fn class_counts(&self, n: usize) -> Vec<(usize, usize)> {
-        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-        for &p in self.sim.new_nodes[n].pods.iter().filter(|&&p| !self.follower[p]) {
-            *counts.entry(self.item(p)).or_default() += 1;
+        let mut items: Vec<usize> =
+            self.sim.new_nodes[n].pods.iter().filter(|&&p| !self.follower[p]).map(|&p| self.item(p)).collect();
+        items.sort_unstable();
+        let mut counts: Vec<(usize, usize)> = Vec::new();
+        for c in items {
+            match counts.last_mut() {
+                Some((last, k)) if *last == c => *k += 1,
+                _ => counts.push((c, 1)),
+            }
         }
-        counts.into_iter().collect()
+        counts
     }
 
     fn price(&self, n: usize) -> f64 {
@@ -1693,9 +1699,13 @@ impl<'s, 'a> Packer<'s, 'a> {
             if least >= price {
                 break;
             }
-            let mask = allowed.iter().fold(offered, |m, masks| m & masks[t]);
+            // The room first: most types cheaper than the pair are too small for it.
             let core = &pool.type_core[t];
-            if mask == 0 || (0..4).any(|i| want[i] > core[i]) || !requests.fits(&pool.type_space[t]) {
+            if (0..4).any(|i| want[i] > core[i]) {
+                continue;
+            }
+            let mask = allowed.iter().fold(offered, |m, masks| m & masks[t]);
+            if mask == 0 || !requests.fits(&pool.type_space[t]) {
                 continue;
             }
             let offerings = &pool.instance_types[t].offerings;
