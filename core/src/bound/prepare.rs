@@ -43,6 +43,8 @@ pub(super) fn copies_fitting(demand: &[f64], capacity: &[f64], limit: f64) -> f6
                         a -= 1.0;
                     } else if a + 1.0 <= most && fits((a + 1.0) * d, cap) {
                         a += 1.0;
+                    } else {
+                        break; // settled: the next rounds would change nothing
                     }
                 }
             }
