@@ -1174,6 +1174,8 @@ impl<'s, 'a> Packer<'s, 'a> {
                     Some((same, node)) if *same == picked => node.clone(),
                     _ => {
                         let Some(node) = self.build(pool, &picked, &[]) else { break };
+                        // What it launches, found before it is copied: the copies share it.
+                        node.launch(&self.sim.ctx.pools[pool]);
                         built = Some((picked.clone(), node.clone()));
                         node
                     }
