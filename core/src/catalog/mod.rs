@@ -226,11 +226,13 @@ impl fmt::Debug for Catalog {
 /// Whether a node of instance type `name` of `pool` runs Windows (its node class is a Windows
 /// AMI family).
 pub(crate) fn runs_windows(pool: &crate::filter::PoolContext, name: &str) -> bool {
-    pool.instance_types
-        .iter()
-        .find(|t| t.name == name)
-        .and_then(|t| t.requirements.get(labels::OS))
-        .is_some_and(|r| r.has("windows"))
+    let types = &pool.instance_types;
+    // Sorted by name ([`Catalog::instance_types`]); looked through in full should that not hold.
+    let found = match types.binary_search_by(|t| t.name.as_str().cmp(name)) {
+        Ok(i) => types.get(i),
+        Err(_) => types.iter().find(|t| t.name == name),
+    };
+    found.and_then(|t| t.requirements.get(labels::OS)).is_some_and(|r| r.has("windows"))
 }
 
 /// The warning for Windows nodes (`names`) priced at Linux rates (see
