@@ -169,6 +169,7 @@ pub(super) fn generate(
         }
     }
     let mut simplex = Simplex::new(&problem, &Options::default());
+    let fitting = Fitting::of(instance);
     let mut budget = effort.knapsack_nodes;
     let mut smoothing = if centre.is_some() { SMOOTHING } else { 0.0 };
     for round in 1..=effort.max_iterations {
@@ -192,7 +193,7 @@ pub(super) fn generate(
                 _ => own.clone(),
             };
             let pricing = crate::profile::phase("column generation: pricing", || {
-                price(instance, &prices, budget, 1.0 + PRICING_TOLERANCE, aim)
+                price(instance, &fitting, &prices, budget, 1.0 + PRICING_TOLERANCE, aim)
             });
             if let Some((value, proof)) = pricing.farley(instance, &prices).filter(|(value, _)| *value > best) {
                 best = value;
@@ -311,9 +312,26 @@ pub(super) fn fixed_value(ty: &NodeType, prices: &Prices) -> f64 {
         - ty.limits.iter().map(|&(r, a)| prices.limits[r] * a).sum::<f64>()
 }
 
+/// Per type, per class it hosts (in the order of [`NodeType::hosts`]): how many of the class's
+/// pods one node of it holds at most. The same every round, so found once.
+struct Fitting(Vec<Vec<f64>>);
+
+impl Fitting {
+    fn of(instance: &Instance) -> Self {
+        let per_type = |ty: &NodeType| {
+            let most = |c: usize| {
+                let class = &instance.classes[c];
+                copies_fitting(&class.demand, &ty.capacity, class.most_per_node())
+            };
+            ty.hosts.iter().map(|&c| most(c)).collect()
+        };
+        Fitting(instance.types.iter().map(per_type).collect())
+    }
+}
+
 /// Prices every type: the best pattern of each worth more than `worth` times its price, and
 /// `ρ`, the largest ratio of (an upper bound on) a pattern's value to its type's price.
-fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64, aim: Aim) -> Pricing {
+fn price(instance: &Instance, fitting: &Fitting, prices: &Prices, budget: usize, worth: f64, aim: Aim) -> Pricing {
     let mut rho = 0.0f64;
     let mut patterns = Vec::new();
     let mut own = Vec::new();
@@ -337,17 +355,9 @@ fn price(instance: &Instance, prices: &Prices, budget: usize, worth: f64, aim: A
         let items: Vec<Item> = ty
             .hosts
             .iter()
-            .filter(|&&c| prices.classes[c] > 0.0)
-            .map(|&c| {
-                let class = &instance.classes[c];
-                Item {
-                    class: c,
-                    value: prices.classes[c],
-                    demand: &class.demand,
-                    limit: copies_fitting(&class.demand, &ty.capacity, class.most_per_node()),
-                }
-            })
-            .filter(|item| item.limit >= 1.0)
+            .zip(&fitting.0[t])
+            .filter(|&(&c, &limit)| prices.classes[c] > 0.0 && limit >= 1.0)
+            .map(|(&c, &limit)| Item { class: c, value: prices.classes[c], demand: &instance.classes[c].demand, limit })
             .collect();
         let answer = knapsack::maximise(&ty.capacity, items, threshold, budget, aim);
         match ty.own_row {
